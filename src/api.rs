@@ -1,0 +1,304 @@
+//! The API that is not a transport: publish your own events, start, stop and
+//! re-rate the built-in feeds, and see what the hub holds.
+//!
+//! Also home of [`ApiTags`], the groups Swagger UI shows.
+
+use std::time::Duration;
+
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+
+use crate::feed::{Feed, MAX_INTERVAL_MS, MIN_INTERVAL_MS};
+use crate::hub::NewEvent;
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Publish your own events and see what the hub holds. Every event reaches all four transports.
+    Events,
+    /// The built-in publishers: start, stop and change their rate.
+    Feeds,
+    /// Short polling: ask "any update?" again and again. Simple, works everywhere, wastes requests.
+    Polling,
+    /// Long-polling: ask once and let the server hold the answer until there is news.
+    #[oai(rename = "Long-polling")]
+    LongPolling,
+    /// Server-Sent Events: one long HTTP response the server keeps writing events into.
+    #[oai(rename = "Server-Sent Events")]
+    Sse,
+    /// WebSocket: an upgraded, two-way connection.
+    #[oai(rename = "WebSocket")]
+    WebSocket,
+}
+
+/// Longest topic or type name.
+const MAX_NAME_LEN: usize = 64;
+
+/// A custom event to publish.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PublishRequest {
+    /// Topic to publish on: letters, digits, `-`, `_` or `.`, at most 64 characters.
+    #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_.\-]+$"))]
+    pub topic: String,
+    /// Event type (becomes the SSE `event:` field). Same rules as `topic`.
+    #[oai(rename = "type", default = "default_event_type",
+          validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_.\-]+$"))]
+    pub kind: String,
+    /// Any JSON value.
+    #[oai(default)]
+    pub data: serde_json::Value,
+}
+
+fn default_event_type() -> String {
+    "message".into()
+}
+
+impl poem_openapi::types::Example for PublishRequest {
+    fn example() -> Self {
+        PublishRequest {
+            topic: "demo".into(),
+            kind: "greeting".into(),
+            data: serde_json::json!({"text": "Hello from Swagger UI"}),
+        }
+    }
+}
+
+/// Where the new event went.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct Published {
+    /// The id the hub gave the event.
+    pub id: u64,
+    /// Where to see it arrive, e.g. `/api/poll?since=41`.
+    pub poll_url: String,
+}
+
+impl poem_openapi::types::Example for Published {
+    fn example() -> Self {
+        Published {
+            id: 42,
+            poll_url: "/api/poll?since=41".into(),
+        }
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum PublishResponse {
+    /// Accepted: the event is numbered and already on its way to every subscriber.
+    #[oai(status = 202)]
+    Accepted(Json<Published>),
+}
+
+/// State of one built-in feed.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct FeedState {
+    /// Feed name (also the topic of its events).
+    pub name: String,
+    pub description: String,
+    /// Whether the feed is publishing.
+    pub running: bool,
+    /// Milliseconds between two events.
+    pub interval_ms: u64,
+    /// Events published since the server started.
+    pub published: u64,
+}
+
+impl poem_openapi::types::Example for FeedState {
+    fn example() -> Self {
+        FeedState {
+            name: "ticker".into(),
+            description: "Stock-price-like updates.".into(),
+            running: true,
+            interval_ms: 2000,
+            published: 17,
+        }
+    }
+}
+
+impl From<&Feed> for FeedState {
+    fn from(feed: &Feed) -> Self {
+        let settings = feed.settings();
+        FeedState {
+            name: feed.name.into(),
+            description: feed.description.into(),
+            running: settings.running,
+            interval_ms: settings.interval.as_millis() as u64,
+            published: feed.published(),
+        }
+    }
+}
+
+/// A change to a feed; leave a field out to keep it as it is.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct FeedUpdate {
+    /// `true` starts the feed, `false` pauses it.
+    pub running: Option<bool>,
+    /// Milliseconds between events (50 to 3,600,000).
+    #[oai(validator(minimum(value = "50"), maximum(value = "3600000")))]
+    pub interval_ms: Option<u64>,
+}
+
+impl poem_openapi::types::Example for FeedUpdate {
+    fn example() -> Self {
+        FeedUpdate {
+            running: Some(true),
+            interval_ms: Some(500),
+        }
+    }
+}
+
+/// What the hub holds right now.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct Status {
+    /// Newest event id (0 before the first event).
+    pub last_id: u64,
+    /// Oldest id still in the replay buffer.
+    pub oldest_id: Option<u64>,
+    /// Events in the replay buffer.
+    pub buffered: u64,
+    /// Size of the replay buffer, in events.
+    pub buffer_capacity: u64,
+    /// Live subscriptions: held long-polls, open SSE streams, subscribed WebSockets.
+    pub subscribers: u64,
+    pub feeds: Vec<FeedState>,
+    /// Server version.
+    pub version: String,
+}
+
+impl poem_openapi::types::Example for Status {
+    fn example() -> Self {
+        Status {
+            last_id: 1200,
+            oldest_id: Some(201),
+            buffered: 1000,
+            buffer_capacity: 1000,
+            subscribers: 3,
+            feeds: vec![FeedState::example()],
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+pub struct EventsApi {
+    pub state: AppState,
+}
+
+#[OpenApi]
+impl EventsApi {
+    /// Publish a custom event
+    ///
+    /// The hub numbers the event and delivers it to every poller, long-poller,
+    /// SSE stream and WebSocket subscriber that wants its topic. Answers
+    /// `202 Accepted` with the new id at once; delivery happens in the background.
+    #[oai(path = "/events", method = "post", tag = "ApiTags::Events")]
+    async fn publish(
+        &self,
+        body: Json<PublishRequest>,
+    ) -> Result<PublishResponse, ApiError> {
+        let Json(req) = body;
+        validate_names(&req.topic, &req.kind).map_err(ApiError::bad_request)?;
+        let event = self.state.hub.publish(NewEvent {
+            topic: req.topic,
+            kind: req.kind,
+            data: req.data,
+        });
+        Ok(PublishResponse::Accepted(Json(Published {
+            id: event.id,
+            poll_url: format!("/api/poll?since={}", event.id - 1),
+        })))
+    }
+
+    /// Hub status
+    ///
+    /// The newest event id, how much of the stream the replay buffer still
+    /// holds, how many live subscriptions are open, and each feed's state.
+    #[oai(path = "/status", method = "get", tag = "ApiTags::Events")]
+    async fn status(&self) -> Json<Status> {
+        let stats = self.state.hub.stats();
+        Json(Status {
+            last_id: stats.last_id,
+            oldest_id: stats.oldest_id,
+            buffered: stats.buffered as u64,
+            buffer_capacity: stats.capacity as u64,
+            subscribers: stats.subscribers as u64,
+            feeds: self.state.feeds.iter().map(FeedState::from).collect(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        })
+    }
+
+    /// List the built-in feeds
+    ///
+    /// The publishers that keep the stream alive: `ticker` (stock-price-like
+    /// updates) and `notifications`. Each shows whether it runs and at what rate.
+    #[oai(path = "/feeds", method = "get", tag = "ApiTags::Feeds")]
+    async fn feeds(&self) -> Json<Vec<FeedState>> {
+        Json(self.state.feeds.iter().map(FeedState::from).collect())
+    }
+
+    /// Start, stop or re-rate a feed
+    ///
+    /// For example `{"running": true, "interval_ms": 500}` makes the feed
+    /// publish twice a second; `{"running": false}` pauses it. A new rate
+    /// applies immediately.
+    #[oai(path = "/feeds/:name", method = "patch", tag = "ApiTags::Feeds")]
+    async fn update_feed(
+        &self,
+        /// `ticker` or `notifications`.
+        #[oai(example = "example_feed_name")]
+        name: Path<String>,
+        body: Json<FeedUpdate>,
+    ) -> Result<Json<FeedState>, ApiError> {
+        let Some(feed) = self.state.feeds.get(&name) else {
+            let known: Vec<&str> = self.state.feeds.iter().map(|f| f.name).collect();
+            return Err(ApiError::not_found(format!(
+                "There is no feed called {:?}. Known feeds: {}.",
+                name.0,
+                known.join(", ")
+            )));
+        };
+        let interval = match body.interval_ms {
+            Some(ms) if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&ms) => {
+                return Err(ApiError::bad_request(format!(
+                    "interval_ms must be between {MIN_INTERVAL_MS} and {MAX_INTERVAL_MS}, not {ms}."
+                )));
+            }
+            other => other.map(Duration::from_millis),
+        };
+        feed.update(body.running, interval);
+        Ok(Json(FeedState::from(feed)))
+    }
+}
+
+/// Checks a topic and an event type name; shared by every way of publishing.
+pub fn validate_names(topic: &str, kind: &str) -> Result<(), String> {
+    let valid = |s: &str| {
+        !s.is_empty()
+            && s.len() <= MAX_NAME_LEN
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    };
+    if !valid(topic) {
+        return Err(format!(
+            "topic {topic:?} is not valid: use 1 to {MAX_NAME_LEN} letters, digits, '-', '_' or '.'."
+        ));
+    }
+    if !valid(kind) {
+        return Err(format!(
+            "type {kind:?} is not valid: use 1 to {MAX_NAME_LEN} letters, digits, '-', '_' or '.'."
+        ));
+    }
+    if kind == crate::transports::sse::RESET_EVENT {
+        return Err("type \"reset\" is reserved for the server's own reset signal.".into());
+    }
+    Ok(())
+}
+
+fn example_feed_name() -> String {
+    "ticker".into()
+}

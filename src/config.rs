@@ -1,0 +1,160 @@
+//! Every tunable in one place: command-line flags, each with an environment
+//! variable twin, and defaults a learner never has to touch.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// realtime-playground: learn polling, long-polling, Server-Sent Events and
+/// WebSockets by using them.
+///
+/// Starts a local web server with lessons, live endpoints for each transport,
+/// Swagger UI and a traffic log. Every flag can also be set through the
+/// environment variable shown next to it.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "realtime-playground", version, about, long_about)]
+pub struct Config {
+    /// Address to listen on. Use 0.0.0.0 to reach the playground from other machines.
+    #[arg(long, env = "PLAYGROUND_BIND", default_value = "127.0.0.1")]
+    pub bind: IpAddr,
+
+    /// TCP port; 0 picks a free port (the chosen one is printed).
+    #[arg(long, short, env = "PLAYGROUND_PORT", default_value_t = 8080)]
+    pub port: u16,
+
+    /// Open the home page in the default browser once the server is up.
+    #[arg(long, env = "PLAYGROUND_OPEN")]
+    pub open: bool,
+
+    /// How many recent events the hub keeps for catch-up (Last-Event-ID, since=…).
+    #[arg(long, env = "PLAYGROUND_REPLAY_BUFFER", default_value_t = 1000,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub replay_buffer: u64,
+
+    /// Milliseconds between events of each built-in feed at start.
+    #[arg(long, env = "PLAYGROUND_FEED_INTERVAL_MS", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(50..=3_600_000))]
+    pub feed_interval_ms: u64,
+
+    /// Start with the built-in feeds paused (they can be started from the API).
+    #[arg(long, env = "PLAYGROUND_FEEDS_PAUSED")]
+    pub feeds_paused: bool,
+
+    /// Seconds a long-poll waits when the request gives no `timeout`.
+    #[arg(long, env = "PLAYGROUND_LONG_POLL_TIMEOUT", default_value_t = 25,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub long_poll_timeout_secs: u64,
+
+    /// Longest `timeout` a long-poll may ask for, in seconds.
+    #[arg(long, env = "PLAYGROUND_LONG_POLL_MAX_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub long_poll_max_timeout_secs: u64,
+
+    /// Seconds between SSE heartbeat comments (they let the server notice dead clients).
+    #[arg(long, env = "PLAYGROUND_SSE_HEARTBEAT", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub sse_heartbeat_secs: u64,
+
+    /// Reconnection delay suggested to SSE clients through the `retry:` field, in milliseconds.
+    #[arg(long, env = "PLAYGROUND_SSE_RETRY_MS", default_value_t = 2000)]
+    pub sse_retry_ms: u64,
+
+    /// Seconds between WebSocket ping frames sent by the server.
+    #[arg(long, env = "PLAYGROUND_WS_PING_INTERVAL", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_ping_interval_secs: u64,
+
+    /// Seconds a WebSocket peer has to answer a ping before it is disconnected.
+    #[arg(long, env = "PLAYGROUND_WS_PING_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_ping_timeout_secs: u64,
+
+    /// Largest WebSocket message accepted, in bytes; larger ones close the connection with 1009.
+    #[arg(long, env = "PLAYGROUND_WS_MAX_MESSAGE", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(128..=16 * 1024 * 1024))]
+    pub ws_max_message_bytes: u64,
+
+    /// Largest request body accepted (e.g. POST /api/events), in bytes; larger ones get 413.
+    #[arg(long, env = "PLAYGROUND_MAX_BODY", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u64).range(128..=16 * 1024 * 1024))]
+    pub max_body_bytes: u64,
+
+    /// Extra origins allowed to open WebSockets, comma-separated (e.g. http://localhost:3000).
+    /// The page's own origin and clients that send no Origin are always allowed.
+    #[arg(long, env = "PLAYGROUND_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Seconds to wait for connections to finish on Ctrl-C / SIGTERM.
+    #[arg(long, env = "PLAYGROUND_SHUTDOWN_GRACE", default_value_t = 1.5)]
+    pub shutdown_grace_secs: f64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        // The defaults are the ones `--help` documents.
+        Config::parse_from(["realtime-playground"])
+    }
+}
+
+impl Config {
+    /// Settings suited to tests: a free port, feeds paused.
+    pub fn for_tests() -> Self {
+        Config {
+            port: 0,
+            feeds_paused: true,
+            ..Config::default()
+        }
+    }
+
+    pub fn long_poll_timeout(&self) -> Duration {
+        Duration::from_secs(self.long_poll_timeout_secs)
+    }
+
+    pub fn sse_heartbeat(&self) -> Duration {
+        Duration::from_secs(self.sse_heartbeat_secs)
+    }
+
+    pub fn ws_ping_interval(&self) -> Duration {
+        Duration::from_secs(self.ws_ping_interval_secs)
+    }
+
+    pub fn ws_ping_timeout(&self) -> Duration {
+        Duration::from_secs(self.ws_ping_timeout_secs)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs_f64(self.shutdown_grace_secs.clamp(0.0, 60.0))
+    }
+
+    pub fn feed_interval(&self) -> Duration {
+        Duration::from_millis(self.feed_interval_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Config::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_match_the_documentation() {
+        let c = Config::default();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.replay_buffer, 1000);
+        assert_eq!(c.feed_interval_ms, 2000);
+        assert_eq!(c.long_poll_timeout_secs, 25);
+        assert_eq!(c.ws_max_message_bytes, 65536);
+    }
+
+    #[test]
+    fn out_of_range_values_are_rejected() {
+        assert!(Config::try_parse_from(["x", "--replay-buffer", "0"]).is_err());
+        assert!(Config::try_parse_from(["x", "--feed-interval-ms", "1"]).is_err());
+    }
+}

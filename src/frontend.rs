@@ -1,0 +1,69 @@
+//! The embedded web UI: every file under `frontend/` is compiled into the
+//! binary (debug builds read them from disk, so edits show on reload).
+//!
+//! poem's ready-made embed endpoint sends unquoted ETags and does not answer
+//! HEAD; browsers and caches expect both, so this small endpoint does it.
+
+use poem::http::{Method, StatusCode, header};
+use poem::{Endpoint, Request, Response, Result};
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "frontend/"]
+pub struct Assets;
+
+/// Serves `frontend/`, with `/` mapped to `index.html`.
+pub struct Frontend;
+
+impl Endpoint for Frontend {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        if !matches!(*req.method(), Method::GET | Method::HEAD) {
+            return Err(poem::Error::from_status(StatusCode::METHOD_NOT_ALLOWED));
+        }
+        let path = req.uri().path().trim_start_matches('/');
+        let path = if path.is_empty() || path.ends_with('/') {
+            format!("{path}index.html")
+        } else {
+            path.to_owned()
+        };
+        let Some(file) = Assets::get(&path) else {
+            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
+        };
+        let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
+        let builder = Response::builder()
+            .header(header::ETAG, etag.as_str())
+            .header(header::CACHE_CONTROL, "no-cache")
+            .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+        let matches_etag = req
+            .headers()
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+        if matches_etag {
+            return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
+        }
+        let builder = builder.content_type(content_type(&file.metadata.mimetype()));
+        if req.method() == Method::HEAD {
+            return Ok(builder
+                .header(header::CONTENT_LENGTH, file.data.len())
+                .finish());
+        }
+        Ok(builder.body(file.data.into_owned()))
+    }
+}
+
+/// Text types are declared UTF-8 so browsers never guess.
+fn content_type(mime: &str) -> String {
+    if (mime.starts_with("text/") || mime == "application/javascript") && !mime.contains("charset")
+    {
+        format!("{mime}; charset=utf-8")
+    } else {
+        mime.to_owned()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

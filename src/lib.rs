@@ -1,0 +1,35 @@
+//! realtime-playground: learn polling, long-polling, Server-Sent Events and
+//! WebSockets by using all four against the same live stream of updates.
+//!
+//! A map of the crate, in the order a request meets it:
+//!
+//! - [`server`] binds the socket, assembles the routes and runs until shutdown.
+//! - [`api`] is the OpenAPI surface that is not a transport: publishing
+//!   events, controlling the built-in feeds, server status.
+//! - [`transports`] holds one file per way of getting updates: short polling,
+//!   long-polling, Server-Sent Events and WebSockets. Each reads from the hub
+//!   and knows nothing of the others.
+//! - [`hub`] numbers every event, keeps a bounded replay buffer and fans
+//!   events out to live subscribers; gaps are reported, never skipped.
+//! - [`feed`] runs the built-in publishers (`ticker`, `notifications`).
+//! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).
+//! - [`problem`] turns every error into an RFC 9457 problem document.
+//! - [`frontend`] serves the embedded web UI from `frontend/`.
+//! - [`shutdown`] is the one signal long-lived work watches to wrap up.
+//! - [`config`] lists every tunable, as flags and environment variables.
+
+pub mod api;
+pub mod body_limit;
+pub mod chat;
+pub mod config;
+pub mod feed;
+pub mod frontend;
+pub mod hub;
+pub mod problem;
+pub mod server;
+pub mod shutdown;
+pub mod state;
+pub mod transports;
+
+pub use config::Config;
+pub use server::{BoundServer, bind};

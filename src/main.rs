@@ -1,0 +1,69 @@
+//! `realtime-playground`: parse flags, start the server, print where it is.
+
+use clap::Parser;
+use realtime_playground::{Config, bind, shutdown};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("realtime_playground=info,poem=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let open = config.open;
+    let server = match bind(config).await {
+        Ok(server) => server,
+        Err(err) => {
+            eprintln!("error: cannot listen: {err}");
+            eprintln!("hint: another program may use the port; try --port 0 to pick a free one.");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let addr = server.local_addr();
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else if addr.is_ipv6() {
+        format!("[{}]", addr.ip())
+    } else {
+        addr.ip().to_string()
+    };
+    let home = format!("http://{host}:{}/", addr.port());
+    println!("realtime-playground is running on port {}", addr.port());
+    println!("  Home page:  {home}");
+    println!("  Swagger UI: {home}docs");
+    println!("  OpenAPI:    {home}openapi.json");
+    println!("Press Ctrl-C to stop.");
+    if open {
+        if let Err(err) = open_browser(&home) {
+            eprintln!("could not open a browser ({err}); open {home} yourself.");
+        }
+    }
+    match server.run(shutdown::os_signal()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn open_browser(url: &str) -> std::io::Result<()> {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    std::process::Command::new(program)
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(|_| ())
+}

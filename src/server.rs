@@ -1,0 +1,129 @@
+//! Binds the socket, assembles the routes and runs until shutdown.
+//!
+//! Binding and running are two steps so a caller (a test, or `main` printing
+//! the URL) learns the real port before the first request, even with port 0.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::middleware::Tracing;
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::{ContactObject, OpenApiService};
+
+use crate::api::EventsApi;
+use crate::body_limit::BodyLimit;
+use crate::config::Config;
+use crate::frontend::Frontend;
+use crate::problem::ProblemDetails;
+use crate::state::AppState;
+use crate::transports::long_polling::LongPollingApi;
+use crate::transports::polling::PollingApi;
+use crate::transports::sse::SseApi;
+use crate::transports::websocket::WebSocketApi;
+
+const API_DESCRIPTION: &str = "\
+Four ways to get the same live stream of events: **short polling**, **long-polling**, \
+**Server-Sent Events** and **WebSockets**. Start or re-rate the built-in feeds under *Feeds*, \
+publish your own event under *Events*, then watch it arrive through each transport.\n\n\
+Streaming endpoints never end on their own; give `/api/sse` a `limit` or `duration` \
+when trying it here. Errors are `application/problem+json` (RFC 9457).";
+
+/// Builds the OpenAPI service (shared by the router and the spec tests).
+pub fn api_service(
+    state: &AppState,
+) -> OpenApiService<(EventsApi, PollingApi, LongPollingApi, SseApi, WebSocketApi), ()> {
+    let s = || state.clone();
+    OpenApiService::new(
+        (
+            EventsApi { state: s() },
+            PollingApi { state: s() },
+            LongPollingApi { state: s() },
+            SseApi { state: s() },
+            WebSocketApi { state: s() },
+        ),
+        "realtime-playground",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(API_DESCRIPTION)
+    .contact(ContactObject::new().name("realtime-playground"))
+    .url_prefix("/api")
+}
+
+/// Every route of the app.
+pub fn app(state: &AppState) -> impl Endpoint + 'static {
+    let api = api_service(state);
+    let docs = api.swagger_ui();
+    let spec_json = api.spec_endpoint();
+    let spec_yaml = api.spec_endpoint_yaml();
+    Route::new()
+        .nest("/api", api)
+        .nest("/docs", docs)
+        .at("/openapi.json", spec_json)
+        .at("/openapi.yaml", spec_yaml)
+        .nest("/", Frontend)
+        .with(BodyLimit::new(state.config.max_body_bytes as usize))
+        .with(ProblemDetails)
+        .with(Tracing)
+}
+
+/// A server whose socket is bound but which is not serving yet.
+pub struct BoundServer {
+    acceptor: TcpAcceptor,
+    state: AppState,
+    local_addr: SocketAddr,
+}
+
+/// Binds `config.bind:config.port` (port 0 picks a free one) and starts the feeds.
+pub async fn bind(config: Config) -> io::Result<BoundServer> {
+    let addr = SocketAddr::new(config.bind, config.port);
+    let acceptor = TcpListener::bind(addr).into_acceptor().await?;
+    let local_addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| io::Error::other("the listener has no address"))?;
+    Ok(BoundServer {
+        acceptor,
+        state: AppState::new(config),
+        local_addr,
+    })
+}
+
+impl BoundServer {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The shared state, e.g. to publish from a test.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `signal` resolves, then shuts down gracefully: streams
+    /// end, long-polls answer, WebSockets get close code 1001, and the call
+    /// returns within the configured grace period.
+    pub async fn run(self, signal: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+        let shutdown = self.state.shutdown.clone();
+        let grace = self.state.config.shutdown_grace();
+        let trigger = shutdown.clone();
+        let signal = async move {
+            tokio::select! {
+                _ = signal => {},
+                _ = trigger.wait() => {},
+            }
+            tracing::info!("shutting down");
+            trigger.trigger();
+        };
+        let app = app(&self.state);
+        let served = poem::Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, signal, Some(grace))
+            .await;
+        // Upgraded WebSockets are not tracked by poem; give them the same grace.
+        if !shutdown.drain(grace).await {
+            tracing::warn!("some WebSocket sessions did not close in time");
+        }
+        served
+    }
+}

@@ -1,0 +1,46 @@
+//! What every endpoint shares: configuration, the hub, the feeds, the chat
+//! room and the shutdown signal. Cheap to clone (everything is behind `Arc`).
+
+use std::sync::Arc;
+
+use crate::chat::ChatRoom;
+use crate::config::Config;
+use crate::feed::{FeedSettings, Feeds};
+use crate::hub::Hub;
+use crate::shutdown::Shutdown;
+
+/// How far a live subscriber may fall behind before it is caught up from the
+/// replay buffer instead of the broadcast channel.
+const LIVE_CHANNEL_CAPACITY: usize = 256;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub hub: Hub,
+    pub feeds: Arc<Feeds>,
+    pub chat: ChatRoom,
+    pub shutdown: Shutdown,
+}
+
+impl AppState {
+    /// Builds the shared state and starts the built-in feeds.
+    pub fn new(config: Config) -> Self {
+        let shutdown = Shutdown::new();
+        let hub = Hub::new(config.replay_buffer as usize, LIVE_CHANNEL_CAPACITY);
+        let feeds = Feeds::start(
+            &hub,
+            FeedSettings {
+                running: !config.feeds_paused,
+                interval: config.feed_interval(),
+            },
+            shutdown.token(),
+        );
+        AppState {
+            config: Arc::new(config),
+            hub,
+            feeds: Arc::new(feeds),
+            chat: ChatRoom::new(LIVE_CHANNEL_CAPACITY),
+            shutdown,
+        }
+    }
+}

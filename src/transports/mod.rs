@@ -1,0 +1,94 @@
+//! One file per way of getting updates. Each reads from the [`Hub`](crate::hub::Hub)
+//! and knows nothing about the others; adding a transport means adding a file
+//! here and listing its API in [`crate::server`].
+//!
+//! - [`polling`]: `GET /api/poll`, answered at once: news or `204 No Content`.
+//! - [`long_polling`]: `GET /api/long-poll`, held until news or a timeout.
+//! - [`sse`]: `GET /api/sse`, one response that never ends (unless asked to).
+//! - [`websocket`]: `GET /api/ws`, an upgraded two-way connection.
+
+pub mod long_polling;
+pub mod polling;
+pub mod sse;
+pub mod websocket;
+
+use std::sync::Arc;
+
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+
+use crate::hub::{Event, Reset};
+
+/// Largest `limit` a poll may ask for.
+pub const MAX_BATCH: u32 = 1000;
+/// Events per answer when the request gives no `limit`.
+pub const DEFAULT_BATCH: u32 = 100;
+
+/// The answer to "any update?" when there is news.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct EventBatch {
+    /// New events, oldest first.
+    pub events: Vec<Arc<Event>>,
+    /// Pass this as `since` next time.
+    pub last_id: u64,
+    /// `true` when more events are waiting than `limit` allowed: ask again at once.
+    pub more: bool,
+    /// Present when some events you asked for are gone from the replay
+    /// buffer: you missed them, and `events` holds what is left.
+    #[oai(skip_serializing_if_is_none)]
+    pub reset: Option<Reset>,
+}
+
+impl poem_openapi::types::Example for EventBatch {
+    fn example() -> Self {
+
+        EventBatch {
+            events: vec![Arc::new(<Event as poem_openapi::types::Example>::example())],
+            last_id: 42,
+            more: false,
+            reset: None,
+        }
+    }
+}
+
+/// Answers of the polling transports.
+#[derive(ApiResponse)]
+pub enum PollResponse {
+    /// News: the events after `since`.
+    #[oai(status = 200)]
+    News(
+        Json<EventBatch>,
+        /// Same as `last_id` in the body.
+        #[oai(header = "X-Last-Event-Id")]
+        u64,
+    ),
+    /// No news ("Any update?" — "No."). The header tells the newest id, so a
+    /// client that filters topics can still move its cursor forward.
+    #[oai(status = 204)]
+    NoNews(#[oai(header = "X-Last-Event-Id")] u64),
+}
+
+impl PollResponse {
+    /// Builds the answer from what was collected; `cursor` is where the
+    /// client should continue from if nothing matched.
+    pub fn from_parts(events: Vec<Arc<Event>>, reset: Option<Reset>, more: bool, cursor: u64) -> Self {
+        if events.is_empty() && reset.is_none() {
+            return PollResponse::NoNews(cursor);
+        }
+        let last_id = if more {
+            events.last().map_or(cursor, |e| e.id)
+        } else {
+            cursor
+        };
+        PollResponse::News(
+            Json(EventBatch {
+                events,
+                last_id,
+                more,
+                reset,
+            }),
+            last_id,
+        )
+    }
+}

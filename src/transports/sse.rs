@@ -1,0 +1,213 @@
+//! Server-Sent Events: one HTTP response that stays open while the server
+//! writes events into it as they happen.
+//!
+//! The stream starts with a `retry:` field (how long the browser waits before
+//! reconnecting), then sends each event with `id:`, `event:` and `data:`
+//! lines, and a comment line as a heartbeat so dead clients are noticed (the
+//! server only learns a client is gone when a write fails). A reconnecting
+//! client sends `Last-Event-ID` and gets exactly what it missed, or a `reset`
+//! event if that is no longer possible.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use poem::http::header;
+use poem::web::sse::Event as SseEvent;
+use poem::{Body, IntoResponse, Response};
+use poem_openapi::param::{Header, Query};
+use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiResponse, OpenApi};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::api::ApiTags;
+use crate::hub::{Cursor, Delivery, Event, Reset, Subscription, TopicFilter};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+/// The SSE `event:` name of the reset signal. Published events may not use it.
+pub const RESET_EVENT: &str = "reset";
+pub const CONTENT_TYPE: &str = "text/event-stream; charset=utf-8";
+const HEARTBEAT: &[u8] = b": heartbeat\n\n";
+
+pub struct SseApi {
+    pub state: AppState,
+}
+
+#[OpenApi]
+impl SseApi {
+    /// Server-Sent Events stream
+    ///
+    /// One long response (`text/event-stream`). It opens with `retry: <ms>`,
+    /// then every event as
+    ///
+    /// ```text
+    /// id: 42
+    /// event: price
+    /// data: {"id":42,"topic":"ticker","type":"price","data":{…},"published_at":"…"}
+    /// ```
+    ///
+    /// plus a `: heartbeat` comment every 15 s. Reconnect with the
+    /// `Last-Event-ID` header (browsers' `EventSource` does this by itself) or
+    /// `?last_event_id=` to receive exactly what you missed; if that has left
+    /// the replay buffer you get `event: reset` first, then what is left.
+    ///
+    /// Without `limit` or `duration` the stream never ends, so in Swagger UI
+    /// set one of them, e.g. `limit=3`.
+    #[oai(path = "/sse", method = "get", tag = "ApiTags::Sse")]
+    async fn sse(
+        &self,
+        /// Comma-separated topics to receive; all when empty.
+        topics: Query<Option<String>>,
+        /// End the stream after this many events (1–100000).
+        #[oai(example = "example_limit", validator(minimum(value = "1"), maximum(value = "100000")))]
+        limit: Query<Option<u64>>,
+        /// End the stream after this many seconds (1–86400).
+        #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
+        duration: Query<Option<u64>>,
+        /// Resume after this id; for clients that cannot set the `Last-Event-ID` header.
+        last_event_id: Query<Option<u64>>,
+        /// Resume after this id (sent by `EventSource` when it reconnects).
+        #[oai(name = "Last-Event-ID")]
+        last_event_id_header: Header<Option<String>>,
+    ) -> Result<EventStream, ApiError> {
+        let from_header = match last_event_id_header.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
+                ApiError::bad_request(format!(
+                    "Last-Event-ID must be an event id (a whole number), not {raw:?}."
+                ))
+            })?),
+        };
+        let resume = from_header.or(*last_event_id);
+        let session = Session {
+            sub: self.state.hub.subscribe(Cursor::after_or(resume, Cursor::Now)),
+            topics: TopicFilter::parse(topics.as_deref()),
+            remaining: *limit,
+            deadline: duration.map(|s| Instant::now() + Duration::from_secs(s)),
+            heartbeat: self.state.config.sse_heartbeat(),
+            retry_ms: self.state.config.sse_retry_ms,
+            shutdown: self.state.shutdown.token().clone(),
+        };
+        Ok(EventStream(session.into_stream()))
+    }
+}
+
+fn example_limit() -> Option<u64> {
+    Some(3)
+}
+
+/// One client's stream: what to send and when to stop.
+struct Session {
+    sub: Subscription,
+    topics: TopicFilter,
+    remaining: Option<u64>,
+    deadline: Option<Instant>,
+    heartbeat: Duration,
+    retry_ms: u64,
+    shutdown: CancellationToken,
+}
+
+impl Session {
+    fn into_stream(self) -> BoxStream<'static, Bytes> {
+        let retry = Bytes::from(SseEvent::retry(self.retry_ms).to_string());
+        let mut heartbeat =
+            tokio::time::interval_at(Instant::now() + self.heartbeat, self.heartbeat);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let live = stream::unfold((self, heartbeat), |(mut s, mut heartbeat)| async move {
+            let chunk = s.next_chunk(&mut heartbeat).await?;
+            Some((chunk, (s, heartbeat)))
+        });
+        stream::once(async move { retry }).chain(live).boxed()
+    }
+
+    async fn next_chunk(&mut self, heartbeat: &mut tokio::time::Interval) -> Option<Bytes> {
+        if self.remaining == Some(0) {
+            return None;
+        }
+        let deadline = self.deadline;
+        let until_deadline = async move {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = self.shutdown.cancelled() => None,
+            _ = until_deadline => None,
+            delivery = self.sub.next_matching(&self.topics) => match delivery? {
+                Delivery::Event(event) => {
+                    if let Some(n) = self.remaining.as_mut() {
+                        *n -= 1;
+                    }
+                    Some(encode_event(&event))
+                }
+                Delivery::Reset(reset) => Some(encode_reset(&reset)),
+            },
+            _ = heartbeat.tick() => Some(Bytes::from_static(HEARTBEAT)),
+        }
+    }
+}
+
+/// `id:`, `event:` and `data:` lines for one event (poem writes the fields).
+pub fn encode_event(event: &Event) -> Bytes {
+    SseEvent::message(event.to_json())
+        .id(event.id.to_string())
+        .event_type(event.kind.as_str())
+        .to_string()
+        .into()
+}
+
+/// The reset signal; it has no `id:` so the client's last id stays put.
+pub fn encode_reset(reset: &Reset) -> Bytes {
+    let json = serde_json::to_string(reset).unwrap_or_default();
+    SseEvent::message(json)
+        .event_type(RESET_EVENT)
+        .to_string()
+        .into()
+}
+
+/// A `text/event-stream` response, documented as a stream of [`Event`]s.
+pub struct EventStream(BoxStream<'static, Bytes>);
+
+impl IntoResponse for EventStream {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .content_type(CONTENT_TYPE)
+            .header(header::CACHE_CONTROL, "no-cache")
+            // Tells nginx-like proxies not to buffer the stream.
+            .header("X-Accel-Buffering", "no")
+            .body(Body::from_bytes_stream(
+                self.0.map(Ok::<_, std::io::Error>),
+            ))
+    }
+}
+
+impl ApiResponse for EventStream {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "An endless (unless `limit` or `duration` is set) stream of events. \
+                              Each `data:` line is one Event as JSON; `event: reset` carries a Reset.",
+                status: Some(200),
+                status_range: None,
+                content: vec![MetaMediaType {
+                    content_type: "text/event-stream",
+                    schema: MetaSchemaRef::Inline(Box::new(MetaSchema {
+                        items: Some(Box::new(Event::schema_ref())),
+                        ..MetaSchema::new_with_format("array", "event-stream")
+                    })),
+                }],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(registry: &mut Registry) {
+        Event::register(registry);
+        Reset::register(registry);
+    }
+}

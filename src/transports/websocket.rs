@@ -1,0 +1,641 @@
+//! WebSocket: one HTTP request upgraded (`101 Switching Protocols`) into a
+//! two-way connection that carries JSON messages both ways.
+//!
+//! The upgrade is done here rather than with poem's helper so the session
+//! sees tungstenite's typed errors and can answer each with the right RFC
+//! 6455 close code (1009 too big, 1007 bad UTF-8, 1002 protocol error). The
+//! session itself is one task: a `select!` over the socket, the hub
+//! subscription, the chat room, the ping timer and the shutdown signal.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use poem::http::{HeaderMap, StatusCode, header};
+use poem::{IntoResponse, Request, Response, Upgraded};
+use poem_openapi::registry::{MetaResponse, MetaResponses, Registry};
+use poem_openapi::{ApiResponse, OpenApi};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+
+use crate::api::ApiTags;
+use crate::chat::{ChatMessage, MAX_CHAT_CHARS};
+use crate::hub::{Cursor, Delivery, Event, NewEvent, Reset, Subscription, TopicFilter};
+use crate::problem::ApiError;
+use crate::state::AppState;
+
+pub struct WebSocketApi {
+    pub state: AppState,
+}
+
+#[OpenApi]
+impl WebSocketApi {
+    /// WebSocket: two-way JSON messages
+    ///
+    /// Connect with a WebSocket client, e.g. `websocat ws://127.0.0.1:8080/api/ws`
+    /// or `new WebSocket("ws://" + location.host + "/api/ws")`. Swagger UI cannot
+    /// open WebSockets; "Try it out" shows the `426` a plain request gets.
+    ///
+    /// Every message is a JSON object with a `type`. An optional `ref` you send
+    /// comes back in the `ack` or `error` that answers it.
+    ///
+    /// **Client → server**
+    /// - `{"type":"subscribe","topics":["ticker"],"since":41}` — receive events
+    ///   (all topics when `topics` is omitted); `since` replays what you missed.
+    /// - `{"type":"unsubscribe","topics":["ticker"]}` — stop (all when omitted).
+    /// - `{"type":"publish","topic":"demo","event":"note","data":{"text":"hi"}}` — publish an event.
+    /// - `{"type":"chat","text":"hello"}` — message every other WebSocket client.
+    /// - `{"type":"echo","data":…}` — get `data` back.
+    /// - `{"type":"ping"}` — get `{"type":"pong"}` back.
+    ///
+    /// **Server → client**
+    /// - `welcome` (first message: your `client_id`, the newest `last_id`),
+    /// - `event` (`{"type":"event","event":{id,topic,type,data,published_at}}`),
+    /// - `reset` (events you asked for are gone; what is left follows),
+    /// - `chat`, `ack`, `echo`, `pong`, and `error` (`code` + `message`; the
+    ///   connection stays open).
+    ///
+    /// The server sends ping frames every 20 s and closes peers that do not
+    /// answer. Close codes: 1000 normal, 1001 server shutting down, 1002
+    /// protocol error, 1007 invalid UTF-8, 1008 no pong, 1009 message too big
+    /// (over 64 KiB by default). Upgrades from a foreign `Origin` get `403`.
+    #[oai(path = "/ws", method = "get", tag = "ApiTags::WebSocket")]
+    async fn ws(&self, req: &Request) -> Result<Upgrade, ApiError> {
+        check_origin(req.headers(), &self.state.config.allowed_origins)?;
+        let key = handshake_key(req.headers())?;
+        let on_upgrade = req.take_upgrade().map_err(|_| {
+            ApiError::bad_request("This connection cannot be upgraded (is it HTTP/1.1?).")
+        })?;
+        let state = self.state.clone();
+        let name = state.chat.new_member_name("ws");
+        let tracker = state.shutdown.tracker().clone();
+        tracker.spawn(async move {
+            match on_upgrade.await {
+                Ok(upgraded) => {
+                    let ws = WebSocketStream::from_raw_socket(
+                        upgraded,
+                        Role::Server,
+                        Some(ws_config(&state)),
+                    )
+                    .await;
+                    tracing::info!(client = %name, "websocket connected");
+                    let close = Session::new(state, name.clone()).run(ws).await;
+                    tracing::info!(client = %name, code = u16::from(close), "websocket closed");
+                }
+                Err(err) => tracing::debug!(%err, "websocket upgrade failed"),
+            }
+        });
+        Ok(Upgrade {
+            accept: derive_accept_key(key.as_bytes()),
+        })
+    }
+}
+
+fn ws_config(state: &AppState) -> WebSocketConfig {
+    let max = state.config.ws_max_message_bytes as usize;
+    // Small read buffer and no write buffering keep an idle socket at a few KB.
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
+}
+
+/// Rejects cross-site WebSocket hijacking: a page on another origin must not
+/// drive a learner's socket. Same origin, listed origins and clients that send
+/// no `Origin` (curl, websocat, scripts) pass.
+fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let same_origin = origin
+        .split_once("://")
+        .is_some_and(|(scheme, authority)| {
+            matches!(scheme, "http" | "https") && authority.eq_ignore_ascii_case(host)
+        });
+    if same_origin || allowed.iter().any(|a| a.trim_end_matches('/') == origin) {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "WebSocket connections from the origin {origin:?} are not allowed. Open the page from \
+         this server, or start it with --allowed-origins {origin}."
+    )))
+}
+
+/// Validates the upgrade request (RFC 6455 §4.2.1) and returns the key.
+fn handshake_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|v| {
+            v.to_str()
+                .unwrap_or_default()
+                .split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case(token))
+        })
+    };
+    if !has_token(header::UPGRADE, "websocket") || !has_token(header::CONNECTION, "upgrade") {
+        return Err(ApiError::upgrade_required(
+            "This endpoint speaks WebSocket. Connect with a WebSocket client \
+             (ws://…/api/ws); a plain HTTP request cannot use it.",
+        ));
+    }
+    if headers.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
+        return Err(ApiError::upgrade_required(
+            "Only WebSocket version 13 (RFC 6455) is supported: send Sec-WebSocket-Version: 13.",
+        ));
+    }
+    headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .and_then(|k| k.to_str().ok())
+        .filter(|k| k.len() == 24)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            ApiError::bad_request("Sec-WebSocket-Key is missing or is not 16 base64-encoded bytes.")
+        })
+}
+
+/// The `101 Switching Protocols` answer.
+pub struct Upgrade {
+    accept: String,
+}
+
+impl IntoResponse for Upgrade {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header(header::CONNECTION, "upgrade")
+            .header(header::UPGRADE, "websocket")
+            .header(header::SEC_WEBSOCKET_ACCEPT, self.accept)
+            .finish()
+    }
+}
+
+impl ApiResponse for Upgrade {
+    fn meta() -> MetaResponses {
+        MetaResponses {
+            responses: vec![MetaResponse {
+                description: "Switching Protocols: the connection is now a WebSocket \
+                              carrying the JSON messages described above.",
+                status: Some(101),
+                status_range: None,
+                content: vec![],
+                headers: vec![],
+            }],
+        }
+    }
+
+    fn register(_registry: &mut Registry) {}
+}
+
+/// Messages a client may send.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+enum ClientMessage {
+    Subscribe {
+        topics: Option<Vec<String>>,
+        since: Option<u64>,
+        #[serde(rename = "ref")]
+        reference: Option<serde_json::Value>,
+    },
+    Unsubscribe {
+        topics: Option<Vec<String>>,
+        #[serde(rename = "ref")]
+        reference: Option<serde_json::Value>,
+    },
+    Publish {
+        topic: String,
+        #[serde(default = "default_event")]
+        event: String,
+        #[serde(default)]
+        data: serde_json::Value,
+        #[serde(rename = "ref")]
+        reference: Option<serde_json::Value>,
+    },
+    Chat {
+        text: String,
+        #[serde(rename = "ref")]
+        reference: Option<serde_json::Value>,
+    },
+    Echo {
+        #[serde(default)]
+        data: serde_json::Value,
+        #[serde(rename = "ref")]
+        reference: Option<serde_json::Value>,
+    },
+    Ping {
+        #[serde(rename = "ref")]
+        reference: Option<serde_json::Value>,
+    },
+}
+
+fn default_event() -> String {
+    "message".into()
+}
+
+/// Messages the server sends.
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ServerMessage<'a> {
+    Welcome {
+        client_id: &'a str,
+        last_id: u64,
+        max_message_bytes: u64,
+    },
+    Event {
+        event: &'a Event,
+    },
+    Reset(&'a Reset),
+    Chat(&'a ChatMessage),
+    Ack {
+        #[serde(rename = "for")]
+        answers: &'static str,
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<serde_json::Value>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        topics: Option<Vec<String>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<u64>,
+    },
+    Echo {
+        data: serde_json::Value,
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<serde_json::Value>,
+    },
+    Pong {
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<serde_json::Value>,
+    },
+    Error {
+        code: &'static str,
+        message: String,
+        #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
+        reference: Option<serde_json::Value>,
+    },
+}
+
+impl ServerMessage<'_> {
+    fn to_frame(&self) -> Message {
+        Message::text(serde_json::to_string(self).unwrap_or_default())
+    }
+}
+
+fn error(code: &'static str, message: impl Into<String>) -> ServerMessage<'static> {
+    ServerMessage::Error {
+        code,
+        message: message.into(),
+        reference: None,
+    }
+}
+
+/// What ended a session, as the close code the client saw.
+type Outcome = CloseCode;
+
+/// Why the loop stopped reading.
+enum Stop {
+    /// Send this close frame (then wait briefly for the reply).
+    Close(CloseCode, &'static str),
+    /// The peer closed or vanished; nothing more to send.
+    Gone(CloseCode),
+}
+
+/// One WebSocket connection's state.
+struct Session {
+    state: AppState,
+    name: String,
+    subscription: Option<(Subscription, TopicFilter)>,
+    chat: broadcast::Receiver<Arc<ChatMessage>>,
+}
+
+impl Session {
+    fn new(state: AppState, name: String) -> Self {
+        let chat = state.chat.join();
+        Session {
+            state,
+            name,
+            subscription: None,
+            chat,
+        }
+    }
+
+    async fn run(mut self, mut ws: WebSocketStream<Upgraded>) -> Outcome {
+        let welcome = ServerMessage::Welcome {
+            client_id: &self.name,
+            last_id: self.state.hub.last_id(),
+            max_message_bytes: self.state.config.ws_max_message_bytes,
+        };
+        if ws.send(welcome.to_frame()).await.is_err() {
+            return CloseCode::Abnormal;
+        }
+        let stop = self.serve(&mut ws).await;
+        match stop {
+            Stop::Close(code, reason) => {
+                let frame = CloseFrame {
+                    code,
+                    reason: reason.into(),
+                };
+                // Best effort: the peer may already be unreachable.
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    if ws.send(Message::Close(Some(frame))).await.is_ok() {
+                        // Read until the peer's close reply ends the stream.
+                        while let Some(Ok(_)) = ws.next().await {}
+                    }
+                })
+                .await;
+                code
+            }
+            Stop::Gone(code) => code,
+        }
+    }
+
+    async fn serve(&mut self, ws: &mut WebSocketStream<Upgraded>) -> Stop {
+        let config = self.state.config.clone();
+        let shutdown = self.state.shutdown.token().clone();
+        let mut ping_timer = tokio::time::interval_at(
+            Instant::now() + config.ws_ping_interval(),
+            config.ws_ping_interval(),
+        );
+        ping_timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut pong_deadline: Option<Instant> = None;
+
+        loop {
+            let deadline = pong_deadline;
+            let pong_overdue = async move {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let subscription = &mut self.subscription;
+            let next_event = async move {
+                match subscription {
+                    Some((sub, topics)) => sub.next_matching(topics).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let out = tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return Stop::Close(CloseCode::Away, "server shutting down"),
+                incoming = ws.next() => match incoming {
+                    None => return Stop::Gone(CloseCode::Abnormal),
+                    Some(Err(err)) => return stop_for(err),
+                    Some(Ok(Message::Text(text))) => self.handle_text(text.as_str()),
+                    Some(Ok(Message::Binary(_))) => Some(error(
+                        "binary_not_supported",
+                        "This endpoint speaks JSON text messages; binary frames are ignored.",
+                    ).to_frame()),
+                    Some(Ok(Message::Pong(_))) => {
+                        pong_deadline = None;
+                        None
+                    }
+                    // tungstenite answers pings and close frames by itself.
+                    Some(Ok(Message::Close(frame))) => {
+                        let code = frame.map_or(CloseCode::Status, |f| f.code);
+                        // Keep reading so tungstenite flushes its close reply.
+                        while let Some(Ok(_)) = ws.next().await {}
+                        return Stop::Gone(code);
+                    }
+                    Some(Ok(_)) => None,
+                },
+                _ = pong_overdue => return Stop::Close(CloseCode::Policy, "no pong received in time"),
+                delivery = next_event => match delivery {
+                    Some(Delivery::Event(event)) => Some(ServerMessage::Event { event: &event }.to_frame()),
+                    Some(Delivery::Reset(reset)) => Some(ServerMessage::Reset(&reset).to_frame()),
+                    None => return Stop::Close(CloseCode::Away, "server shutting down"),
+                },
+                chat = self.chat.recv() => match chat {
+                    Ok(msg) if msg.from != self.name => Some(ServerMessage::Chat(&msg).to_frame()),
+                    Ok(_) => None,
+                    Err(broadcast::error::RecvError::Lagged(n)) => Some(error(
+                        "chat_lagged",
+                        format!("You were too slow to read the chat; {n} messages were dropped."),
+                    ).to_frame()),
+                    Err(broadcast::error::RecvError::Closed) => None,
+                },
+                _ = ping_timer.tick() => {
+                    if pong_deadline.is_none() {
+                        pong_deadline = Some(Instant::now() + config.ws_ping_timeout());
+                    }
+                    Some(Message::Ping(Bytes::from_static(b"playground")))
+                },
+            };
+            if let Some(frame) = out {
+                if let Err(err) = ws.send(frame).await {
+                    return stop_for(err);
+                }
+            }
+        }
+    }
+
+    fn handle_text(&mut self, text: &str) -> Option<Message> {
+        let msg: ClientMessage = match serde_json::from_str(text) {
+            Ok(msg) => msg,
+            Err(err) => {
+                let (code, message) = if serde_json::from_str::<serde_json::Value>(text).is_err() {
+                    ("invalid_json", format!("That is not valid JSON: {err}."))
+                } else {
+                    (
+                        "invalid_message",
+                        format!(
+                            "Unknown or malformed message: {err}. Known types: subscribe, \
+                             unsubscribe, publish, chat, echo, ping."
+                        ),
+                    )
+                };
+                return Some(error(code, message).to_frame());
+            }
+        };
+        let reply = match msg {
+            ClientMessage::Subscribe {
+                topics,
+                since,
+                reference,
+            } => self.subscribe(topics, since, reference),
+            ClientMessage::Unsubscribe { topics, reference } => {
+                self.unsubscribe(topics, reference)
+            }
+            ClientMessage::Publish {
+                topic,
+                event,
+                data,
+                reference,
+            } => self.publish(topic, event, data, reference),
+            ClientMessage::Chat { text, reference } => {
+                if text.trim().is_empty() || text.chars().count() > MAX_CHAT_CHARS {
+                    ServerMessage::Error {
+                        code: "invalid_chat",
+                        message: format!("Chat text must have 1 to {MAX_CHAT_CHARS} characters."),
+                        reference,
+                    }
+                } else {
+                    self.state.chat.say(&self.name, &text);
+                    ack("chat", reference)
+                }
+            }
+            ClientMessage::Echo { data, reference } => ServerMessage::Echo { data, reference },
+            ClientMessage::Ping { reference } => ServerMessage::Pong { reference },
+        };
+        Some(reply.to_frame())
+    }
+
+    fn subscribe(
+        &mut self,
+        topics: Option<Vec<String>>,
+        since: Option<u64>,
+        reference: Option<serde_json::Value>,
+    ) -> ServerMessage<'static> {
+        let requested: TopicFilter = topics.unwrap_or_default().into_iter().collect();
+        let filter = match self.subscription.take() {
+            // Adding topics to "everything" is still everything.
+            Some((_, current)) if current.is_all() || requested.is_all() => TopicFilter::all(),
+            Some((_, current)) => current
+                .topics()
+                .iter()
+                .chain(requested.topics())
+                .collect(),
+            None => requested,
+        };
+        let sub = self.state.hub.subscribe(Cursor::after_or(since, Cursor::Now));
+        let topics = filter.topics().to_vec();
+        self.subscription = Some((sub, filter));
+        ServerMessage::Ack {
+            answers: "subscribe",
+            reference,
+            topics: Some(topics),
+            id: None,
+        }
+    }
+
+    fn unsubscribe(
+        &mut self,
+        topics: Option<Vec<String>>,
+        reference: Option<serde_json::Value>,
+    ) -> ServerMessage<'static> {
+        let remove: TopicFilter = topics.unwrap_or_default().into_iter().collect();
+        let Some((sub, current)) = self.subscription.take() else {
+            return ack("unsubscribe", reference);
+        };
+        if remove.is_all() {
+            return ack("unsubscribe", reference);
+        }
+        if current.is_all() {
+            self.subscription = Some((sub, current));
+            return ServerMessage::Error {
+                code: "invalid_unsubscribe",
+                message: "You are subscribed to all topics. Unsubscribe without `topics`, \
+                          then subscribe to the ones you want."
+                    .into(),
+                reference,
+            };
+        }
+        let left: TopicFilter = current
+            .topics()
+            .iter()
+            .filter(|t| !remove.accepts(t))
+            .collect();
+        let topics = left.topics().to_vec();
+        if !left.is_all() {
+            self.subscription = Some((sub, left));
+        }
+        ServerMessage::Ack {
+            answers: "unsubscribe",
+            reference,
+            topics: Some(topics),
+            id: None,
+        }
+    }
+
+    fn publish(
+        &self,
+        topic: String,
+        event: String,
+        data: serde_json::Value,
+        reference: Option<serde_json::Value>,
+    ) -> ServerMessage<'static> {
+        if let Err(message) = crate::api::validate_names(&topic, &event) {
+            return ServerMessage::Error {
+                code: "invalid_publish",
+                message,
+                reference,
+            };
+        }
+        let published = self.state.hub.publish(NewEvent {
+            topic,
+            kind: event,
+            data,
+        });
+        ServerMessage::Ack {
+            answers: "publish",
+            reference,
+            topics: None,
+            id: Some(published.id),
+        }
+    }
+}
+
+fn ack(answers: &'static str, reference: Option<serde_json::Value>) -> ServerMessage<'static> {
+    ServerMessage::Ack {
+        answers,
+        reference,
+        topics: None,
+        id: None,
+    }
+}
+
+/// Maps a socket error to the close code RFC 6455 prescribes for it.
+fn stop_for(err: WsError) -> Stop {
+    match err {
+        WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
+            Stop::Close(CloseCode::Size, "message too big")
+        }
+        WsError::Capacity(_) => Stop::Close(CloseCode::Size, "frame too big"),
+        WsError::Utf8(_) => Stop::Close(CloseCode::Invalid, "text is not valid UTF-8"),
+        WsError::Protocol(_) => Stop::Close(CloseCode::Protocol, "protocol error"),
+        WsError::ConnectionClosed | WsError::AlreadyClosed => Stop::Gone(CloseCode::Normal),
+        _ => Stop::Gone(CloseCode::Abnormal),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem::http::HeaderValue;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_str(host).expect("host"));
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, HeaderValue::from_str(o).expect("origin"));
+        }
+        h
+    }
+
+    #[test]
+    fn origin_rules() {
+        let allowed = vec!["http://localhost:3000".to_string()];
+        assert!(check_origin(&headers(None, "127.0.0.1:8080"), &allowed).is_ok());
+        assert!(check_origin(&headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"), &allowed).is_ok());
+        assert!(check_origin(&headers(Some("http://localhost:3000"), "127.0.0.1:8080"), &allowed).is_ok());
+        assert!(check_origin(&headers(Some("http://evil.example"), "127.0.0.1:8080"), &allowed).is_err());
+        assert!(check_origin(&headers(Some("null"), "127.0.0.1:8080"), &allowed).is_err());
+    }
+
+    #[test]
+    fn client_messages_parse() {
+        let m: ClientMessage =
+            serde_json::from_str(r#"{"type":"subscribe","topics":["ticker"],"since":3,"ref":1}"#)
+                .expect("parse");
+        assert!(matches!(m, ClientMessage::Subscribe { since: Some(3), .. }));
+        assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"dance"}"#).is_err());
+    }
+}

@@ -1,0 +1,169 @@
+//! WebSocket against the real server with tokio-tungstenite (acceptance 4).
+
+mod common;
+
+use common::*;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+#[tokio::test]
+async fn subscribe_then_receive_events() {
+    let server = TestServer::start().await;
+    let mut ws = server.ws().await;
+    let welcome = next_json(&mut ws).await;
+    assert_eq!(welcome["type"], "welcome");
+    assert!(welcome["client_id"].as_str().is_some_and(|c| c.starts_with("ws-")));
+
+    send_json(&mut ws, json!({"type": "subscribe", "topics": ["demo"], "ref": 7})).await;
+    let ack = next_json(&mut ws).await;
+    assert_eq!((ack["type"].as_str(), ack["for"].as_str(), ack["ref"].as_u64()), (Some("ack"), Some("subscribe"), Some(7)));
+    assert_eq!(ack["topics"], json!(["demo"]));
+
+    server.publish("elsewhere", json!({})).await;
+    let id = server.publish("demo", json!({"x": 1})).await;
+    let msg = next_json(&mut ws).await;
+    assert_eq!(msg["type"], "event");
+    assert_eq!(msg["event"]["id"], id);
+    assert_eq!(msg["event"]["data"]["x"], 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn subscribe_with_since_replays_what_was_missed() {
+    let server = TestServer::start().await;
+    let first = server.publish("demo", json!({})).await;
+    let second = server.publish("demo", json!({})).await;
+    let mut ws = server.ws().await;
+    next_of_type(&mut ws, "welcome").await;
+    send_json(&mut ws, json!({"type": "subscribe", "since": first - 1})).await;
+    next_of_type(&mut ws, "ack").await;
+    assert_eq!(next_of_type(&mut ws, "event").await["event"]["id"], first);
+    assert_eq!(next_of_type(&mut ws, "event").await["event"]["id"], second);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn publish_over_the_socket_is_acked_and_delivered() {
+    let server = TestServer::start().await;
+    let mut ws = server.ws().await;
+    next_of_type(&mut ws, "welcome").await;
+    send_json(&mut ws, json!({"type": "subscribe"})).await;
+    next_of_type(&mut ws, "ack").await;
+    send_json(&mut ws, json!({"type": "publish", "topic": "demo", "event": "note", "data": {"t": "hi"}})).await;
+    let ack = next_json(&mut ws).await;
+    assert_eq!((ack["type"].as_str(), ack["for"].as_str()), (Some("ack"), Some("publish")));
+    let id = ack["id"].as_u64().expect("id");
+    let event = next_of_type(&mut ws, "event").await;
+    assert_eq!((event["event"]["id"].as_u64(), event["event"]["type"].as_str()), (Some(id), Some("note")));
+
+    // Pollers see it too.
+    let res = server.get(&format!("/api/poll?since={}", id - 1)).await;
+    assert_eq!(res.status(), 200);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn chat_reaches_the_other_client_not_the_sender() {
+    let server = TestServer::start().await;
+    let mut alice = server.ws().await;
+    let alice_id = next_of_type(&mut alice, "welcome").await["client_id"].clone();
+    let mut bob = server.ws().await;
+    next_of_type(&mut bob, "welcome").await;
+
+    send_json(&mut alice, json!({"type": "chat", "text": "hello bob"})).await;
+    assert_eq!(next_json(&mut alice).await["for"], "chat");
+    let heard = next_json(&mut bob).await;
+    assert_eq!(heard["type"], "chat");
+    assert_eq!(heard["text"], "hello bob");
+    assert_eq!(heard["from"], alice_id);
+
+    // Alice got only her ack: the next thing she hears is Bob's answer.
+    send_json(&mut bob, json!({"type": "chat", "text": "hi alice"})).await;
+    assert_eq!(next_json(&mut alice).await["text"], "hi alice");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_json_gets_an_error_and_the_connection_stays_open() {
+    let server = TestServer::start().await;
+    let mut ws = server.ws().await;
+    next_of_type(&mut ws, "welcome").await;
+    ws.send(Message::text("{not json")).await.expect("send");
+    let err = next_json(&mut ws).await;
+    assert_eq!((err["type"].as_str(), err["code"].as_str()), (Some("error"), Some("invalid_json")));
+
+    send_json(&mut ws, json!({"type": "dance"})).await;
+    assert_eq!(next_json(&mut ws).await["code"], "invalid_message");
+
+    send_json(&mut ws, json!({"type": "ping", "ref": "p1"})).await;
+    let pong = next_json(&mut ws).await;
+    assert_eq!((pong["type"].as_str(), pong["ref"].as_str()), (Some("pong"), Some("p1")));
+
+    send_json(&mut ws, json!({"type": "echo", "data": {"deep": [1, 2]}})).await;
+    assert_eq!(next_json(&mut ws).await["data"], json!({"deep": [1, 2]}));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_one_mebibyte_message_closes_with_1009() {
+    let server = TestServer::start().await;
+    let mut ws = server.ws().await;
+    next_of_type(&mut ws, "welcome").await;
+    let big = "x".repeat(1024 * 1024);
+    // The server may close before the whole frame is written; that is fine.
+    let _ = ws.send(Message::text(big)).await;
+    let code = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => return Some(frame.code),
+                Some(Ok(_)) => continue,
+                _ => return None,
+            }
+        }
+    })
+    .await
+    .expect("closed in time");
+    assert_eq!(code, Some(CloseCode::Size));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_refused_and_the_own_origin_accepted() {
+    let server = TestServer::start().await;
+    match server.ws_with_origin(Some("http://evil.example")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            assert_eq!(res.status(), 403);
+        }
+        other => panic!("expected a 403, got {:?}", other.map(|_| "connected")),
+    }
+    let own = format!("http://{}", server.host);
+    let mut ws = server.ws_with_origin(Some(&own)).await.expect("same origin connects");
+    assert_eq!(next_json(&mut ws).await["type"], "welcome");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_plain_get_is_told_to_upgrade() {
+    let server = TestServer::start().await;
+    let res = server.get("/api/ws").await;
+    assert_eq!(res.status(), 426);
+    assert_eq!(res.headers()["upgrade"], "websocket");
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_close_is_answered() {
+    let server = TestServer::start().await;
+    let mut ws = server.ws().await;
+    next_of_type(&mut ws, "welcome").await;
+    ws.close(None).await.expect("close");
+    let ended = tokio::time::timeout(PATIENCE, async {
+        while let Some(Ok(_)) = ws.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the server finished the closing handshake");
+    server.stop().await;
+}
