@@ -44,8 +44,11 @@ pub struct PublishRequest {
     #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_.\-]+$"))]
     pub topic: String,
     /// Event type (becomes the SSE `event:` field). Same rules as `topic`.
-    #[oai(rename = "type", default = "default_event_type",
-          validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_.\-]+$"))]
+    #[oai(
+        rename = "type",
+        default = "default_event_type",
+        validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_.\-]+$")
+    )]
     pub kind: String,
     /// Any JSON value.
     #[oai(default)]
@@ -197,10 +200,7 @@ impl EventsApi {
     /// SSE stream and WebSocket subscriber that wants its topic. Answers
     /// `202 Accepted` with the new id at once; delivery happens in the background.
     #[oai(path = "/events", method = "post", tag = "ApiTags::Events")]
-    async fn publish(
-        &self,
-        body: Json<PublishRequest>,
-    ) -> Result<PublishResponse, ApiError> {
+    async fn publish(&self, body: Json<PublishRequest>) -> Result<PublishResponse, ApiError> {
         let Json(req) = body;
         validate_names(&req.topic, &req.kind).map_err(ApiError::bad_request)?;
         let event = self.state.hub.publish(NewEvent {

@@ -4,8 +4,8 @@
 //! GET); this one checks the header when present and otherwise reads at most
 //! `max + 1` bytes, so chunked uploads are bounded too.
 
-use poem::http::{Method, StatusCode, header};
 use poem::error::ReadBodyError;
+use poem::http::{Method, StatusCode, header};
 use poem::{Body, Endpoint, Middleware, Request, Result};
 
 pub struct BodyLimit {

@@ -41,7 +41,10 @@ impl ChatRoom {
 
     /// A fresh, unique member name (`ws-1`, `ws-2`, …).
     pub fn new_member_name(&self, prefix: &str) -> String {
-        format!("{prefix}-{}", self.next_member.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "{prefix}-{}",
+            self.next_member.fetch_add(1, Ordering::Relaxed)
+        )
     }
 
     pub fn join(&self) -> broadcast::Receiver<Arc<ChatMessage>> {

@@ -160,7 +160,12 @@ struct Ticker {
 impl Ticker {
     fn new() -> Self {
         Ticker {
-            prices: vec![("ACME", 101.0), ("GLOBX", 48.5), ("INITECH", 12.25), ("UMBRL", 230.0)],
+            prices: vec![
+                ("ACME", 101.0),
+                ("GLOBX", 48.5),
+                ("INITECH", 12.25),
+                ("UMBRL", 230.0),
+            ],
             rng: fastrand::Rng::new(),
         }
     }
@@ -229,7 +234,10 @@ mod tests {
         };
         let feeds = Feeds::start(&hub, stopped, &shutdown);
         let mut sub = hub.subscribe(crate::hub::Cursor::Now);
-        feeds.get("ticker").expect("ticker").update(Some(true), None);
+        feeds
+            .get("ticker")
+            .expect("ticker")
+            .update(Some(true), None);
         match sub.next().await {
             Some(Delivery::Event(e)) => {
                 assert_eq!(e.topic, "ticker");
@@ -240,7 +248,11 @@ mod tests {
         let ticker = feeds.get("ticker").expect("ticker");
         ticker.update(Some(false), None);
         assert!(!ticker.settings().running);
-        assert!(feeds.get("notifications").is_some_and(|f| f.published() == 0));
+        assert!(
+            feeds
+                .get("notifications")
+                .is_some_and(|f| f.published() == 0)
+        );
         shutdown.cancel();
     }
 }

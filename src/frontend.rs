@@ -44,7 +44,7 @@ impl Endpoint for Frontend {
         if matches_etag {
             return Ok(builder.status(StatusCode::NOT_MODIFIED).finish());
         }
-        let builder = builder.content_type(content_type(&file.metadata.mimetype()));
+        let builder = builder.content_type(content_type(file.metadata.mimetype()));
         if req.method() == Method::HEAD {
             return Ok(builder
                 .header(header::CONTENT_LENGTH, file.data.len())

@@ -483,7 +483,10 @@ mod tests {
             hub.publish(new("a"));
         }
         let stats = hub.stats();
-        assert_eq!((stats.last_id, stats.oldest_id, stats.buffered), (5, Some(3), 3));
+        assert_eq!(
+            (stats.last_id, stats.oldest_id, stats.buffered),
+            (5, Some(3), 3)
+        );
     }
 
     #[test]

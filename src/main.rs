@@ -38,10 +38,8 @@ async fn main() -> std::process::ExitCode {
     println!("  Swagger UI: {home}docs");
     println!("  OpenAPI:    {home}openapi.json");
     println!("Press Ctrl-C to stop.");
-    if open {
-        if let Err(err) = open_browser(&home) {
-            eprintln!("could not open a browser ({err}); open {home} yourself.");
-        }
+    if open && let Err(err) = open_browser(&home) {
+        eprintln!("could not open a browser ({err}); open {home} yourself.");
     }
     match server.run(shutdown::os_signal()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

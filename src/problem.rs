@@ -139,7 +139,11 @@ impl<E: Endpoint> Endpoint for ProblemDetailsEndpoint<E> {
             Err(err) => {
                 let status = err.status();
                 let detail = if let Some(e) = err.downcast_ref::<ParseParamError>() {
-                    format!("Parameter `{}` is not valid: {}.", e.name, friendly_reason(&e.reason))
+                    format!(
+                        "Parameter `{}` is not valid: {}.",
+                        e.name,
+                        friendly_reason(&e.reason)
+                    )
                 } else if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
                     format!("The request body is not valid: {}.", e.reason)
                 } else {

@@ -117,13 +117,19 @@ impl BoundServer {
             trigger.trigger();
         };
         let app = app(&self.state);
-        let served = poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, signal, Some(grace))
-            .await;
-        // Upgraded WebSockets are not tracked by poem; give them the same grace.
-        if !shutdown.drain(grace).await {
-            tracing::warn!("some WebSocket sessions did not close in time");
-        }
+        let server = poem::Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(
+            app,
+            signal,
+            Some(grace),
+        );
+        // Upgraded WebSockets are not tracked by poem; they get the same grace, in parallel.
+        let sessions = async {
+            shutdown.wait().await;
+            if !shutdown.drain(grace).await {
+                tracing::warn!("some WebSocket sessions did not close in time");
+            }
+        };
+        let (served, ()) = tokio::join!(server, sessions);
         served
     }
 }

@@ -48,7 +48,9 @@ impl Shutdown {
     /// Returns whether they all did.
     pub async fn drain(&self, grace: Duration) -> bool {
         self.tracker.close();
-        tokio::time::timeout(grace, self.tracker.wait()).await.is_ok()
+        tokio::time::timeout(grace, self.tracker.wait())
+            .await
+            .is_ok()
     }
 }
 

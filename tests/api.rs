@@ -8,7 +8,12 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn openapi_lists_every_endpoint_with_tags_and_examples() {
     let server = TestServer::start().await;
-    let spec: Value = server.get("/openapi.json").await.json().await.expect("json");
+    let spec: Value = server
+        .get("/openapi.json")
+        .await
+        .json()
+        .await
+        .expect("json");
     let paths = spec["paths"].as_object().expect("paths");
     for (path, method) in [
         ("/api/events", "post"),
@@ -22,8 +27,14 @@ async fn openapi_lists_every_endpoint_with_tags_and_examples() {
     ] {
         let op = &paths[path][method];
         assert!(op.is_object(), "{method} {path} missing");
-        assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{path} untagged");
-        assert!(op["description"].as_str().is_some_and(|d| d.len() > 40), "{path} needs a description");
+        assert!(
+            op["tags"].as_array().is_some_and(|t| !t.is_empty()),
+            "{path} untagged"
+        );
+        assert!(
+            op["description"].as_str().is_some_and(|d| d.len() > 40),
+            "{path} needs a description"
+        );
     }
     let sse = &paths["/api/sse"]["get"]["responses"]["200"]["content"];
     assert!(sse.get("text/event-stream").is_some());
@@ -32,7 +43,10 @@ async fn openapi_lists_every_endpoint_with_tags_and_examples() {
     assert!(problem.get("application/problem+json").is_some());
     let schemas = spec["components"]["schemas"].as_object().expect("schemas");
     for name in ["Event", "EventBatch", "PublishRequest", "Problem", "Reset"] {
-        assert!(schemas[name]["example"].is_object(), "{name} has no example");
+        assert!(
+            schemas[name]["example"].is_object(),
+            "{name} has no example"
+        );
     }
     let yaml = server.get("/openapi.yaml").await;
     assert_eq!(yaml.status(), 200);
@@ -47,8 +61,18 @@ async fn swagger_ui_is_served_without_anything_from_another_host() {
     assert_eq!(res.status(), 200);
     let html = res.text().await.expect("html");
     assert!(html.contains("swagger"), "it is Swagger UI");
-    for attr in ["src=\"http", "href=\"http", "src='http", "href='http", "url(http", "@import"] {
-        assert!(!html.contains(attr), "Swagger UI loads something remote: {attr}");
+    for attr in [
+        "src=\"http",
+        "href=\"http",
+        "src='http",
+        "href='http",
+        "url(http",
+        "@import",
+    ] {
+        assert!(
+            !html.contains(attr),
+            "Swagger UI loads something remote: {attr}"
+        );
     }
     server.stop().await;
 }
@@ -58,11 +82,22 @@ async fn home_page_links_every_transport() {
     let server = TestServer::start().await;
     let res = server.get("/").await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().expect("ct").starts_with("text/html"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/html")
+    );
     let etag = res.headers()["etag"].to_str().expect("etag").to_owned();
     assert!(etag.starts_with('"') && etag.ends_with('"'), "quoted ETag");
     let html = res.text().await.expect("html");
-    for link in ["/api/poll", "/api/long-poll", "/api/sse", "/api/ws", "/docs"] {
+    for link in [
+        "/api/poll",
+        "/api/long-poll",
+        "/api/sse",
+        "/api/ws",
+        "/docs",
+    ] {
         assert!(html.contains(link), "home page lacks {link}");
     }
     let cached = server
@@ -73,7 +108,12 @@ async fn home_page_links_every_transport() {
         .await
         .expect("GET");
     assert_eq!(cached.status(), 304);
-    let head = server.http.head(server.url("/")).send().await.expect("HEAD");
+    let head = server
+        .http
+        .head(server.url("/"))
+        .send()
+        .await
+        .expect("HEAD");
     assert_eq!(head.status(), 200);
     server.stop().await;
 }
@@ -82,7 +122,12 @@ async fn home_page_links_every_transport() {
 async fn feeds_start_stop_and_re_rate() {
     let server = TestServer::start().await;
     let feeds: Value = server.get("/api/feeds").await.json().await.expect("json");
-    let names: Vec<&str> = feeds.as_array().expect("array").iter().filter_map(|f| f["name"].as_str()).collect();
+    let names: Vec<&str> = feeds
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|f| f["name"].as_str())
+        .collect();
     assert_eq!(names, vec!["ticker", "notifications"]);
     assert_eq!(feeds[0]["running"], false, "tests start with paused feeds");
 
@@ -96,7 +141,10 @@ async fn feeds_start_stop_and_re_rate() {
         .expect("PATCH");
     assert_eq!(res.status(), 200);
     let state: Value = res.json().await.expect("json");
-    assert_eq!((state["running"].as_bool(), state["interval_ms"].as_u64()), (Some(true), Some(50)));
+    assert_eq!(
+        (state["running"].as_bool(), state["interval_ms"].as_u64()),
+        (Some(true), Some(50))
+    );
     let tick = next_sse(&mut sse).await.expect("a tick");
     assert_eq!(tick.event, "price");
     let event: Value = serde_json::from_str(&tick.data).expect("json");
@@ -119,7 +167,10 @@ async fn assert_problem(res: reqwest::Response, status: u16) -> Value {
     let body: Value = res.json().await.expect("problem json");
     assert_eq!(body["status"], status);
     assert!(body["title"].is_string() && body["type"].is_string());
-    assert!(body["detail"].as_str().is_some_and(|d| d.len() > 10), "detail explains: {body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| d.len() > 10),
+        "detail explains: {body}"
+    );
     body
 }
 
@@ -142,11 +193,39 @@ async fn bad_input_gets_a_problem_document_never_a_500() {
             .body(body)
             .send()
     };
-    assert_problem(post("this is not json", "application/json").await.expect("POST"), 400).await;
-    assert_problem(post(r#"{"data": 1}"#, "application/json").await.expect("POST"), 400).await;
-    assert_problem(post(r#"{"topic": "has space"}"#, "application/json").await.expect("POST"), 400).await;
-    assert_problem(post(r#"{"topic": "a", "type": "reset"}"#, "application/json").await.expect("POST"), 400).await;
-    assert_problem(post(r#"{"topic": "a"}"#, "text/plain").await.expect("POST"), 415).await;
+    assert_problem(
+        post("this is not json", "application/json")
+            .await
+            .expect("POST"),
+        400,
+    )
+    .await;
+    assert_problem(
+        post(r#"{"data": 1}"#, "application/json")
+            .await
+            .expect("POST"),
+        400,
+    )
+    .await;
+    assert_problem(
+        post(r#"{"topic": "has space"}"#, "application/json")
+            .await
+            .expect("POST"),
+        400,
+    )
+    .await;
+    assert_problem(
+        post(r#"{"topic": "a", "type": "reset"}"#, "application/json")
+            .await
+            .expect("POST"),
+        400,
+    )
+    .await;
+    assert_problem(
+        post(r#"{"topic": "a"}"#, "text/plain").await.expect("POST"),
+        415,
+    )
+    .await;
 
     let huge = format!(r#"{{"topic":"a","data":"{}"}}"#, "x".repeat(100_000));
     let res = server
@@ -175,7 +254,12 @@ async fn bad_input_gets_a_problem_document_never_a_500() {
         .await
         .expect("PATCH");
     assert_problem(res, 400).await;
-    let res = server.http.delete(server.url("/api/poll")).send().await.expect("DELETE");
+    let res = server
+        .http
+        .delete(server.url("/api/poll"))
+        .send()
+        .await
+        .expect("DELETE");
     assert_problem(res, 405).await;
     server.stop().await;
 }

@@ -50,7 +50,11 @@ async fn every_transport_sees_every_event_once_in_order() {
     // Poll: one request returns them all.
     let res = server.get("/api/poll?since=0").await;
     assert_eq!(res.status(), 200);
-    assert_eq!(ids(&res.json::<Value>().await.expect("json")["events"]), published, "poll");
+    assert_eq!(
+        ids(&res.json::<Value>().await.expect("json")["events"]),
+        published,
+        "poll"
+    );
 
     // SSE and WebSocket: five events, in order, each once.
     let mut sse_ids = vec![];

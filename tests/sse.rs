@@ -12,7 +12,10 @@ async fn stream_starts_with_retry_and_carries_id_event_and_json_data() {
     let server = TestServer::start().await;
     let res = server.get("/api/sse?limit=1").await;
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["content-type"], "text/event-stream; charset=utf-8");
+    assert_eq!(
+        res.headers()["content-type"],
+        "text/event-stream; charset=utf-8"
+    );
     assert_eq!(res.headers()["cache-control"], "no-cache");
     assert_eq!(res.headers()["x-accel-buffering"], "no");
     let mut body = res.bytes_stream();
@@ -20,7 +23,9 @@ async fn stream_starts_with_retry_and_carries_id_event_and_json_data() {
     assert_eq!(&first[..], b"retry: 2000\n\n");
 
     server.wait_for_subscribers(1).await;
-    let id = server.publish("demo", json!({"text": "line one\nline two"})).await;
+    let id = server
+        .publish("demo", json!({"text": "line one\nline two"}))
+        .await;
     let mut text = String::new();
     while let Some(chunk) = body.next().await {
         text.push_str(std::str::from_utf8(&chunk.expect("bytes")).expect("utf-8"));
@@ -28,7 +33,10 @@ async fn stream_starts_with_retry_and_carries_id_event_and_json_data() {
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some(format!("id: {id}").as_str()));
     assert_eq!(lines.next(), Some("event: test"));
-    let data = lines.next().and_then(|l| l.strip_prefix("data: ")).expect("data line");
+    let data = lines
+        .next()
+        .and_then(|l| l.strip_prefix("data: "))
+        .expect("data line");
     let event: Value = serde_json::from_str(data).expect("data is JSON on one line");
     assert_eq!(event["data"]["text"], "line one\nline two");
     assert_eq!(lines.next(), Some(""), "blank line ends the event");
@@ -47,7 +55,11 @@ async fn limit_ends_the_stream_after_that_many_events() {
     let events: Vec<_> = tokio::time::timeout(PATIENCE, stream.collect::<Vec<_>>())
         .await
         .expect("stream ended");
-    let ids: Vec<&str> = events.iter().filter(|e| !e.id.is_empty()).map(|e| e.id.as_str()).collect();
+    let ids: Vec<&str> = events
+        .iter()
+        .filter(|e| !e.id.is_empty())
+        .map(|e| e.id.as_str())
+        .collect();
     assert_eq!(ids, vec!["1", "2", "3"]);
     server.stop().await;
 }
@@ -59,7 +71,10 @@ async fn duration_ends_an_idle_stream() {
     let events: Vec<_> = tokio::time::timeout(PATIENCE, stream.collect::<Vec<_>>())
         .await
         .expect("stream ended");
-    assert!(events.iter().all(|e| e.id.is_empty()), "no events were published");
+    assert!(
+        events.iter().all(|e| e.id.is_empty()),
+        "no events were published"
+    );
     server.stop().await;
 }
 
@@ -88,7 +103,10 @@ async fn reconnect_with_last_event_id_gets_exactly_the_missed_events() {
 
     // And then live, with no duplicate.
     let live = server.publish("demo", json!({"n": 5})).await;
-    assert_eq!(next_sse(&mut resumed).await.expect("live").id, live.to_string());
+    assert_eq!(
+        next_sse(&mut resumed).await.expect("live").id,
+        live.to_string()
+    );
 
     // The query-string form works for clients that cannot set headers.
     let mut by_query = server
@@ -156,7 +174,10 @@ async fn topics_filter_the_stream() {
     server.wait_for_subscribers(1).await;
     server.publish("other", json!({})).await;
     let wanted = server.publish("wanted", json!({})).await;
-    assert_eq!(next_sse(&mut stream).await.expect("event").id, wanted.to_string());
+    assert_eq!(
+        next_sse(&mut stream).await.expect("event").id,
+        wanted.to_string()
+    );
     server.stop().await;
 }
 

@@ -14,11 +14,26 @@ async fn subscribe_then_receive_events() {
     let mut ws = server.ws().await;
     let welcome = next_json(&mut ws).await;
     assert_eq!(welcome["type"], "welcome");
-    assert!(welcome["client_id"].as_str().is_some_and(|c| c.starts_with("ws-")));
+    assert!(
+        welcome["client_id"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("ws-"))
+    );
 
-    send_json(&mut ws, json!({"type": "subscribe", "topics": ["demo"], "ref": 7})).await;
+    send_json(
+        &mut ws,
+        json!({"type": "subscribe", "topics": ["demo"], "ref": 7}),
+    )
+    .await;
     let ack = next_json(&mut ws).await;
-    assert_eq!((ack["type"].as_str(), ack["for"].as_str(), ack["ref"].as_u64()), (Some("ack"), Some("subscribe"), Some(7)));
+    assert_eq!(
+        (
+            ack["type"].as_str(),
+            ack["for"].as_str(),
+            ack["ref"].as_u64()
+        ),
+        (Some("ack"), Some("subscribe"), Some(7))
+    );
     assert_eq!(ack["topics"], json!(["demo"]));
 
     server.publish("elsewhere", json!({})).await;
@@ -51,12 +66,25 @@ async fn publish_over_the_socket_is_acked_and_delivered() {
     next_of_type(&mut ws, "welcome").await;
     send_json(&mut ws, json!({"type": "subscribe"})).await;
     next_of_type(&mut ws, "ack").await;
-    send_json(&mut ws, json!({"type": "publish", "topic": "demo", "event": "note", "data": {"t": "hi"}})).await;
+    send_json(
+        &mut ws,
+        json!({"type": "publish", "topic": "demo", "event": "note", "data": {"t": "hi"}}),
+    )
+    .await;
     let ack = next_json(&mut ws).await;
-    assert_eq!((ack["type"].as_str(), ack["for"].as_str()), (Some("ack"), Some("publish")));
+    assert_eq!(
+        (ack["type"].as_str(), ack["for"].as_str()),
+        (Some("ack"), Some("publish"))
+    );
     let id = ack["id"].as_u64().expect("id");
     let event = next_of_type(&mut ws, "event").await;
-    assert_eq!((event["event"]["id"].as_u64(), event["event"]["type"].as_str()), (Some(id), Some("note")));
+    assert_eq!(
+        (
+            event["event"]["id"].as_u64(),
+            event["event"]["type"].as_str()
+        ),
+        (Some(id), Some("note"))
+    );
 
     // Pollers see it too.
     let res = server.get(&format!("/api/poll?since={}", id - 1)).await;
@@ -92,14 +120,20 @@ async fn invalid_json_gets_an_error_and_the_connection_stays_open() {
     next_of_type(&mut ws, "welcome").await;
     ws.send(Message::text("{not json")).await.expect("send");
     let err = next_json(&mut ws).await;
-    assert_eq!((err["type"].as_str(), err["code"].as_str()), (Some("error"), Some("invalid_json")));
+    assert_eq!(
+        (err["type"].as_str(), err["code"].as_str()),
+        (Some("error"), Some("invalid_json"))
+    );
 
     send_json(&mut ws, json!({"type": "dance"})).await;
     assert_eq!(next_json(&mut ws).await["code"], "invalid_message");
 
     send_json(&mut ws, json!({"type": "ping", "ref": "p1"})).await;
     let pong = next_json(&mut ws).await;
-    assert_eq!((pong["type"].as_str(), pong["ref"].as_str()), (Some("pong"), Some("p1")));
+    assert_eq!(
+        (pong["type"].as_str(), pong["ref"].as_str()),
+        (Some("pong"), Some("p1"))
+    );
 
     send_json(&mut ws, json!({"type": "echo", "data": {"deep": [1, 2]}})).await;
     assert_eq!(next_json(&mut ws).await["data"], json!({"deep": [1, 2]}));
@@ -139,7 +173,10 @@ async fn a_foreign_origin_is_refused_and_the_own_origin_accepted() {
         other => panic!("expected a 403, got {:?}", other.map(|_| "connected")),
     }
     let own = format!("http://{}", server.host);
-    let mut ws = server.ws_with_origin(Some(&own)).await.expect("same origin connects");
+    let mut ws = server
+        .ws_with_origin(Some(&own))
+        .await
+        .expect("same origin connects");
     assert_eq!(next_json(&mut ws).await["type"], "welcome");
     server.stop().await;
 }

@@ -42,7 +42,6 @@ pub struct EventBatch {
 
 impl poem_openapi::types::Example for EventBatch {
     fn example() -> Self {
-
         EventBatch {
             events: vec![Arc::new(<Event as poem_openapi::types::Example>::example())],
             last_id: 42,
@@ -72,7 +71,12 @@ pub enum PollResponse {
 impl PollResponse {
     /// Builds the answer from what was collected; `cursor` is where the
     /// client should continue from if nothing matched.
-    pub fn from_parts(events: Vec<Arc<Event>>, reset: Option<Reset>, more: bool, cursor: u64) -> Self {
+    pub fn from_parts(
+        events: Vec<Arc<Event>>,
+        reset: Option<Reset>,
+        more: bool,
+        cursor: u64,
+    ) -> Self {
         if events.is_empty() && reset.is_none() {
             return PollResponse::NoNews(cursor);
         }

@@ -16,7 +16,9 @@ use poem::http::header;
 use poem::web::sse::Event as SseEvent;
 use poem::{Body, IntoResponse, Response};
 use poem_openapi::param::{Header, Query};
-use poem_openapi::registry::{MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::registry::{
+    MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
+};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiResponse, OpenApi};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -62,7 +64,10 @@ impl SseApi {
         /// Comma-separated topics to receive; all when empty.
         topics: Query<Option<String>>,
         /// End the stream after this many events (1–100000).
-        #[oai(example = "example_limit", validator(minimum(value = "1"), maximum(value = "100000")))]
+        #[oai(
+            example = "example_limit",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
         limit: Query<Option<u64>>,
         /// End the stream after this many seconds (1–86400).
         #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
@@ -83,7 +88,10 @@ impl SseApi {
         };
         let resume = from_header.or(*last_event_id);
         let session = Session {
-            sub: self.state.hub.subscribe(Cursor::after_or(resume, Cursor::Now)),
+            sub: self
+                .state
+                .hub
+                .subscribe(Cursor::after_or(resume, Cursor::Now)),
             topics: TopicFilter::parse(topics.as_deref()),
             remaining: *limit,
             deadline: duration.map(|s| Instant::now() + Duration::from_secs(s)),
@@ -180,9 +188,7 @@ impl IntoResponse for EventStream {
             .header(header::CACHE_CONTROL, "no-cache")
             // Tells nginx-like proxies not to buffer the stream.
             .header("X-Accel-Buffering", "no")
-            .body(Body::from_bytes_stream(
-                self.0.map(Ok::<_, std::io::Error>),
-            ))
+            .body(Body::from_bytes_stream(self.0.map(Ok::<_, std::io::Error>)))
     }
 }
 

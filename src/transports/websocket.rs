@@ -120,11 +120,9 @@ fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError>
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or_default();
-    let same_origin = origin
-        .split_once("://")
-        .is_some_and(|(scheme, authority)| {
-            matches!(scheme, "http" | "https") && authority.eq_ignore_ascii_case(host)
-        });
+    let same_origin = origin.split_once("://").is_some_and(|(scheme, authority)| {
+        matches!(scheme, "http" | "https") && authority.eq_ignore_ascii_case(host)
+    });
     if same_origin || allowed.iter().any(|a| a.trim_end_matches('/') == origin) {
         return Ok(());
     }
@@ -150,7 +148,11 @@ fn handshake_key(headers: &HeaderMap) -> Result<String, ApiError> {
              (ws://…/api/ws); a plain HTTP request cannot use it.",
         ));
     }
-    if headers.get(header::SEC_WEBSOCKET_VERSION).map(|v| v.as_bytes()) != Some(b"13") {
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .map(|v| v.as_bytes())
+        != Some(b"13")
+    {
         return Err(ApiError::upgrade_required(
             "Only WebSocket version 13 (RFC 6455) is supported: send Sec-WebSocket-Version: 13.",
         ));
@@ -429,10 +431,10 @@ impl Session {
                     Some(Message::Ping(Bytes::from_static(b"playground")))
                 },
             };
-            if let Some(frame) = out {
-                if let Err(err) = ws.send(frame).await {
-                    return stop_for(err);
-                }
+            if let Some(frame) = out
+                && let Err(err) = ws.send(frame).await
+            {
+                return stop_for(err);
             }
         }
     }
@@ -461,9 +463,7 @@ impl Session {
                 since,
                 reference,
             } => self.subscribe(topics, since, reference),
-            ClientMessage::Unsubscribe { topics, reference } => {
-                self.unsubscribe(topics, reference)
-            }
+            ClientMessage::Unsubscribe { topics, reference } => self.unsubscribe(topics, reference),
             ClientMessage::Publish {
                 topic,
                 event,
@@ -498,14 +498,13 @@ impl Session {
         let filter = match self.subscription.take() {
             // Adding topics to "everything" is still everything.
             Some((_, current)) if current.is_all() || requested.is_all() => TopicFilter::all(),
-            Some((_, current)) => current
-                .topics()
-                .iter()
-                .chain(requested.topics())
-                .collect(),
+            Some((_, current)) => current.topics().iter().chain(requested.topics()).collect(),
             None => requested,
         };
-        let sub = self.state.hub.subscribe(Cursor::after_or(since, Cursor::Now));
+        let sub = self
+            .state
+            .hub
+            .subscribe(Cursor::after_or(since, Cursor::Now));
         let topics = filter.topics().to_vec();
         self.subscription = Some((sub, filter));
         ServerMessage::Ack {
@@ -624,9 +623,27 @@ mod tests {
     fn origin_rules() {
         let allowed = vec!["http://localhost:3000".to_string()];
         assert!(check_origin(&headers(None, "127.0.0.1:8080"), &allowed).is_ok());
-        assert!(check_origin(&headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"), &allowed).is_ok());
-        assert!(check_origin(&headers(Some("http://localhost:3000"), "127.0.0.1:8080"), &allowed).is_ok());
-        assert!(check_origin(&headers(Some("http://evil.example"), "127.0.0.1:8080"), &allowed).is_err());
+        assert!(
+            check_origin(
+                &headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"),
+                &allowed
+            )
+            .is_ok()
+        );
+        assert!(
+            check_origin(
+                &headers(Some("http://localhost:3000"), "127.0.0.1:8080"),
+                &allowed
+            )
+            .is_ok()
+        );
+        assert!(
+            check_origin(
+                &headers(Some("http://evil.example"), "127.0.0.1:8080"),
+                &allowed
+            )
+            .is_err()
+        );
         assert!(check_origin(&headers(Some("null"), "127.0.0.1:8080"), &allowed).is_err());
     }
 

@@ -74,7 +74,11 @@ impl TestServer {
     }
 
     pub async fn status(&self) -> Value {
-        self.get("/api/status").await.json().await.expect("status json")
+        self.get("/api/status")
+            .await
+            .json()
+            .await
+            .expect("status json")
     }
 
     /// Waits until the hub has exactly `n` live subscribers (a held
@@ -154,7 +158,9 @@ pub async fn next_json(ws: &mut Ws) -> Value {
     tokio::time::timeout(PATIENCE, async {
         loop {
             match ws.next().await {
-                Some(Ok(Message::Text(t))) => return serde_json::from_str(t.as_str()).expect("json"),
+                Some(Ok(Message::Text(t))) => {
+                    return serde_json::from_str(t.as_str()).expect("json");
+                }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 other => panic!("expected a text message, got {other:?}"),
             }
@@ -176,5 +182,7 @@ pub async fn next_of_type(ws: &mut Ws, kind: &str) -> Value {
 
 pub async fn send_json(ws: &mut Ws, value: Value) {
     use futures_util::SinkExt;
-    ws.send(Message::text(value.to_string())).await.expect("send");
+    ws.send(Message::text(value.to_string()))
+        .await
+        .expect("send");
 }
