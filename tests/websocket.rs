@@ -204,3 +204,65 @@ async fn a_client_close_is_answered() {
     assert!(ended.is_ok(), "the server finished the closing handshake");
     server.stop().await;
 }
+
+/// A peer that never answers pings is closed with 1008 once the ping
+/// timeout passes. tungstenite clients answer pings by themselves, so this
+/// peer speaks raw TCP: it sends the handshake and then only reads frames.
+#[tokio::test]
+async fn a_peer_that_ignores_pings_is_disconnected() {
+    use realtime_playground::Config;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = TestServer::with(Config {
+        ws_ping_interval_secs: 1,
+        ws_ping_timeout_secs: 1,
+        ..Config::for_tests()
+    })
+    .await;
+    let mut tcp = tokio::net::TcpStream::connect(&server.host).await.expect("tcp");
+    let handshake = format!(
+        "GET /api/ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        server.host
+    );
+    tcp.write_all(handshake.as_bytes()).await.expect("write");
+
+    let mut seen = Vec::new();
+    let outcome = tokio::time::timeout(PATIENCE, async {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        // Skip the 101 response head.
+        let head_end = loop {
+            let n = tcp.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "closed during the handshake");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+        };
+        assert!(buf.starts_with(b"HTTP/1.1 101"));
+        buf.drain(..head_end);
+        // Server frames are unmasked; ours are all shorter than 126 bytes.
+        loop {
+            while buf.len() >= 2 && buf.len() >= 2 + usize::from(buf[1] & 0x7f) {
+                let opcode = buf[0] & 0x0f;
+                let len = usize::from(buf[1] & 0x7f);
+                let payload: Vec<u8> = buf.drain(..2 + len).skip(2).collect();
+                seen.push(opcode);
+                if opcode == 0x8 {
+                    return Some(u16::from_be_bytes([payload[0], payload[1]]));
+                }
+            }
+            let n = tcp.read(&mut chunk).await.expect("read");
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    })
+    .await
+    .expect("the server acted within the patience window");
+    assert!(seen.contains(&0x9), "the server pinged first: {seen:?}");
+    assert_eq!(outcome, Some(1008), "closed for not answering pings");
+    server.stop().await;
+}
