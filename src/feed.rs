@@ -79,6 +79,7 @@ impl Feeds {
                 Box::new(Ticker::new()),
                 hub,
                 initial,
+                Duration::ZERO,
                 shutdown,
             ),
             spawn(
@@ -87,6 +88,8 @@ impl Feeds {
                 Box::new(Notifications { next: 0 }),
                 hub,
                 initial,
+                // Half a beat later, so the two feeds take turns instead of arriving in pairs.
+                initial.interval / 2,
                 shutdown,
             ),
         ];
@@ -108,6 +111,7 @@ fn spawn(
     mut generator: Box<dyn Generator>,
     hub: &Hub,
     initial: FeedSettings,
+    offset: Duration,
     shutdown: &CancellationToken,
 ) -> Feed {
     let (settings, mut changes) = watch::channel(initial);
@@ -116,7 +120,7 @@ fn spawn(
     let hub = hub.clone();
     let shutdown = shutdown.clone();
     tokio::spawn(async move {
-        let mut next_at = Instant::now() + initial.interval;
+        let mut next_at = Instant::now() + initial.interval + offset;
         loop {
             let current = *changes.borrow_and_update();
             if current.running {

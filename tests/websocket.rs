@@ -219,7 +219,9 @@ async fn a_peer_that_ignores_pings_is_disconnected() {
         ..Config::for_tests()
     })
     .await;
-    let mut tcp = tokio::net::TcpStream::connect(&server.host).await.expect("tcp");
+    let mut tcp = tokio::net::TcpStream::connect(&server.host)
+        .await
+        .expect("tcp");
     let handshake = format!(
         "GET /api/ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",

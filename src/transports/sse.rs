@@ -70,7 +70,10 @@ impl SseApi {
         )]
         limit: Query<Option<u64>>,
         /// End the stream after this many seconds (1–86400).
-        #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
+        #[oai(
+            example = "example_duration",
+            validator(minimum(value = "1"), maximum(value = "86400"))
+        )]
         duration: Query<Option<u64>>,
         /// Resume after this id; for clients that cannot set the `Last-Event-ID` header.
         last_event_id: Query<Option<u64>>,
@@ -101,6 +104,10 @@ impl SseApi {
         };
         Ok(EventStream(session.into_stream()))
     }
+}
+
+fn example_duration() -> Option<u64> {
+    Some(10)
 }
 
 fn example_limit() -> Option<u64> {
