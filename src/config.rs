@@ -85,6 +85,20 @@ pub struct Config {
     #[arg(long, env = "PLAYGROUND_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Most entries the traffic log keeps, for all learners together.
+    #[arg(long, env = "PLAYGROUND_TRAFFIC_LOG_SIZE", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(10..=10_000_000))]
+    pub traffic_log_size: u64,
+
+    /// Most traffic-log entries kept per learner.
+    #[arg(long, env = "PLAYGROUND_TRAFFIC_PER_LEARNER", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(10..=10_000_000))]
+    pub traffic_per_learner: u64,
+
+    /// Turn the traffic log off (nothing is measured or kept).
+    #[arg(long, env = "PLAYGROUND_NO_TRAFFIC_LOG")]
+    pub no_traffic_log: bool,
+
     /// Seconds to wait for connections to finish on Ctrl-C / SIGTERM.
     #[arg(long, env = "PLAYGROUND_SHUTDOWN_GRACE", default_value_t = 1.5)]
     pub shutdown_grace_secs: f64,

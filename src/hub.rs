@@ -35,6 +35,10 @@ pub struct Event {
     pub published_at: String,
     /// The same instant as milliseconds since the Unix epoch, for computing delays.
     pub published_at_ms: u64,
+    /// Microseconds since the epoch, for measuring delivery delays precisely.
+    #[oai(skip)]
+    #[serde(skip)]
+    pub published_at_us: u64,
 }
 
 impl poem_openapi::types::Example for Event {
@@ -46,11 +50,21 @@ impl poem_openapi::types::Example for Event {
             data: serde_json::json!({"symbol": "ACME", "price": 101.25, "change": 0.75}),
             published_at: "2026-11-26T09:30:00.000Z".into(),
             published_at_ms: 1_795_685_400_000,
+            published_at_us: 1_795_685_400_000_000,
         }
     }
 }
 
 impl Event {
+    /// Milliseconds from publish until now.
+    pub fn age_ms(&self) -> f64 {
+        let now_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or_default();
+        now_us.saturating_sub(self.published_at_us) as f64 / 1000.0
+    }
+
     /// The event as compact JSON (no raw newlines, so it fits one SSE `data:` line).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
@@ -299,10 +313,7 @@ impl Hub {
     /// Numbers, stores and broadcasts an event; returns it.
     pub fn publish(&self, new: NewEvent) -> Arc<Event> {
         let now = SystemTime::now();
-        let published_at_ms = now
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or_default();
+        let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
         let mut ring = self.ring();
         ring.last_id += 1;
         let event = Arc::new(Event {
@@ -311,7 +322,8 @@ impl Hub {
             kind: new.kind,
             data: new.data,
             published_at: humantime::format_rfc3339_millis(now).to_string(),
-            published_at_ms,
+            published_at_ms: since_epoch.as_millis() as u64,
+            published_at_us: since_epoch.as_micros() as u64,
         });
         if ring.events.len() == ring.capacity {
             ring.events.pop_front();

@@ -11,6 +11,8 @@
 //!   and knows nothing of the others.
 //! - [`hub`] numbers every event, keeps a bounded replay buffer and fans
 //!   events out to live subscribers; gaps are reported, never skipped.
+//! - [`traffic`] measures every learner's requests, frames and events and
+//!   tells them as sentences; transports report to it through a `Tap`.
 //! - [`feed`] runs the built-in publishers (`ticker`, `notifications`).
 //! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).
 //! - [`problem`] turns every error into an RFC 9457 problem document.
@@ -29,6 +31,7 @@ pub mod problem;
 pub mod server;
 pub mod shutdown;
 pub mod state;
+pub mod traffic;
 pub mod transports;
 
 pub use config::Config;

@@ -18,6 +18,8 @@ use crate::config::Config;
 use crate::frontend::Frontend;
 use crate::problem::ProblemDetails;
 use crate::state::AppState;
+use crate::traffic::api::TrafficApi;
+use crate::traffic::{Capture, LearnerIdentity};
 use crate::transports::long_polling::LongPollingApi;
 use crate::transports::polling::PollingApi;
 use crate::transports::sse::SseApi;
@@ -33,7 +35,17 @@ when trying it here. Errors are `application/problem+json` (RFC 9457).";
 /// Builds the OpenAPI service (shared by the router and the spec tests).
 pub fn api_service(
     state: &AppState,
-) -> OpenApiService<(EventsApi, PollingApi, LongPollingApi, SseApi, WebSocketApi), ()> {
+) -> OpenApiService<
+    (
+        EventsApi,
+        PollingApi,
+        LongPollingApi,
+        SseApi,
+        WebSocketApi,
+        TrafficApi,
+    ),
+    (),
+> {
     let s = || state.clone();
     OpenApiService::new(
         (
@@ -42,6 +54,11 @@ pub fn api_service(
             LongPollingApi { state: s() },
             SseApi { state: s() },
             WebSocketApi { state: s() },
+            TrafficApi {
+                log: state.traffic.clone(),
+                shutdown: state.shutdown.clone(),
+                heartbeat: state.config.sse_heartbeat(),
+            },
         ),
         "realtime-playground",
         env!("CARGO_PKG_VERSION"),
@@ -65,6 +82,8 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         .nest("/", Frontend)
         .with(BodyLimit::new(state.config.max_body_bytes as usize))
         .with(ProblemDetails)
+        .with(Capture::new(state.traffic.clone()))
+        .with(LearnerIdentity)
         .with(Tracing)
 }
 

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::feed::{FeedSettings, Feeds};
 use crate::hub::Hub;
 use crate::shutdown::Shutdown;
+use crate::traffic::TrafficLog;
 
 /// How far a live subscriber may fall behind before it is caught up from the
 /// replay buffer instead of the broadcast channel.
@@ -20,6 +21,7 @@ pub struct AppState {
     pub feeds: Arc<Feeds>,
     pub chat: ChatRoom,
     pub shutdown: Shutdown,
+    pub traffic: TrafficLog,
 }
 
 impl AppState {
@@ -36,6 +38,11 @@ impl AppState {
             shutdown.token(),
         );
         AppState {
+            traffic: TrafficLog::new(
+                config.traffic_log_size as usize,
+                config.traffic_per_learner as usize,
+                !config.no_traffic_log,
+            ),
             config: Arc::new(config),
             hub,
             feeds: Arc::new(feeds),

@@ -13,6 +13,7 @@ use crate::api::ApiTags;
 use crate::hub::{Cursor, Delivery, TopicFilter};
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::traffic::Tap;
 
 pub struct LongPollingApi {
     pub state: AppState,
@@ -40,6 +41,7 @@ impl LongPollingApi {
         /// Most events in one answer (1–1000, default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
+        tap: Tap,
     ) -> Result<PollResponse, ApiError> {
         let config = &self.state.config;
         let timeout = match *timeout {
@@ -92,6 +94,7 @@ impl LongPollingApi {
         } else {
             sub.cursor()
         };
+        tap.answered(&events);
         Ok(PollResponse::from_parts(events, reset, more, cursor))
     }
 }

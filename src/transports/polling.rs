@@ -10,6 +10,7 @@ use crate::api::ApiTags;
 use crate::hub::{Cursor, TopicFilter};
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::traffic::Tap;
 
 pub struct PollingApi {
     pub state: AppState,
@@ -34,6 +35,7 @@ impl PollingApi {
         /// Most events in one answer (1–1000, default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
+        tap: Tap,
     ) -> Result<PollResponse, ApiError> {
         let topics = TopicFilter::parse(topics.as_deref());
         let limit = limit.unwrap_or(DEFAULT_BATCH).min(MAX_BATCH) as usize;
@@ -44,6 +46,7 @@ impl PollingApi {
         let mut matching = c.events.into_iter().filter(|e| e.matches(&topics));
         let events: Vec<_> = matching.by_ref().take(limit).collect();
         let more = matching.next().is_some();
+        tap.answered(&events);
         Ok(PollResponse::from_parts(events, c.reset, more, c.last_id))
     }
 }

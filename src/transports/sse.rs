@@ -28,6 +28,7 @@ use crate::api::ApiTags;
 use crate::hub::{Cursor, Delivery, Event, Reset, Subscription, TopicFilter};
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::traffic::Tap;
 
 /// The SSE `event:` name of the reset signal. Published events may not use it.
 pub const RESET_EVENT: &str = "reset";
@@ -80,6 +81,7 @@ impl SseApi {
         /// Resume after this id (sent by `EventSource` when it reconnects).
         #[oai(name = "Last-Event-ID")]
         last_event_id_header: Header<Option<String>>,
+        tap: Tap,
     ) -> Result<EventStream, ApiError> {
         let from_header = match last_event_id_header.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -101,6 +103,7 @@ impl SseApi {
             heartbeat: self.state.config.sse_heartbeat(),
             retry_ms: self.state.config.sse_retry_ms,
             shutdown: self.state.shutdown.token().clone(),
+            tap,
         };
         Ok(EventStream(session.into_stream()))
     }
@@ -123,11 +126,14 @@ struct Session {
     heartbeat: Duration,
     retry_ms: u64,
     shutdown: CancellationToken,
+    tap: Tap,
 }
 
 impl Session {
     fn into_stream(self) -> BoxStream<'static, Bytes> {
         let retry = Bytes::from(SseEvent::retry(self.retry_ms).to_string());
+        let retry_tap = self.tap.clone();
+        let retry_ms = self.retry_ms;
         let mut heartbeat =
             tokio::time::interval_at(Instant::now() + self.heartbeat, self.heartbeat);
         heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -135,11 +141,18 @@ impl Session {
             let chunk = s.next_chunk(&mut heartbeat).await?;
             Some((chunk, (s, heartbeat)))
         });
-        stream::once(async move { retry }).chain(live).boxed()
+        stream::once(async move {
+            retry_tap.sse_field("retry", retry.len(), Some(format!("{retry_ms} ms")));
+            retry
+        })
+        .chain(live)
+        .boxed()
     }
 
     async fn next_chunk(&mut self, heartbeat: &mut tokio::time::Interval) -> Option<Bytes> {
         if self.remaining == Some(0) {
+            self.tap
+                .closing("the requested limit of events was reached");
             return None;
         }
         let deadline = self.deadline;
@@ -151,18 +164,33 @@ impl Session {
         };
         tokio::select! {
             biased;
-            _ = self.shutdown.cancelled() => None,
-            _ = until_deadline => None,
+            _ = self.shutdown.cancelled() => {
+                self.tap.closing("the server is shutting down");
+                None
+            }
+            _ = until_deadline => {
+                self.tap.closing("the requested duration has passed");
+                None
+            }
             delivery = self.sub.next_matching(&self.topics) => match delivery? {
                 Delivery::Event(event) => {
                     if let Some(n) = self.remaining.as_mut() {
                         *n -= 1;
                     }
-                    Some(encode_event(&event))
+                    let chunk = encode_event(&event);
+                    self.tap.sse_event(&event, chunk.len());
+                    Some(chunk)
                 }
-                Delivery::Reset(reset) => Some(encode_reset(&reset)),
+                Delivery::Reset(reset) => {
+                    let chunk = encode_reset(&reset);
+                    self.tap.sse_field("reset", chunk.len(), Some(reset.message));
+                    Some(chunk)
+                }
             },
-            _ = heartbeat.tick() => Some(Bytes::from_static(HEARTBEAT)),
+            _ = heartbeat.tick() => {
+                self.tap.sse_field("heartbeat", HEARTBEAT.len(), None);
+                Some(Bytes::from_static(HEARTBEAT))
+            }
         }
     }
 }
@@ -187,6 +215,13 @@ pub fn encode_reset(reset: &Reset) -> Bytes {
 
 /// A `text/event-stream` response, documented as a stream of [`Event`]s.
 pub struct EventStream(BoxStream<'static, Bytes>);
+
+impl EventStream {
+    /// A response that writes each chunk as it comes (chunks are whole SSE fields).
+    pub fn new(chunks: BoxStream<'static, Bytes>) -> Self {
+        EventStream(chunks)
+    }
+}
 
 impl IntoResponse for EventStream {
     fn into_response(self) -> Response {

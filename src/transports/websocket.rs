@@ -30,6 +30,8 @@ use crate::chat::{ChatMessage, MAX_CHAT_CHARS};
 use crate::hub::{Cursor, Delivery, Event, NewEvent, Reset, Subscription, TopicFilter};
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::traffic::Tap;
+use crate::traffic::capture::FrameKind;
 
 pub struct WebSocketApi {
     pub state: AppState,
@@ -67,7 +69,7 @@ impl WebSocketApi {
     /// protocol error, 1007 invalid UTF-8, 1008 no pong, 1009 message too big
     /// (over 64 KiB by default). Upgrades from a foreign `Origin` get `403`.
     #[oai(path = "/ws", method = "get", tag = "ApiTags::WebSocket")]
-    async fn ws(&self, req: &Request) -> Result<Upgrade, ApiError> {
+    async fn ws(&self, req: &Request, tap: Tap) -> Result<Upgrade, ApiError> {
         check_origin(req.headers(), &self.state.config.allowed_origins)?;
         let key = handshake_key(req.headers())?;
         let on_upgrade = req.take_upgrade().map_err(|_| {
@@ -86,8 +88,11 @@ impl WebSocketApi {
                     )
                     .await;
                     tracing::info!(client = %name, "websocket connected");
-                    let close = Session::new(state, name.clone()).run(ws).await;
-                    tracing::info!(client = %name, code = u16::from(close), "websocket closed");
+                    let (code, reason) =
+                        Session::new(state, name.clone(), tap.clone()).run(ws).await;
+                    let code = u16::from(code);
+                    tap.ws_closed(code, &reason);
+                    tracing::info!(client = %name, code, reason, "websocket closed");
                 }
                 Err(err) => tracing::debug!(%err, "websocket upgrade failed"),
             }
@@ -300,15 +305,15 @@ fn error(code: &'static str, message: impl Into<String>) -> ServerMessage<'stati
     }
 }
 
-/// What ended a session, as the close code the client saw.
-type Outcome = CloseCode;
+/// What ended a session: the close code the client saw, and why.
+type Outcome = (CloseCode, String);
 
 /// Why the loop stopped reading.
 enum Stop {
     /// Send this close frame (then wait briefly for the reply).
     Close(CloseCode, &'static str),
     /// The peer closed or vanished; nothing more to send.
-    Gone(CloseCode),
+    Gone(CloseCode, &'static str),
 }
 
 /// One WebSocket connection's state.
@@ -317,17 +322,31 @@ struct Session {
     name: String,
     subscription: Option<(Subscription, TopicFilter)>,
     chat: broadcast::Receiver<Arc<ChatMessage>>,
+    tap: Tap,
 }
 
 impl Session {
-    fn new(state: AppState, name: String) -> Self {
+    fn new(state: AppState, name: String, tap: Tap) -> Self {
         let chat = state.chat.join();
         Session {
             state,
             name,
             subscription: None,
             chat,
+            tap,
         }
+    }
+
+    /// Sends a frame and tells the tap (with the event it carries, if any).
+    async fn send(
+        &self,
+        ws: &mut WebSocketStream<Upgraded>,
+        frame: Message,
+        event: Option<&Event>,
+    ) -> Result<(), WsError> {
+        let (kind, len, text) = describe(&frame);
+        self.tap.ws_sent(kind, len, text, event);
+        ws.send(frame).await
     }
 
     async fn run(mut self, mut ws: WebSocketStream<Upgraded>) -> Outcome {
@@ -336,8 +355,8 @@ impl Session {
             last_id: self.state.hub.last_id(),
             max_message_bytes: self.state.config.ws_max_message_bytes,
         };
-        if ws.send(welcome.to_frame()).await.is_err() {
-            return CloseCode::Abnormal;
+        if self.send(&mut ws, welcome.to_frame(), None).await.is_err() {
+            return (CloseCode::Abnormal, "the connection broke".into());
         }
         let stop = self.serve(&mut ws).await;
         match stop {
@@ -348,16 +367,27 @@ impl Session {
                 };
                 // Best effort: the peer may already be unreachable.
                 let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                    if ws.send(Message::Close(Some(frame))).await.is_ok() {
+                    if self
+                        .send(&mut ws, Message::Close(Some(frame)), None)
+                        .await
+                        .is_ok()
+                    {
                         // Read until the peer's close reply ends the stream.
-                        while let Some(Ok(_)) = ws.next().await {}
+                        while let Some(Ok(msg)) = ws.next().await {
+                            self.tap_received(&msg);
+                        }
                     }
                 })
                 .await;
-                code
+                (code, reason.into())
             }
-            Stop::Gone(code) => code,
+            Stop::Gone(code, reason) => (code, reason.into()),
         }
+    }
+
+    fn tap_received(&self, msg: &Message) {
+        let (kind, len, text) = describe(msg);
+        self.tap.ws_received(kind, len, text);
     }
 
     async fn serve(&mut self, ws: &mut WebSocketStream<Upgraded>) -> Stop {
@@ -389,29 +419,42 @@ impl Session {
                 biased;
                 _ = shutdown.cancelled() => return Stop::Close(CloseCode::Away, "server shutting down"),
                 incoming = ws.next() => match incoming {
-                    None => return Stop::Gone(CloseCode::Abnormal),
+                    None => return Stop::Gone(CloseCode::Abnormal, "the client vanished"),
                     Some(Err(err)) => return stop_for(err),
-                    Some(Ok(Message::Text(text))) => self.handle_text(text.as_str()),
-                    Some(Ok(Message::Binary(_))) => Some(error(
+                    Some(Ok(msg)) => {
+                        self.tap_received(&msg);
+                        match msg {
+                    Message::Text(text) => self.handle_text(text.as_str()),
+                    Message::Binary(_) => Some(error(
                         "binary_not_supported",
                         "This endpoint speaks JSON text messages; binary frames are ignored.",
                     ).to_frame()),
-                    Some(Ok(Message::Pong(_))) => {
+                    Message::Pong(_) => {
                         pong_deadline = None;
                         None
                     }
                     // tungstenite answers pings and close frames by itself.
-                    Some(Ok(Message::Close(frame))) => {
+                    Message::Close(frame) => {
                         let code = frame.map_or(CloseCode::Status, |f| f.code);
+                        // tungstenite has queued the same close frame as the reply.
+                        self.tap.ws_sent(FrameKind::Close, if code == CloseCode::Status { 0 } else { 2 }, None, None);
                         // Keep reading so tungstenite flushes its close reply.
                         while let Some(Ok(_)) = ws.next().await {}
-                        return Stop::Gone(code);
+                        return Stop::Gone(code, "the client closed the connection");
                     }
-                    Some(Ok(_)) => None,
+                    _ => None,
+                        }
+                    }
                 },
                 _ = pong_overdue => return Stop::Close(CloseCode::Policy, "no pong received in time"),
                 delivery = next_event => match delivery {
-                    Some(Delivery::Event(event)) => Some(ServerMessage::Event { event: &event }.to_frame()),
+                    Some(Delivery::Event(event)) => {
+                        let frame = ServerMessage::Event { event: &event }.to_frame();
+                        if let Err(err) = self.send(ws, frame, Some(&event)).await {
+                            return stop_for(err);
+                        }
+                        None
+                    }
                     Some(Delivery::Reset(reset)) => Some(ServerMessage::Reset(&reset).to_frame()),
                     None => return Stop::Close(CloseCode::Away, "server shutting down"),
                 },
@@ -432,7 +475,7 @@ impl Session {
                 },
             };
             if let Some(frame) = out
-                && let Err(err) = ws.send(frame).await
+                && let Err(err) = self.send(ws, frame, None).await
             {
                 return stop_for(err);
             }
@@ -600,8 +643,26 @@ fn stop_for(err: WsError) -> Stop {
         WsError::Capacity(_) => Stop::Close(CloseCode::Size, "frame too big"),
         WsError::Utf8(_) => Stop::Close(CloseCode::Invalid, "text is not valid UTF-8"),
         WsError::Protocol(_) => Stop::Close(CloseCode::Protocol, "protocol error"),
-        WsError::ConnectionClosed | WsError::AlreadyClosed => Stop::Gone(CloseCode::Normal),
-        _ => Stop::Gone(CloseCode::Abnormal),
+        WsError::ConnectionClosed | WsError::AlreadyClosed => {
+            Stop::Gone(CloseCode::Normal, "the connection was closed")
+        }
+        _ => Stop::Gone(CloseCode::Abnormal, "the connection broke"),
+    }
+}
+
+/// A frame's kind, payload size and text, for the traffic log.
+fn describe(msg: &Message) -> (FrameKind, usize, Option<&str>) {
+    match msg {
+        Message::Text(t) => (FrameKind::Text, t.len(), Some(t.as_str())),
+        Message::Binary(b) => (FrameKind::Binary, b.len(), None),
+        Message::Ping(b) => (FrameKind::Ping, b.len(), None),
+        Message::Pong(b) => (FrameKind::Pong, b.len(), None),
+        Message::Close(frame) => (
+            FrameKind::Close,
+            frame.as_ref().map_or(0, |f| 2 + f.reason.len()),
+            None,
+        ),
+        Message::Frame(f) => (FrameKind::Binary, f.payload().len(), None),
     }
 }
 

@@ -1,0 +1,332 @@
+//! `/api/traffic…`: a learner's own log as JSON, as a live SSE stream, as
+//! statistics and as HAR. These endpoints are not logged themselves, so
+//! watching the log never adds to it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::{self, StreamExt};
+use poem::http::header;
+use poem::web::sse::Event as SseEvent;
+use poem_openapi::param::{Header, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use tokio::sync::broadcast;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::stats::{self, Stats};
+use super::{Entry, Learner, TrafficLog, Transport};
+use crate::problem::ApiError;
+use crate::shutdown::Shutdown;
+use crate::transports::sse::EventStream;
+
+#[derive(Tags)]
+enum TrafficTags {
+    /// Your own requests, connections, frames and events, measured and narrated.
+    #[oai(rename = "Traffic log")]
+    Traffic,
+}
+
+const MAX_LIMIT: u32 = 10_000;
+const MAX_WINDOW_S: u64 = 24 * 3600;
+
+/// A page of the log.
+#[derive(Debug, Object)]
+pub struct TrafficPage {
+    /// Whose log this is (the `learner` cookie or the `X-Learner` header).
+    pub learner: String,
+    /// Entries, oldest first.
+    pub entries: Vec<Arc<Entry>>,
+}
+
+#[derive(Debug, Object)]
+pub struct Cleared {
+    /// How many entries were removed.
+    pub removed: u64,
+}
+
+#[derive(ApiResponse)]
+pub enum HarResponse {
+    /// A HAR 1.2 document; open it in your browser's network panel (Import HAR).
+    #[oai(status = 200, content_type = "application/json")]
+    Har(
+        poem_openapi::payload::Json<serde_json::Value>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
+pub struct TrafficApi {
+    pub log: TrafficLog,
+    pub shutdown: Shutdown,
+    pub heartbeat: Duration,
+}
+
+fn parse_transport(raw: Option<&str>) -> Result<Option<Transport>, ApiError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => Transport::parse(s).map(Some).ok_or_else(|| {
+            ApiError::bad_request(format!(
+                "transport must be one of poll, long_poll, sse, websocket, api — not {s:?}."
+            ))
+        }),
+    }
+}
+
+#[OpenApi]
+impl TrafficApi {
+    /// My traffic
+    ///
+    /// Every request, connection, frame and event you caused, oldest first,
+    /// each with its sizes on the wire and a sentence saying what happened.
+    /// You are recognised by the `learner` cookie (set on your first request)
+    /// or by an `X-Learner` header.
+    #[oai(path = "/traffic", method = "get", tag = "TrafficTags::Traffic")]
+    async fn traffic(
+        &self,
+        learner: Learner,
+        /// Only this transport: `poll`, `long_poll`, `sse`, `websocket` or `api`.
+        transport: Query<Option<String>>,
+        /// Only entries after this `seq`.
+        since: Query<Option<u64>>,
+        /// At most this many (the newest), 1–10000, default 500.
+        #[oai(validator(minimum(value = "1"), maximum(value = "10000")))]
+        limit: Query<Option<u32>>,
+        /// Use this learner id instead of the cookie.
+        #[oai(name = "X-Learner")]
+        _x_learner: Header<Option<String>>,
+    ) -> Result<Json<TrafficPage>, ApiError> {
+        let transport = parse_transport(transport.as_deref())?;
+        let limit = limit.unwrap_or(500).min(MAX_LIMIT) as usize;
+        let entries = self
+            .log
+            .entries(&learner.id, transport, since.unwrap_or(0), limit);
+        Ok(Json(TrafficPage {
+            learner: learner.id.to_string(),
+            entries,
+        }))
+    }
+
+    /// Clear my traffic log
+    #[oai(path = "/traffic", method = "delete", tag = "TrafficTags::Traffic")]
+    async fn clear(
+        &self,
+        learner: Learner,
+        /// Use this learner id instead of the cookie.
+        #[oai(name = "X-Learner")]
+        _x_learner: Header<Option<String>>,
+    ) -> Json<Cleared> {
+        Json(Cleared {
+            removed: self.log.clear(&learner.id) as u64,
+        })
+    }
+
+    /// My traffic, live
+    ///
+    /// A Server-Sent Events stream of your new log entries (`event: entry`,
+    /// `id:` = the entry's `seq`, `data:` = the entry as JSON). Reconnecting
+    /// with `Last-Event-ID` replays what you missed. This stream is not
+    /// logged itself. Give `limit` or `duration` when trying it here.
+    #[oai(path = "/traffic/stream", method = "get", tag = "TrafficTags::Traffic")]
+    async fn stream(
+        &self,
+        learner: Learner,
+        /// Only this transport.
+        transport: Query<Option<String>>,
+        /// End after this many entries (1–100000).
+        #[oai(
+            example = "example_limit",
+            validator(minimum(value = "1"), maximum(value = "100000"))
+        )]
+        limit: Query<Option<u64>>,
+        /// End after this many seconds (1–86400).
+        #[oai(
+            example = "example_duration",
+            validator(minimum(value = "1"), maximum(value = "86400"))
+        )]
+        duration: Query<Option<u64>>,
+        /// Resume after this `seq`.
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: Header<Option<String>>,
+        /// Use this learner id instead of the cookie.
+        #[oai(name = "X-Learner")]
+        _x_learner: Header<Option<String>>,
+    ) -> Result<EventStream, ApiError> {
+        let transport = parse_transport(transport.as_deref())?;
+        let resume = match last_event_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
+                ApiError::bad_request(format!("Last-Event-ID must be an entry seq, not {raw:?}."))
+            })?),
+        };
+        let live = self.log.subscribe();
+        let backlog = match resume {
+            Some(seq) => self
+                .log
+                .entries(&learner.id, transport, seq, MAX_LIMIT as usize),
+            None => Vec::new(),
+        };
+        let mut heartbeat =
+            tokio::time::interval_at(Instant::now() + self.heartbeat, self.heartbeat);
+        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let state = LiveLog {
+            log: self.log.clone(),
+            learner: learner.id.clone(),
+            transport,
+            live,
+            backlog: backlog.into(),
+            cursor: resume.unwrap_or(0),
+            remaining: *limit,
+            deadline: duration.map(|s| Instant::now() + Duration::from_secs(s)),
+            heartbeat,
+            shutdown: self.shutdown.clone(),
+        };
+        let retry = Bytes::from(SseEvent::retry(2000).to_string());
+        let entries = stream::unfold(state, |mut s| async move {
+            let chunk = s.next_chunk().await?;
+            Some((chunk, s))
+        });
+        Ok(EventStream::new(
+            stream::once(async move { retry }).chain(entries).boxed(),
+        ))
+    }
+
+    /// My statistics per transport
+    ///
+    /// Over the last `window` seconds (default 60): requests, connections,
+    /// empty answers and their share, events delivered, bytes up and down,
+    /// bytes per delivered event, delivery delay (median, 95th percentile,
+    /// worst) and open connections — with a sentence per transport.
+    #[oai(path = "/traffic/stats", method = "get", tag = "TrafficTags::Traffic")]
+    async fn stats(
+        &self,
+        learner: Learner,
+        /// Window in seconds (1–86400, default 60).
+        #[oai(validator(minimum(value = "1"), maximum(value = "86400")))]
+        window: Query<Option<u64>>,
+        /// Use this learner id instead of the cookie.
+        #[oai(name = "X-Learner")]
+        _x_learner: Header<Option<String>>,
+    ) -> Json<Stats> {
+        let window_s = window.unwrap_or(60).min(MAX_WINDOW_S);
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or_default();
+        let from = now_ms.saturating_sub(window_s * 1000);
+        let entries: Vec<_> = self
+            .log
+            .entries(&learner.id, None, 0, usize::MAX)
+            .into_iter()
+            .filter(|e| e.at_ms >= from)
+            .collect();
+        let open = self.log.open_connections(&learner.id);
+        Json(stats::compute(&entries, &open, window_s))
+    }
+
+    /// My traffic as HAR
+    ///
+    /// HAR 1.2, importable into Chrome DevTools (Network → Import HAR).
+    /// WebSocket frames are listed under `_webSocketMessages` as Chrome
+    /// writes them, SSE events under `_eventSourceMessages`.
+    #[oai(path = "/traffic.har", method = "get", tag = "TrafficTags::Traffic")]
+    async fn har(
+        &self,
+        learner: Learner,
+        req: &poem::Request,
+        /// Use this learner id instead of the cookie.
+        #[oai(name = "X-Learner")]
+        _x_learner: Header<Option<String>>,
+    ) -> HarResponse {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1");
+        let entries = self.log.entries(&learner.id, None, 0, usize::MAX);
+        HarResponse::Har(
+            Json(super::har::export(&entries, &format!("http://{host}"))),
+            "attachment; filename=\"realtime-playground.har\"".into(),
+        )
+    }
+}
+
+fn example_limit() -> Option<u64> {
+    Some(5)
+}
+
+fn example_duration() -> Option<u64> {
+    Some(10)
+}
+
+/// One client of `/api/traffic/stream`.
+struct LiveLog {
+    log: TrafficLog,
+    learner: Arc<str>,
+    transport: Option<Transport>,
+    live: broadcast::Receiver<(Arc<str>, Arc<Entry>)>,
+    backlog: std::collections::VecDeque<Arc<Entry>>,
+    cursor: u64,
+    remaining: Option<u64>,
+    deadline: Option<Instant>,
+    heartbeat: tokio::time::Interval,
+    shutdown: Shutdown,
+}
+
+impl LiveLog {
+    fn wanted(&self, e: &Entry) -> bool {
+        e.seq > self.cursor && self.transport.is_none_or(|t| t == e.transport)
+    }
+
+    fn encode(&mut self, e: &Entry) -> Bytes {
+        self.cursor = e.seq;
+        if let Some(n) = self.remaining.as_mut() {
+            *n -= 1;
+        }
+        let json = serde_json::to_string(e).unwrap_or_default();
+        SseEvent::message(json)
+            .id(e.seq.to_string())
+            .event_type("entry")
+            .to_string()
+            .into()
+    }
+
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        loop {
+            if self.remaining == Some(0) {
+                return None;
+            }
+            if let Some(e) = self.backlog.pop_front() {
+                if self.wanted(&e) {
+                    return Some(self.encode(&e));
+                }
+                continue;
+            }
+            let deadline = self.deadline;
+            let until_deadline = async move {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = self.shutdown.wait() => return None,
+                _ = until_deadline => return None,
+                received = self.live.recv() => match received {
+                    Ok((who, e)) if who == self.learner && self.wanted(&e) => return Some(self.encode(&e)),
+                    Ok(_) => continue,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        // Fell behind: continue from the store instead.
+                        self.backlog = self
+                            .log
+                            .entries(&self.learner, self.transport, self.cursor, MAX_LIMIT as usize)
+                            .into();
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                },
+                _ = self.heartbeat.tick() => return Some(Bytes::from_static(b": heartbeat\n\n")),
+            }
+        }
+    }
+}

@@ -1,0 +1,465 @@
+//! Capture: measuring each learner's traffic as it happens.
+//!
+//! [`Capture`] is a middleware. For a plain request/response it records one
+//! `exchange` entry with the request and answer sizes as HTTP/1.1 puts them
+//! on the wire. For a stream (SSE) or an upgrade (WebSocket) it records the
+//! opening, and hands the transport a [`Tap`] through the request extensions;
+//! the transport reports what it sends and receives to the tap, and the tap
+//! writes entries. Transports never see the store.
+
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use poem::http::{HeaderMap, StatusCode, header};
+use poem::{
+    Body, Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response, Result,
+};
+
+use super::har::Headers;
+use super::learner::Learner;
+use super::{Direction, Entry, EntryKind, TrafficLog, Transport, wire};
+use crate::hub::Event;
+
+/// Most delays kept per entry.
+const MAX_DELAYS: usize = 100;
+/// Longest WebSocket text preview, in characters.
+const PREVIEW_CHARS: usize = 200;
+
+/// Middleware that records every `/api` exchange in the traffic log.
+pub struct Capture {
+    log: TrafficLog,
+}
+
+impl Capture {
+    pub fn new(log: TrafficLog) -> Self {
+        Capture { log }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for Capture {
+    type Output = CaptureEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        CaptureEndpoint {
+            inner,
+            log: self.log.clone(),
+        }
+    }
+}
+
+pub struct CaptureEndpoint<E> {
+    inner: E,
+    log: TrafficLog,
+}
+
+fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+impl<E: Endpoint> Endpoint for CaptureEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Response> {
+        let transport = Transport::of_path(req.uri().path());
+        let (Some(transport), true) = (transport, self.log.enabled()) else {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        };
+        let learner = req
+            .extensions()
+            .get::<Learner>()
+            .cloned()
+            .unwrap_or_else(|| Learner::identify(&req));
+        let connection = self.log.next_connection();
+        let method = req.method().to_string();
+        let path = req
+            .uri()
+            .path_and_query()
+            .map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+        let request_body = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        let bytes_up = wire::request_head(req.method(), req.uri(), req.headers()) + request_body;
+        let request_headers = header_list(req.headers());
+        let tap = Tap::new(self.log.clone(), learner.id.clone(), transport, connection);
+        req.extensions_mut().insert(tap.clone());
+
+        let mut resp = match self.inner.call(req).await {
+            Ok(r) => r.into_response(),
+            Err(err) => err.into_response(),
+        };
+
+        // The cookie is added by the identity middleware after this one runs.
+        let cookie = learner
+            .set_cookie
+            .as_ref()
+            .map_or(0, |c| ("set-cookie: ".len() + c.len() + 2) as u64);
+        let status = resp.status();
+        let mut entry = Entry::new(transport, EntryKind::Exchange, Direction::Both, connection);
+        entry.method = Some(method);
+        entry.path = Some(path);
+        entry.status = Some(status.as_u16());
+        entry.bytes_up = bytes_up;
+        let is_stream = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|ct| ct.as_bytes().starts_with(b"text/event-stream"));
+
+        if status == StatusCode::SWITCHING_PROTOCOLS {
+            let head = wire::response_head(status, resp.headers(), wire::Framing::None) + cookie;
+            entry.kind = EntryKind::Opened;
+            entry.bytes_down = head;
+            entry.headers = Some(Arc::new(Headers::new(
+                request_headers,
+                header_list(resp.headers()),
+            )));
+            tap.opened(bytes_up, head);
+            self.log.record(&learner.id, entry);
+            return Ok(resp);
+        }
+
+        if is_stream && status.is_success() {
+            let head = wire::response_head(status, resp.headers(), wire::Framing::Chunked) + cookie;
+            entry.kind = EntryKind::Opened;
+            entry.bytes_down = head;
+            entry.headers = Some(Arc::new(Headers::new(
+                request_headers,
+                header_list(resp.headers()),
+            )));
+            tap.opened(bytes_up, head);
+            self.log.record(&learner.id, entry);
+            let body = resp.take_body().into_bytes_stream();
+            resp.set_body(Body::from_bytes_stream(CountedStream {
+                inner: Box::pin(body),
+                tap,
+                finished: false,
+            }));
+            return Ok(resp);
+        }
+
+        let body = resp.take_body().into_bytes().await.unwrap_or_default();
+        let body_len = body.len() as u64;
+        let framing = if status.is_informational()
+            || status == StatusCode::NO_CONTENT
+            || status == StatusCode::NOT_MODIFIED
+        {
+            wire::Framing::None
+        } else {
+            wire::Framing::Length(body_len)
+        };
+        entry.bytes_down = wire::response_head(status, resp.headers(), framing) + cookie + body_len;
+        entry.body_bytes = Some(body_len);
+        entry.duration_ms = Some(tap.elapsed_ms());
+        if matches!(transport, Transport::Poll | Transport::LongPoll) && status.is_success() {
+            entry.empty = Some(status == StatusCode::NO_CONTENT);
+        }
+        let (ids, delays) = tap.take_answer();
+        if !ids.is_empty() {
+            entry.event_ids = Some(ids);
+            entry.delays_ms = Some(delays);
+        }
+        entry.headers = Some(Arc::new(Headers::new(
+            request_headers,
+            header_list(resp.headers()),
+        )));
+        self.log.record(&learner.id, entry);
+        resp.set_body(Body::from_bytes(body));
+        Ok(resp)
+    }
+}
+
+/// A response body that counts what it carries and records the stream's end.
+struct CountedStream {
+    inner: std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>,
+    tap: Tap,
+    finished: bool,
+}
+
+impl Stream for CountedStream {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Self::Item>> {
+        let next = self.inner.poll_next_unpin(cx);
+        match &next {
+            Poll::Ready(Some(Ok(chunk))) => self.tap.add_down(wire::chunk(chunk.len() as u64)),
+            Poll::Ready(None) => {
+                self.finished = true;
+                self.tap.add_down(wire::LAST_CHUNK);
+            }
+            _ => {}
+        }
+        next
+    }
+}
+
+impl Drop for CountedStream {
+    fn drop(&mut self) {
+        let reason = if self.finished {
+            "the server ended it"
+        } else {
+            "the client went away"
+        };
+        self.tap.stream_closed(reason);
+    }
+}
+
+/// What a WebSocket frame is, for the log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    Text,
+    Binary,
+    Ping,
+    Pong,
+    Close,
+}
+
+impl FrameKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            FrameKind::Text => "text",
+            FrameKind::Binary => "binary",
+            FrameKind::Ping => "ping",
+            FrameKind::Pong => "pong",
+            FrameKind::Close => "close",
+        }
+    }
+}
+
+/// Where transports report what they send and receive on an open connection.
+///
+/// A disabled tap (capture off, or a path the log ignores) does nothing, so
+/// transports call it unconditionally.
+#[derive(Clone, Default)]
+pub struct Tap(Option<Arc<TapInner>>);
+
+struct TapInner {
+    log: TrafficLog,
+    learner: Arc<str>,
+    transport: Transport,
+    connection: u64,
+    started: Instant,
+    state: Mutex<TapState>,
+}
+
+#[derive(Default)]
+struct TapState {
+    answer_ids: Vec<u64>,
+    answer_delays: Vec<f64>,
+    up: u64,
+    down: u64,
+    close_reason: Option<String>,
+    closed: bool,
+}
+
+impl<'a> FromRequest<'a> for Tap {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> Result<Self> {
+        Ok(req.extensions().get::<Tap>().cloned().unwrap_or_default())
+    }
+}
+
+impl Tap {
+    fn new(log: TrafficLog, learner: Arc<str>, transport: Transport, connection: u64) -> Self {
+        Tap(Some(Arc::new(TapInner {
+            log,
+            learner,
+            transport,
+            connection,
+            started: Instant::now(),
+            state: Mutex::new(TapState::default()),
+        })))
+    }
+
+    fn with_state<R>(&self, f: impl FnOnce(&mut TapState) -> R) -> Option<R> {
+        let inner = self.0.as_ref()?;
+        let mut state = inner.state.lock().unwrap_or_else(|p| p.into_inner());
+        Some(f(&mut state))
+    }
+
+    fn elapsed_ms(&self) -> f64 {
+        self.0
+            .as_ref()
+            .map_or(0.0, |i| i.started.elapsed().as_secs_f64() * 1000.0)
+    }
+
+    fn record(&self, entry: Entry) {
+        if let Some(inner) = &self.0 {
+            inner.log.record(&inner.learner, entry);
+        }
+    }
+
+    fn entry(&self, kind: EntryKind, direction: Direction) -> Option<Entry> {
+        let inner = self.0.as_ref()?;
+        Some(Entry::new(
+            inner.transport,
+            kind,
+            direction,
+            inner.connection,
+        ))
+    }
+
+    fn opened(&self, up: u64, down: u64) {
+        self.with_state(|s| {
+            s.up += up;
+            s.down += down;
+        });
+    }
+
+    fn add_down(&self, n: u64) {
+        self.with_state(|s| s.down += n);
+    }
+
+    fn take_answer(&self) -> (Vec<u64>, Vec<f64>) {
+        self.with_state(|s| {
+            (
+                std::mem::take(&mut s.answer_ids),
+                std::mem::take(&mut s.answer_delays),
+            )
+        })
+        .unwrap_or_default()
+    }
+
+    /// Polling transports: the events this answer carries.
+    pub fn answered(&self, events: &[Arc<Event>]) {
+        self.with_state(|s| {
+            s.answer_ids.extend(events.iter().map(|e| e.id));
+            s.answer_delays
+                .extend(events.iter().take(MAX_DELAYS).map(|e| e.age_ms()));
+        });
+    }
+
+    /// SSE: an event written to the stream (`bytes` = its field lines).
+    pub fn sse_event(&self, event: &Event, bytes: usize) {
+        if let Some(mut e) = self.entry(EntryKind::Event, Direction::Down) {
+            e.bytes_down = bytes as u64;
+            e.body_bytes = Some(bytes as u64);
+            e.event_ids = Some(vec![event.id]);
+            e.delays_ms = Some(vec![event.age_ms()]);
+            e.frame = Some("event".into());
+            self.record(e);
+        }
+    }
+
+    /// SSE: a field that is not an event (`retry`, `heartbeat`, `reset`).
+    pub fn sse_field(&self, kind: &str, bytes: usize, detail: Option<String>) {
+        if let Some(mut e) = self.entry(EntryKind::Frame, Direction::Down) {
+            e.bytes_down = bytes as u64;
+            e.body_bytes = Some(bytes as u64);
+            e.frame = Some(kind.into());
+            e.preview = detail;
+            self.record(e);
+        }
+    }
+
+    /// Streams: why the server is ending the stream (before it ends).
+    pub fn closing(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.with_state(|s| s.close_reason = Some(reason));
+    }
+
+    fn stream_closed(&self, default_reason: &str) {
+        let Some((down, reason)) = self
+            .with_state(|s| {
+                let first = !s.closed;
+                s.closed = true;
+                first.then(|| (s.down, s.close_reason.take()))
+            })
+            .flatten()
+        else {
+            return;
+        };
+        if let Some(mut e) = self.entry(EntryKind::Closed, Direction::Both) {
+            e.bytes_down = down;
+            e.duration_ms = Some(self.elapsed_ms());
+            e.close_reason = Some(reason.unwrap_or_else(|| default_reason.to_owned()));
+            self.record(e);
+        }
+    }
+
+    /// WebSocket: a frame from the client.
+    pub fn ws_received(&self, kind: FrameKind, payload: usize, text: Option<&str>) {
+        let wire = wire::ws_frame(payload as u64, true);
+        self.with_state(|s| s.up += wire);
+        if let Some(mut e) = self.entry(EntryKind::Frame, Direction::Up) {
+            e.bytes_up = wire;
+            e.body_bytes = Some(payload as u64);
+            e.frame = Some(kind.as_str().into());
+            e.preview = text.map(preview);
+            self.record(e);
+        }
+    }
+
+    /// WebSocket: a frame to the client; `event` when it delivers one.
+    pub fn ws_sent(
+        &self,
+        kind: FrameKind,
+        payload: usize,
+        text: Option<&str>,
+        event: Option<&Event>,
+    ) {
+        let wire = wire::ws_frame(payload as u64, false);
+        self.with_state(|s| s.down += wire);
+        let entry = match event {
+            Some(ev) => self.entry(EntryKind::Event, Direction::Down).map(|mut e| {
+                e.event_ids = Some(vec![ev.id]);
+                e.delays_ms = Some(vec![ev.age_ms()]);
+                e
+            }),
+            None => self.entry(EntryKind::Frame, Direction::Down),
+        };
+        if let Some(mut e) = entry {
+            e.preview = text.map(preview);
+            e.bytes_down = wire;
+            e.body_bytes = Some(payload as u64);
+            e.frame = Some(kind.as_str().into());
+            self.record(e);
+        }
+    }
+
+    /// WebSocket: the session ended with this close code.
+    pub fn ws_closed(&self, code: u16, reason: &str) {
+        let Some((up, down)) = self
+            .with_state(|s| {
+                let first = !s.closed;
+                s.closed = true;
+                first.then_some((s.up, s.down))
+            })
+            .flatten()
+        else {
+            return;
+        };
+        if let Some(mut e) = self.entry(EntryKind::Closed, Direction::Both) {
+            e.bytes_up = up;
+            e.bytes_down = down;
+            e.duration_ms = Some(self.elapsed_ms());
+            e.close_code = Some(code);
+            e.close_reason = Some(reason.to_owned());
+            self.record(e);
+        }
+    }
+}
+
+fn preview(text: &str) -> String {
+    if text.chars().count() <= PREVIEW_CHARS {
+        text.to_owned()
+    } else {
+        let mut p: String = text.chars().take(PREVIEW_CHARS).collect();
+        p.push('…');
+        p
+    }
+}

@@ -1,0 +1,136 @@
+//! Whose traffic is this? Each learner is named by the `X-Learner` header if
+//! present, else by a `learner` cookie that the first answer sets. Browsers
+//! send the cookie with fetch, EventSource, WebSocket handshakes and Swagger
+//! UI's "Try it out", so a learner's whole session lands in one log.
+
+use poem::http::header;
+use poem::{
+    Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response, Result,
+};
+
+pub const HEADER: &str = "x-learner";
+pub const COOKIE: &str = "learner";
+const MAX_LEN: usize = 64;
+
+/// The learner a request belongs to.
+#[derive(Debug, Clone)]
+pub struct Learner {
+    pub id: std::sync::Arc<str>,
+    /// The `Set-Cookie` value this answer will carry, if the learner is new.
+    pub set_cookie: Option<String>,
+}
+
+fn valid(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_LEN
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+impl Learner {
+    /// Reads the header, then the cookie; makes up a new id if neither is usable.
+    pub fn identify(req: &Request) -> Learner {
+        let from_header = req
+            .headers()
+            .get(HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| valid(v));
+        if let Some(id) = from_header {
+            return Learner {
+                id: id.into(),
+                set_cookie: None,
+            };
+        }
+        let from_cookie = req
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(name, value)| *name == COOKIE && valid(value))
+            .map(|(_, value)| value);
+        if let Some(id) = from_cookie {
+            return Learner {
+                id: id.into(),
+                set_cookie: None,
+            };
+        }
+        let id = format!("l-{:016x}", fastrand::u64(..));
+        let cookie = format!("{COOKIE}={id}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax");
+        Learner {
+            id: id.into(),
+            set_cookie: Some(cookie),
+        }
+    }
+}
+
+impl<'a> FromRequest<'a> for Learner {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> Result<Self> {
+        Ok(req
+            .extensions()
+            .get::<Learner>()
+            .cloned()
+            .unwrap_or_else(|| Learner::identify(req)))
+    }
+}
+
+/// Middleware: identifies the learner and sets the cookie on their first answer.
+pub struct LearnerIdentity;
+
+impl<E: Endpoint> Middleware<E> for LearnerIdentity {
+    type Output = LearnerIdentityEndpoint<E>;
+
+    fn transform(&self, ep: E) -> Self::Output {
+        LearnerIdentityEndpoint(ep)
+    }
+}
+
+pub struct LearnerIdentityEndpoint<E>(E);
+
+impl<E: Endpoint> Endpoint for LearnerIdentityEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> Result<Response> {
+        let learner = Learner::identify(&req);
+        let cookie = learner.set_cookie.clone();
+        req.extensions_mut().insert(learner);
+        let mut resp = self.0.call(req).await?.into_response();
+        if let Some(cookie) = cookie
+            && let Ok(value) = cookie.parse()
+        {
+            resp.headers_mut().append(header::SET_COOKIE, value);
+        }
+        Ok(resp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_wins_then_cookie_then_a_new_id() {
+        let req = Request::builder()
+            .header(HEADER, "alice")
+            .header(header::COOKIE, "learner=bob")
+            .finish();
+        assert_eq!(&*Learner::identify(&req).id, "alice");
+
+        let req = Request::builder()
+            .header(header::COOKIE, "x=1; learner=bob")
+            .finish();
+        let l = Learner::identify(&req);
+        assert_eq!((&*l.id, l.set_cookie.is_none()), ("bob", true));
+
+        let req = Request::builder()
+            .header(header::COOKIE, "learner=<script>")
+            .finish();
+        let l = Learner::identify(&req);
+        assert!(l.id.starts_with("l-"));
+        let cookie = l.set_cookie.expect("cookie");
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    }
+}

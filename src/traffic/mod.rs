@@ -1,0 +1,248 @@
+//! The traffic log: every request, connection, frame and event a learner
+//! causes, measured on the wire and told as a sentence.
+//!
+//! - [`learner`] decides whose traffic a request is (`X-Learner` or a cookie).
+//! - [`capture`] is the middleware that measures HTTP exchanges, plus the
+//!   [`Tap`] that streaming transports report events and frames to. The
+//!   transports only see the `Tap`; they never touch the store.
+//! - [`wire`] computes sizes as HTTP/1.1 and RFC 6455 put them on the wire.
+//! - [`store`] keeps entries in a bounded ring, bounded per learner too.
+//! - [`narrate`] turns an entry into a sentence in the seed's arrow style.
+//! - [`stats`] aggregates a learner's entries per transport.
+//! - [`har`] exports a learner's traffic as HAR 1.2.
+//! - [`api`] is the `/api/traffic…` surface.
+
+pub mod api;
+pub mod capture;
+pub mod har;
+pub mod learner;
+pub mod narrate;
+pub mod stats;
+pub mod store;
+pub mod wire;
+
+use std::sync::Arc;
+
+use poem_openapi::{Enum, Object};
+use serde::Serialize;
+
+pub use capture::{Capture, Tap};
+pub use learner::{Learner, LearnerIdentity};
+pub use store::TrafficLog;
+
+/// Which way of getting updates an entry belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Transport {
+    /// `GET /api/poll`.
+    Poll,
+    /// `GET /api/long-poll`.
+    LongPoll,
+    /// `GET /api/sse`.
+    Sse,
+    /// `GET /api/ws`.
+    Websocket,
+    /// Everything else under `/api` (publishing, feeds, status).
+    Api,
+}
+
+impl Transport {
+    pub const ALL: [Transport; 5] = [
+        Transport::Poll,
+        Transport::LongPoll,
+        Transport::Sse,
+        Transport::Websocket,
+        Transport::Api,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Poll => "poll",
+            Transport::LongPoll => "long_poll",
+            Transport::Sse => "sse",
+            Transport::Websocket => "websocket",
+            Transport::Api => "api",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Transport> {
+        Transport::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The transport a request path belongs to, or `None` for paths the log
+    /// ignores (pages, Swagger UI, the OpenAPI document, the log itself).
+    pub fn of_path(path: &str) -> Option<Transport> {
+        match path {
+            "/api/poll" => Some(Transport::Poll),
+            "/api/long-poll" => Some(Transport::LongPoll),
+            "/api/sse" => Some(Transport::Sse),
+            "/api/ws" => Some(Transport::Websocket),
+            p if p.starts_with("/api/traffic") => None,
+            p if p.starts_with("/api/") => Some(Transport::Api),
+            _ => None,
+        }
+    }
+}
+
+/// What an entry records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// One HTTP request and its complete answer.
+    Exchange,
+    /// A long-lived connection was opened (SSE stream, WebSocket handshake).
+    Opened,
+    /// An event delivered over an open connection.
+    Event,
+    /// Anything else on an open connection: a WebSocket frame, an SSE comment or field.
+    Frame,
+    /// A long-lived connection ended.
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Direction {
+    /// Client → server.
+    Up,
+    /// Server → client.
+    Down,
+    /// A request and its answer.
+    Both,
+}
+
+/// One line of the traffic log.
+#[derive(Debug, Clone, Serialize, Object)]
+#[oai(example)]
+pub struct Entry {
+    /// Position in the log; only grows. Use it as `since`.
+    pub seq: u64,
+    /// When it happened (RFC 3339, UTC, milliseconds).
+    pub at: String,
+    /// The same instant in milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    pub transport: Transport,
+    pub kind: EntryKind,
+    pub direction: Direction,
+    /// Connection number, shared by all entries of one SSE stream or WebSocket.
+    pub connection: u64,
+    /// The plain-language account of this entry.
+    pub narration: String,
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Path and query.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Bytes client → server on the wire (request line, headers and body; or a frame).
+    pub bytes_up: u64,
+    /// Bytes server → client on the wire (status line, headers and body; or a frame).
+    pub bytes_down: u64,
+    /// Response body bytes (exchanges), or the payload bytes of a frame or event.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_bytes: Option<u64>,
+    /// Request → complete answer (exchanges) or lifetime (closed connections), in milliseconds.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+    /// For polls and long-polls: `true` when the answer carried no news.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub empty: Option<bool>,
+    /// Ids of the events this entry delivered.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_ids: Option<Vec<u64>>,
+    /// Publish → written, in milliseconds, for each delivered event (at most 100 kept).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delays_ms: Option<Vec<f64>>,
+    /// Frame or field kind: `text`, `binary`, `ping`, `pong`, `close`, `heartbeat`, `retry`, `reset`, `event`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame: Option<String>,
+    /// Start of a WebSocket text message (at most 200 characters).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    /// WebSocket close code.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_code: Option<u16>,
+    /// Why a connection ended.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub close_reason: Option<String>,
+    /// Headers, for the HAR export only.
+    #[oai(skip)]
+    #[serde(skip)]
+    pub headers: Option<Arc<har::Headers>>,
+}
+
+impl poem_openapi::types::Example for Entry {
+    fn example() -> Self {
+        let mut e = Entry::new(Transport::Poll, EntryKind::Exchange, Direction::Both, 7);
+        e.seq = 12;
+        e.at = "2026-11-26T09:30:00.000Z".into();
+        e.at_ms = 1_795_685_400_000;
+        e.method = Some("GET".into());
+        e.path = Some("/api/poll?since=41".into());
+        e.status = Some(204);
+        e.bytes_up = 118;
+        e.bytes_down = 91;
+        e.body_bytes = Some(0);
+        e.duration_ms = Some(0.4);
+        e.empty = Some(true);
+        e.narration = narrate::narrate(&e);
+        e
+    }
+}
+
+impl Entry {
+    /// A blank entry; the store fills in `seq` and the time.
+    pub fn new(
+        transport: Transport,
+        kind: EntryKind,
+        direction: Direction,
+        connection: u64,
+    ) -> Self {
+        Entry {
+            seq: 0,
+            at: String::new(),
+            at_ms: 0,
+            transport,
+            kind,
+            direction,
+            connection,
+            narration: String::new(),
+            method: None,
+            path: None,
+            status: None,
+            bytes_up: 0,
+            bytes_down: 0,
+            body_bytes: None,
+            duration_ms: None,
+            empty: None,
+            event_ids: None,
+            delays_ms: None,
+            frame: None,
+            preview: None,
+            close_code: None,
+            close_reason: None,
+            headers: None,
+        }
+    }
+
+    /// Number of events this entry delivered.
+    pub fn events_delivered(&self) -> usize {
+        self.event_ids.as_ref().map_or(0, Vec::len)
+    }
+}

@@ -1,0 +1,248 @@
+//! Where entries live: one bounded ring for everyone, bounded per learner
+//! too, so neither a busy learner nor a flood of new ones grows memory.
+//!
+//! Entries are kept per learner (reads are always "my entries"); a global
+//! queue of `(seq, learner)` remembers the overall order so the oldest entry
+//! of all can be dropped when the total bound is reached.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::broadcast;
+
+use super::{Entry, EntryKind, Transport, narrate};
+
+#[derive(Default)]
+struct LearnerLog {
+    entries: VecDeque<Arc<Entry>>,
+    /// Connections opened and not yet closed, per transport.
+    open: HashMap<Transport, u32>,
+}
+
+struct Inner {
+    learners: HashMap<Arc<str>, LearnerLog>,
+    order: VecDeque<(u64, Arc<str>)>,
+    next_seq: u64,
+}
+
+/// The traffic log. Cheap to clone.
+#[derive(Clone)]
+pub struct TrafficLog {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    live: broadcast::Sender<(Arc<str>, Arc<Entry>)>,
+    next_connection: AtomicU64,
+    capacity: usize,
+    per_learner: usize,
+    enabled: bool,
+}
+
+impl TrafficLog {
+    /// A log of at most `capacity` entries, `per_learner` of them per learner.
+    pub fn new(capacity: usize, per_learner: usize, enabled: bool) -> Self {
+        let capacity = capacity.max(1);
+        let (live, _) = broadcast::channel(1024);
+        TrafficLog {
+            shared: Arc::new(Shared {
+                inner: Mutex::new(Inner {
+                    learners: HashMap::new(),
+                    order: VecDeque::new(),
+                    next_seq: 1,
+                }),
+                live,
+                next_connection: AtomicU64::new(1),
+                capacity,
+                per_learner: per_learner.clamp(1, capacity),
+                enabled,
+            }),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.shared.enabled
+    }
+
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        // Every critical section leaves the maps consistent before it can panic.
+        self.shared.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn next_connection(&self) -> u64 {
+        self.shared.next_connection.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Stamps, narrates and stores an entry; returns it.
+    pub fn record(&self, learner: &Arc<str>, mut entry: Entry) -> Option<Arc<Entry>> {
+        if !self.shared.enabled {
+            return None;
+        }
+        let now = SystemTime::now();
+        entry.at_ms = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or_default();
+        entry.at = humantime::format_rfc3339_millis(now).to_string();
+        if entry.narration.is_empty() {
+            entry.narration = narrate::narrate(&entry);
+        }
+        let mut inner = self.inner();
+        entry.seq = inner.next_seq;
+        inner.next_seq += 1;
+        let entry = Arc::new(entry);
+        let log = inner.learners.entry(learner.clone()).or_default();
+        match entry.kind {
+            EntryKind::Opened => *log.open.entry(entry.transport).or_default() += 1,
+            EntryKind::Closed => {
+                if let Some(n) = log.open.get_mut(&entry.transport) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            _ => {}
+        }
+        log.entries.push_back(entry.clone());
+        if log.entries.len() > self.shared.per_learner {
+            log.entries.pop_front();
+        }
+        inner.order.push_back((entry.seq, learner.clone()));
+        while inner.order.len() > self.shared.capacity {
+            self.evict_oldest(&mut inner);
+        }
+        drop(inner);
+        let _ = self.shared.live.send((learner.clone(), entry.clone()));
+        Some(entry)
+    }
+
+    fn evict_oldest(&self, inner: &mut Inner) {
+        let Some((seq, learner)) = inner.order.pop_front() else {
+            return;
+        };
+        let Some(log) = inner.learners.get_mut(&learner) else {
+            return;
+        };
+        // Already gone if the per-learner bound dropped it first.
+        if log.entries.front().is_some_and(|e| e.seq == seq) {
+            log.entries.pop_front();
+        }
+        if log.entries.is_empty() && log.open.values().all(|n| *n == 0) {
+            inner.learners.remove(&learner);
+        }
+    }
+
+    /// A learner's entries after `since`, newest last, at most `limit` (the newest ones).
+    pub fn entries(
+        &self,
+        learner: &str,
+        transport: Option<Transport>,
+        since: u64,
+        limit: usize,
+    ) -> Vec<Arc<Entry>> {
+        let inner = self.inner();
+        let Some(log) = inner.learners.get(learner) else {
+            return Vec::new();
+        };
+        let mut out: Vec<Arc<Entry>> = log
+            .entries
+            .iter()
+            .rev()
+            .take_while(|e| e.seq > since)
+            .filter(|e| transport.is_none_or(|t| e.transport == t))
+            .take(limit)
+            .cloned()
+            .collect();
+        out.reverse();
+        out
+    }
+
+    /// Open connections of a learner, per transport.
+    pub fn open_connections(&self, learner: &str) -> HashMap<Transport, u32> {
+        self.inner()
+            .learners
+            .get(learner)
+            .map(|l| l.open.clone())
+            .unwrap_or_default()
+    }
+
+    /// Forgets a learner's entries (open connections stay counted).
+    pub fn clear(&self, learner: &str) -> usize {
+        let mut inner = self.inner();
+        let Some(log) = inner.learners.get_mut(learner) else {
+            return 0;
+        };
+        let n = log.entries.len();
+        log.entries.clear();
+        n
+    }
+
+    /// Live entries of every learner; filter by learner on the receiving side.
+    pub fn subscribe(&self) -> broadcast::Receiver<(Arc<str>, Arc<Entry>)> {
+        self.shared.live.subscribe()
+    }
+
+    /// Entries kept in total and learners known (for tests and status).
+    pub fn size(&self) -> (usize, usize) {
+        let inner = self.inner();
+        let total = inner.learners.values().map(|l| l.entries.len()).sum();
+        (total, inner.learners.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::traffic::Direction;
+
+    fn entry(t: Transport) -> Entry {
+        Entry::new(t, EntryKind::Exchange, Direction::Both, 1)
+    }
+
+    #[test]
+    fn learners_see_only_their_own_entries() {
+        let log = TrafficLog::new(100, 50, true);
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        log.record(&a, entry(Transport::Poll));
+        log.record(&b, entry(Transport::Sse));
+        log.record(&a, entry(Transport::Api));
+        assert_eq!(log.entries("a", None, 0, 100).len(), 2);
+        assert_eq!(log.entries("a", Some(Transport::Poll), 0, 100).len(), 1);
+        assert_eq!(log.entries("b", None, 0, 100).len(), 1);
+        assert!(log.entries("c", None, 0, 100).is_empty());
+        let seqs: Vec<u64> = log
+            .entries("a", None, 0, 100)
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, vec![1, 3], "newest last");
+        assert_eq!(log.entries("a", None, 1, 100)[0].seq, 3, "since");
+    }
+
+    #[test]
+    fn bounds_hold_per_learner_and_overall() {
+        let log = TrafficLog::new(10, 4, true);
+        let a: Arc<str> = "a".into();
+        for _ in 0..20 {
+            log.record(&a, entry(Transport::Poll));
+        }
+        assert_eq!(log.entries("a", None, 0, 100).len(), 4);
+        for i in 0..200_000 {
+            let who: Arc<str> = format!("learner-{i}").into();
+            log.record(&who, entry(Transport::Poll));
+        }
+        let (total, learners) = log.size();
+        assert!(
+            total <= 10 && learners <= 10,
+            "{total} entries, {learners} learners"
+        );
+    }
+
+    #[test]
+    fn disabled_log_records_nothing() {
+        let log = TrafficLog::new(10, 4, false);
+        assert!(log.record(&"a".into(), entry(Transport::Poll)).is_none());
+        assert_eq!(log.size(), (0, 0));
+    }
+}
