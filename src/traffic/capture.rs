@@ -94,6 +94,7 @@ impl<E: Endpoint> Endpoint for CaptureEndpoint<E> {
             .unwrap_or(0);
         let bytes_up = wire::request_head(req.method(), req.uri(), req.headers()) + request_body;
         let request_headers = header_list(req.headers());
+        let closes = wire::wants_close(req.headers());
         let tap = Tap::new(self.log.clone(), learner.id.clone(), transport, connection);
         req.extensions_mut().insert(tap.clone());
 
@@ -102,11 +103,13 @@ impl<E: Endpoint> Endpoint for CaptureEndpoint<E> {
             Err(err) => err.into_response(),
         };
 
-        // The cookie is added by the identity middleware after this one runs.
+        // Headers added after this middleware: the learner cookie, and hyper's
+        // `connection: close` when the client asked for it.
         let cookie = learner
             .set_cookie
             .as_ref()
-            .map_or(0, |c| ("set-cookie: ".len() + c.len() + 2) as u64);
+            .map_or(0, |c| ("set-cookie: ".len() + c.len() + 2) as u64)
+            + if closes { wire::CONNECTION_CLOSE } else { 0 };
         let status = resp.status();
         let mut entry = Entry::new(transport, EntryKind::Exchange, Direction::Both, connection);
         entry.method = Some(method);

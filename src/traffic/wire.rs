@@ -45,6 +45,17 @@ pub enum Framing {
     Chunked,
 }
 
+/// `connection: close\r\n`, which hyper adds when the client asked to close.
+pub const CONNECTION_CLOSE: u64 = "connection: close\r\n".len() as u64;
+
+/// Whether the request asked to close the connection after the answer.
+pub fn wants_close(headers: &HeaderMap) -> bool {
+    headers.get_all("connection").iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case("close")))
+    })
+}
+
 /// Status line, headers (plus hyper's) and the blank line.
 pub fn response_head(status: StatusCode, headers: &HeaderMap, framing: Framing) -> u64 {
     let reason = status.canonical_reason().unwrap_or("");
