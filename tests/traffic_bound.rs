@@ -53,7 +53,10 @@ async fn many_requests_leave_the_log_at_its_bound() {
     flood(&server, 20_000, 200_000).await;
     let after = rss_kib();
     let grown = after.saturating_sub(before);
-    assert!(grown < 8 * 1024, "memory grew by {grown} KiB while the log was full");
+    assert!(
+        grown < 8 * 1024,
+        "memory grew by {grown} KiB while the log was full"
+    );
 
     // Only the newest thousand visitors still have entries.
     let res = server

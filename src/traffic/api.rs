@@ -100,7 +100,10 @@ impl TrafficApi {
         let limit = limit.unwrap_or(500).min(MAX_LIMIT) as usize;
         let entries = self
             .log
-            .entries(&learner.id, transport, since.unwrap_or(0), limit);
+            .entries(&learner.id, transport, since.unwrap_or(0), limit)
+            .iter()
+            .map(|e| Arc::new(e.completed()))
+            .collect();
         Ok(Json(TrafficPage {
             learner: learner.id.to_string(),
             entries,
@@ -243,7 +246,12 @@ impl TrafficApi {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("127.0.0.1");
-        let entries = self.log.entries(&learner.id, None, 0, usize::MAX);
+        let entries: Vec<_> = self
+            .log
+            .entries(&learner.id, None, 0, usize::MAX)
+            .iter()
+            .map(|e| Arc::new(e.completed()))
+            .collect();
         HarResponse::Har(
             Json(super::har::export(&entries, &format!("http://{host}"))),
             "attachment; filename=\"realtime-playground.har\"".into(),
@@ -283,7 +291,7 @@ impl LiveLog {
         if let Some(n) = self.remaining.as_mut() {
             *n -= 1;
         }
-        let json = serde_json::to_string(e).unwrap_or_default();
+        let json = serde_json::to_string(&e.completed()).unwrap_or_default();
         SseEvent::message(json)
             .id(e.seq.to_string())
             .event_type("entry")

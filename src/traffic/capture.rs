@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
-use poem::http::{HeaderMap, StatusCode, header};
+use poem::http::{StatusCode, header};
 use poem::{
     Body, Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response, Result,
 };
@@ -55,18 +55,6 @@ pub struct CaptureEndpoint<E> {
     log: TrafficLog,
 }
 
-fn header_list(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect()
-}
-
 impl<E: Endpoint> Endpoint for CaptureEndpoint<E> {
     type Output = Response;
 
@@ -93,8 +81,8 @@ impl<E: Endpoint> Endpoint for CaptureEndpoint<E> {
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
         let bytes_up = wire::request_head(req.method(), req.uri(), req.headers()) + request_body;
-        let request_headers = header_list(req.headers());
         let closes = wire::wants_close(req.headers());
+        let request_headers = super::har::flatten(req.headers());
         let tap = Tap::new(self.log.clone(), learner.id.clone(), transport, connection);
         req.extensions_mut().insert(tap.clone());
 
@@ -125,10 +113,7 @@ impl<E: Endpoint> Endpoint for CaptureEndpoint<E> {
             let head = wire::response_head(status, resp.headers(), wire::Framing::None) + cookie;
             entry.kind = EntryKind::Opened;
             entry.bytes_down = head;
-            entry.headers = Some(Arc::new(Headers::new(
-                request_headers,
-                header_list(resp.headers()),
-            )));
+            entry.headers = Some(Arc::new(Headers::new(request_headers, resp.headers())));
             tap.opened(bytes_up, head);
             self.log.record(&learner.id, entry);
             return Ok(resp);
@@ -138,10 +123,7 @@ impl<E: Endpoint> Endpoint for CaptureEndpoint<E> {
             let head = wire::response_head(status, resp.headers(), wire::Framing::Chunked) + cookie;
             entry.kind = EntryKind::Opened;
             entry.bytes_down = head;
-            entry.headers = Some(Arc::new(Headers::new(
-                request_headers,
-                header_list(resp.headers()),
-            )));
+            entry.headers = Some(Arc::new(Headers::new(request_headers, resp.headers())));
             tap.opened(bytes_up, head);
             self.log.record(&learner.id, entry);
             let body = resp.take_body().into_bytes_stream();
@@ -174,10 +156,7 @@ impl<E: Endpoint> Endpoint for CaptureEndpoint<E> {
             entry.event_ids = Some(ids);
             entry.delays_ms = Some(delays);
         }
-        entry.headers = Some(Arc::new(Headers::new(
-            request_headers,
-            header_list(resp.headers()),
-        )));
+        entry.headers = Some(Arc::new(Headers::new(request_headers, resp.headers())));
         self.log.record(&learner.id, entry);
         resp.set_body(Body::from_bytes(body));
         Ok(resp)

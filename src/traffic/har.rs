@@ -6,22 +6,41 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use poem::http::HeaderMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Direction, Entry, EntryKind, Transport};
 
-/// Request and response headers of an exchange or handshake.
+/// Request and response headers of an exchange or handshake, as
+/// `name: value` lines in one string each. (Keeping hyper's `HeaderMap`s
+/// would pin their read buffers in memory for as long as the entry lives.)
 #[derive(Debug, Clone, Default)]
 pub struct Headers {
-    pub request: Vec<(String, String)>,
-    pub response: Vec<(String, String)>,
+    request: String,
+    response: String,
 }
 
 impl Headers {
-    pub fn new(request: Vec<(String, String)>, response: Vec<(String, String)>) -> Self {
-        Headers { request, response }
+    /// `request` comes from [`flatten`], taken before the request moved on.
+    pub fn new(request: String, response: &HeaderMap) -> Self {
+        Headers {
+            request,
+            response: flatten(response),
+        }
     }
+}
+
+/// Headers as `name: value` lines.
+pub fn flatten(headers: &HeaderMap) -> String {
+    let mut out = String::with_capacity(headers.len() * 32);
+    for (name, value) in headers {
+        out.push_str(name.as_str());
+        out.push_str(": ");
+        out.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        out.push('\n');
+    }
+    out
 }
 
 #[derive(Serialize)]
@@ -30,8 +49,12 @@ struct NameValue<'a> {
     value: &'a str,
 }
 
-fn pairs(list: &[(String, String)]) -> Vec<NameValue<'_>> {
-    list.iter()
+fn lines(flat: &str) -> impl Iterator<Item = (&str, &str)> {
+    flat.lines().filter_map(|l| l.split_once(": "))
+}
+
+fn pairs(flat: &str) -> Vec<NameValue<'_>> {
+    lines(flat)
         .map(|(name, value)| NameValue { name, value })
         .collect()
 }
@@ -49,10 +72,10 @@ fn query_string(path: &str) -> Vec<Value> {
         .collect()
 }
 
-fn find<'a>(list: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    list.iter()
+fn find<'a>(flat: &'a str, name: &str) -> Option<&'a str> {
+    lines(flat)
         .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v)
 }
 
 /// One HAR entry for an exchange or the opening of a connection.

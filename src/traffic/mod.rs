@@ -241,6 +241,17 @@ impl Entry {
         }
     }
 
+    /// A copy with the readable time and the narration filled in.
+    pub fn completed(&self) -> Entry {
+        let mut e = self.clone();
+        let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(e.at_ms);
+        e.at = humantime::format_rfc3339_millis(at).to_string();
+        if e.narration.is_empty() {
+            e.narration = narrate::narrate(&e);
+        }
+        e
+    }
+
     /// Number of events this entry delivered.
     pub fn events_delivered(&self) -> usize {
         self.event_ids.as_ref().map_or(0, Vec::len)

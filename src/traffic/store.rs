@@ -12,7 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::broadcast;
 
-use super::{Entry, EntryKind, Transport, narrate};
+use super::{Entry, EntryKind, Transport};
 
 #[derive(Default)]
 struct LearnerLog {
@@ -76,20 +76,17 @@ impl TrafficLog {
         self.shared.next_connection.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Stamps, narrates and stores an entry; returns it.
+    /// Stamps and stores an entry; returns it. The sentence and the
+    /// readable time are added when the entry is read ([`Entry::completed`]),
+    /// which keeps recording cheap on the request path.
     pub fn record(&self, learner: &Arc<str>, mut entry: Entry) -> Option<Arc<Entry>> {
         if !self.shared.enabled {
             return None;
         }
-        let now = SystemTime::now();
-        entry.at_ms = now
+        entry.at_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or_default();
-        entry.at = humantime::format_rfc3339_millis(now).to_string();
-        if entry.narration.is_empty() {
-            entry.narration = narrate::narrate(&entry);
-        }
         let mut inner = self.inner();
         entry.seq = inner.next_seq;
         inner.next_seq += 1;
