@@ -148,7 +148,9 @@ impl TrafficApi {
             validator(minimum(value = "1"), maximum(value = "86400"))
         )]
         duration: Query<Option<u64>>,
-        /// Resume after this `seq`.
+        /// Start after this `seq` (entries already in the log are replayed first).
+        since: Query<Option<u64>>,
+        /// Resume after this `seq` (sent by `EventSource` when it reconnects; wins over `since`).
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<String>>,
         /// Use this learner id instead of the cookie.
@@ -162,6 +164,7 @@ impl TrafficApi {
                 ApiError::bad_request(format!("Last-Event-ID must be an entry seq, not {raw:?}."))
             })?),
         };
+        let resume = resume.or(*since);
         let live = self.log.subscribe();
         let backlog = match resume {
             Some(seq) => self
