@@ -295,15 +295,7 @@ async fn sse_connection_and_event_sizes_match_what_the_client_parsed() {
 #[tokio::test]
 async fn websocket_frames_are_logged_both_ways_with_sizes() {
     let server = TestServer::start().await;
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        server.ws_url("/api/ws"),
-    )
-    .expect("request");
-    req.headers_mut()
-        .insert("X-Learner", "ws-learner".parse().expect("header"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("connect");
+    let mut ws = server.ws_as("ws-learner").await;
     let welcome = next_json(&mut ws).await;
     let ping = json!({"type": "ping"}).to_string();
     send_json(&mut ws, json!({"type": "ping"})).await;
@@ -522,15 +514,7 @@ async fn har_export_is_har_1_2_with_the_same_exchanges() {
 #[tokio::test]
 async fn websocket_messages_appear_in_the_har_like_chrome_writes_them() {
     let server = TestServer::start().await;
-    let mut req = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
-        server.ws_url("/api/ws"),
-    )
-    .expect("request");
-    req.headers_mut()
-        .insert("X-Learner", "har-ws".parse().expect("header"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("connect");
+    let mut ws = server.ws_as("har-ws").await;
     next_json(&mut ws).await;
     ws.send(Message::text(r#"{"type":"echo","data":"hello"}"#))
         .await

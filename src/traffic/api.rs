@@ -13,13 +13,14 @@ use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use tokio::sync::broadcast;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 
 use super::stats::{self, Stats};
 use super::{Entry, Learner, TrafficLog, Transport};
 use crate::problem::ApiError;
 use crate::shutdown::Shutdown;
-use crate::transports::sse::EventStream;
+use crate::transports::sse::{EventStream, heartbeat_timer, parse_last_event_id};
+use crate::transports::until;
 
 #[derive(Tags)]
 enum TrafficTags {
@@ -131,6 +132,7 @@ impl TrafficApi {
     /// with `Last-Event-ID` replays what you missed. This stream is not
     /// logged itself. Give `limit` or `duration` when trying it here.
     #[oai(path = "/traffic/stream", method = "get", tag = "TrafficTags::Traffic")]
+    #[allow(clippy::too_many_arguments)] // one per documented query parameter or header
     async fn stream(
         &self,
         learner: Learner,
@@ -158,13 +160,7 @@ impl TrafficApi {
         _x_learner: Header<Option<String>>,
     ) -> Result<EventStream, ApiError> {
         let transport = parse_transport(transport.as_deref())?;
-        let resume = match last_event_id.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
-                ApiError::bad_request(format!("Last-Event-ID must be an entry seq, not {raw:?}."))
-            })?),
-        };
-        let resume = resume.or(*since);
+        let resume = parse_last_event_id(last_event_id.as_deref())?.or(*since);
         let live = self.log.subscribe();
         let backlog = match resume {
             Some(seq) => self
@@ -172,9 +168,7 @@ impl TrafficApi {
                 .entries(&learner.id, transport, seq, MAX_LIMIT as usize),
             None => Vec::new(),
         };
-        let mut heartbeat =
-            tokio::time::interval_at(Instant::now() + self.heartbeat, self.heartbeat);
-        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let heartbeat = heartbeat_timer(self.heartbeat);
         let state = LiveLog {
             log: self.log.clone(),
             learner: learner.id.clone(),
@@ -313,17 +307,10 @@ impl LiveLog {
                 }
                 continue;
             }
-            let deadline = self.deadline;
-            let until_deadline = async move {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
             tokio::select! {
                 biased;
                 _ = self.shutdown.wait() => return None,
-                _ = until_deadline => return None,
+                _ = until(self.deadline) => return None,
                 received = self.live.recv() => match received {
                     Ok((who, e)) if who == self.learner && self.wanted(&e) => return Some(self.encode(&e)),
                     Ok(_) => continue,

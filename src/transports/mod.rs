@@ -19,6 +19,14 @@ use poem_openapi::{ApiResponse, Object};
 
 use crate::hub::{Event, Reset};
 
+/// Sleeps until `deadline`; without one, forever (for optional timeouts in `select!`).
+pub async fn until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Largest `limit` a poll may ask for.
 pub const MAX_BATCH: u32 = 1000;
 /// Events per answer when the request gives no `limit`.

@@ -24,6 +24,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use super::until;
 use crate::api::ApiTags;
 use crate::hub::{Cursor, Delivery, Event, Reset, Subscription, TopicFilter};
 use crate::problem::ApiError;
@@ -83,15 +84,7 @@ impl SseApi {
         last_event_id_header: Header<Option<String>>,
         tap: Tap,
     ) -> Result<EventStream, ApiError> {
-        let from_header = match last_event_id_header.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(raw) => Some(raw.parse::<u64>().map_err(|_| {
-                ApiError::bad_request(format!(
-                    "Last-Event-ID must be an event id (a whole number), not {raw:?}."
-                ))
-            })?),
-        };
-        let resume = from_header.or(*last_event_id);
+        let resume = parse_last_event_id(last_event_id_header.as_deref())?.or(*last_event_id);
         let session = Session {
             sub: self
                 .state
@@ -134,9 +127,7 @@ impl Session {
         let retry = Bytes::from(SseEvent::retry(self.retry_ms).to_string());
         let retry_tap = self.tap.clone();
         let retry_ms = self.retry_ms;
-        let mut heartbeat =
-            tokio::time::interval_at(Instant::now() + self.heartbeat, self.heartbeat);
-        heartbeat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let heartbeat = heartbeat_timer(self.heartbeat);
         let live = stream::unfold((self, heartbeat), |(mut s, mut heartbeat)| async move {
             let chunk = s.next_chunk(&mut heartbeat).await?;
             Some((chunk, (s, heartbeat)))
@@ -155,20 +146,13 @@ impl Session {
                 .closing("the requested limit of events was reached");
             return None;
         }
-        let deadline = self.deadline;
-        let until_deadline = async move {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at).await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             biased;
             _ = self.shutdown.cancelled() => {
                 self.tap.closing("the server is shutting down");
                 None
             }
-            _ = until_deadline => {
+            _ = until(self.deadline) => {
                 self.tap.closing("the requested duration has passed");
                 None
             }
@@ -193,6 +177,26 @@ impl Session {
             }
         }
     }
+}
+
+/// Reads a `Last-Event-ID` header; absent or blank means "no resume point".
+pub fn parse_last_event_id(raw: Option<&str>) -> Result<Option<u64>, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => raw.parse::<u64>().map(Some).map_err(|_| {
+            ApiError::bad_request(format!(
+                "Last-Event-ID must be an id (a whole number), not {raw:?}."
+            ))
+        }),
+    }
+}
+
+/// A timer for heartbeat comments: first tick one period from now, and no
+/// catch-up bursts after a stall.
+pub fn heartbeat_timer(every: Duration) -> tokio::time::Interval {
+    let mut timer = tokio::time::interval_at(Instant::now() + every, every);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    timer
 }
 
 /// `id:`, `event:` and `data:` lines for one event (poem writes the fields).

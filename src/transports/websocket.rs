@@ -32,6 +32,7 @@ use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::Tap;
 use crate::traffic::capture::FrameKind;
+use crate::transports::until;
 
 pub struct WebSocketApi {
     pub state: AppState,
@@ -401,13 +402,7 @@ impl Session {
         let mut pong_deadline: Option<Instant> = None;
 
         loop {
-            let deadline = pong_deadline;
-            let pong_overdue = async move {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
+            let pong_overdue = until(pong_deadline);
             let subscription = &mut self.subscription;
             let next_event = async move {
                 match subscription {

@@ -119,6 +119,20 @@ impl TestServer {
         self.ws_with_origin(None).await.expect("websocket connect")
     }
 
+    /// A WebSocket that identifies as `learner` (for traffic-log tests).
+    pub async fn ws_as(&self, learner: &str) -> Ws {
+        let mut req = self
+            .ws_url("/api/ws")
+            .into_client_request()
+            .expect("request");
+        req.headers_mut()
+            .insert("X-Learner", learner.parse().expect("learner header"));
+        let (ws, _) = tokio_tungstenite::connect_async(req)
+            .await
+            .expect("connect");
+        ws
+    }
+
     pub async fn ws_with_origin(&self, origin: Option<&str>) -> Result<Ws, tungstenite::Error> {
         let mut req = self.ws_url("/api/ws").into_client_request()?;
         if let Some(origin) = origin {
