@@ -23,7 +23,10 @@ impl Endpoint for Frontend {
             return Err(poem::Error::from_status(StatusCode::METHOD_NOT_ALLOWED));
         }
         let path = req.uri().path().trim_start_matches('/');
-        let path = if path.is_empty() || path.ends_with('/') {
+        // Every lesson is the same page; its script reads the slug from the URL.
+        let path = if path == "lessons" || path.starts_with("lessons/") {
+            "lesson.html".to_owned()
+        } else if path.is_empty() || path.ends_with('/') {
             format!("{path}index.html")
         } else {
             path.to_owned()

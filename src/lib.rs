@@ -13,6 +13,9 @@
 //!   events out to live subscribers; gaps are reported, never skipped.
 //! - [`traffic`] measures every learner's requests, frames and events and
 //!   tells them as sentences; transports report to it through a `Tap`.
+//! - [`lessons`] loads the markdown lessons, renders them, and judges each
+//!   step's checks against the learner's traffic.
+//! - [`drops`] lets a learner make the server cut their own connections.
 //! - [`feed`] runs the built-in publishers (`ticker`, `notifications`).
 //! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).
 //! - [`problem`] turns every error into an RFC 9457 problem document.
@@ -24,9 +27,11 @@ pub mod api;
 pub mod body_limit;
 pub mod chat;
 pub mod config;
+pub mod drops;
 pub mod feed;
 pub mod frontend;
 pub mod hub;
+pub mod lessons;
 pub mod problem;
 pub mod server;
 pub mod shutdown;

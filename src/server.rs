@@ -15,7 +15,9 @@ use poem_openapi::{ContactObject, OpenApiService};
 use crate::api::EventsApi;
 use crate::body_limit::BodyLimit;
 use crate::config::Config;
+use crate::drops::DropsApi;
 use crate::frontend::Frontend;
+use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
 use crate::state::AppState;
 use crate::traffic::api::TrafficApi;
@@ -32,20 +34,20 @@ publish your own event under *Events*, then watch it arrive through each transpo
 Streaming endpoints never end on their own; give `/api/sse` a `limit` or `duration` \
 when trying it here. Errors are `application/problem+json` (RFC 9457).";
 
+/// Every API the service documents, in the order Swagger UI lists them.
+type Apis = (
+    EventsApi,
+    PollingApi,
+    LongPollingApi,
+    SseApi,
+    WebSocketApi,
+    TrafficApi,
+    LessonsApi,
+    DropsApi,
+);
+
 /// Builds the OpenAPI service (shared by the router and the spec tests).
-pub fn api_service(
-    state: &AppState,
-) -> OpenApiService<
-    (
-        EventsApi,
-        PollingApi,
-        LongPollingApi,
-        SseApi,
-        WebSocketApi,
-        TrafficApi,
-    ),
-    (),
-> {
+pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
     let s = || state.clone();
     OpenApiService::new(
         (
@@ -58,6 +60,14 @@ pub fn api_service(
                 log: state.traffic.clone(),
                 shutdown: state.shutdown.clone(),
                 heartbeat: state.config.sse_heartbeat(),
+            },
+            LessonsApi {
+                library: state.lessons.clone(),
+                progress: state.progress.clone(),
+                traffic: state.traffic.clone(),
+            },
+            DropsApi {
+                drops: state.drops.clone(),
             },
         ),
         "realtime-playground",
@@ -79,6 +89,15 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         .nest("/docs", docs)
         .at("/openapi.json", spec_json)
         .at("/openapi.yaml", spec_yaml)
+        .at(
+            "/highlight.css",
+            poem::endpoint::make_sync(|_| {
+                poem::Response::builder()
+                    .content_type("text/css; charset=utf-8")
+                    .header("Cache-Control", "no-cache")
+                    .body(crate::lessons::render::highlight_css())
+            }),
+        )
         .nest("/", Frontend)
         .with(BodyLimit::new(state.config.max_body_bytes as usize))
         .with(ProblemDetails)
@@ -103,9 +122,10 @@ pub async fn bind(config: Config) -> io::Result<BoundServer> {
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .ok_or_else(|| io::Error::other("the listener has no address"))?;
+    let state = AppState::new(config).map_err(io::Error::other)?;
     Ok(BoundServer {
         acceptor,
-        state: AppState::new(config),
+        state,
         local_addr,
     })
 }

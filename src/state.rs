@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use crate::chat::ChatRoom;
 use crate::config::Config;
+use crate::drops::Drops;
 use crate::feed::{FeedSettings, Feeds};
 use crate::hub::Hub;
+use crate::lessons::Library;
+use crate::lessons::progress::ProgressStore;
 use crate::shutdown::Shutdown;
 use crate::traffic::TrafficLog;
 
@@ -22,11 +25,16 @@ pub struct AppState {
     pub chat: ChatRoom,
     pub shutdown: Shutdown,
     pub traffic: TrafficLog,
+    pub lessons: Arc<Library>,
+    pub progress: Arc<ProgressStore>,
+    pub drops: Arc<Drops>,
 }
 
 impl AppState {
-    /// Builds the shared state and starts the built-in feeds.
-    pub fn new(config: Config) -> Self {
+    /// Builds the shared state and starts the built-in feeds. Fails if the
+    /// lessons cannot be loaded.
+    pub fn new(config: Config) -> Result<Self, String> {
+        let lessons = Arc::new(Library::load()?);
         let shutdown = Shutdown::new();
         let hub = Hub::new(config.replay_buffer as usize, LIVE_CHANNEL_CAPACITY);
         let feeds = Feeds::start(
@@ -37,7 +45,10 @@ impl AppState {
             },
             shutdown.token(),
         );
-        AppState {
+        Ok(AppState {
+            lessons,
+            progress: Arc::default(),
+            drops: Arc::default(),
             traffic: TrafficLog::new(
                 config.traffic_log_size as usize,
                 config.traffic_per_learner as usize,
@@ -48,6 +59,6 @@ impl AppState {
             feeds: Arc::new(feeds),
             chat: ChatRoom::new(LIVE_CHANNEL_CAPACITY),
             shutdown,
-        }
+        })
     }
 }

@@ -160,7 +160,10 @@ impl TrafficApi {
         _x_learner: Header<Option<String>>,
     ) -> Result<EventStream, ApiError> {
         let transport = parse_transport(transport.as_deref())?;
-        let resume = parse_last_event_id(last_event_id.as_deref())?.or(*since);
+        let resume = parse_last_event_id(last_event_id.as_deref())?
+            .or(*since)
+            // An id newer than anything logged (e.g. from before a restart): start over.
+            .map(|seq| if seq > self.log.last_seq() { 0 } else { seq });
         let live = self.log.subscribe();
         let backlog = match resume {
             Some(seq) => self

@@ -25,6 +25,8 @@ use crate::hub::Event;
 
 /// Most delays kept per entry.
 const MAX_DELAYS: usize = 100;
+/// Longest path and query kept, in bytes.
+const MAX_PATH: usize = 1024;
 /// Longest WebSocket text preview, in characters.
 const PREVIEW_CHARS: usize = 200;
 
@@ -70,10 +72,18 @@ impl<E: Endpoint> Endpoint for CaptureEndpoint<E> {
             .unwrap_or_else(|| Learner::identify(&req));
         let connection = self.log.next_connection();
         let method = req.method().to_string();
-        let path = req
+        let mut path = req
             .uri()
             .path_and_query()
             .map_or_else(|| req.uri().path().to_owned(), |pq| pq.as_str().to_owned());
+        if path.len() > MAX_PATH {
+            let mut cut = MAX_PATH;
+            while !path.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            path.truncate(cut);
+            path.push('…');
+        }
         let request_body = req
             .headers()
             .get(header::CONTENT_LENGTH)

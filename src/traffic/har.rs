@@ -31,13 +31,28 @@ impl Headers {
     }
 }
 
-/// Headers as `name: value` lines.
+impl Headers {
+    /// Whether the request carried a header of this (lower-case) name.
+    pub fn request_has(&self, name: &str) -> bool {
+        lines(&self.request).any(|(k, _)| k.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Most bytes of headers kept per message; the rest is cut (sizes stay exact).
+const MAX_HEADER_TEXT: usize = 4096;
+
+/// Headers as `name: value` lines, at most [`MAX_HEADER_TEXT`] bytes.
 pub fn flatten(headers: &HeaderMap) -> String {
     let mut out = String::with_capacity(headers.len() * 32);
     for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes());
+        if out.len() + name.as_str().len() + value.len() + 3 > MAX_HEADER_TEXT {
+            out.push_str("x-truncated: the remaining headers were too long to keep\n");
+            break;
+        }
         out.push_str(name.as_str());
         out.push_str(": ");
-        out.push_str(&String::from_utf8_lossy(value.as_bytes()));
+        out.push_str(&value);
         out.push('\n');
     }
     out

@@ -71,14 +71,16 @@ impl Transport {
     }
 
     /// The transport a request path belongs to, or `None` for paths the log
-    /// ignores (pages, Swagger UI, the OpenAPI document, the log itself).
+    /// ignores (pages, Swagger UI, the OpenAPI document, the log itself,
+    /// lesson progress).
     pub fn of_path(path: &str) -> Option<Transport> {
         match path {
             "/api/poll" => Some(Transport::Poll),
             "/api/long-poll" => Some(Transport::LongPoll),
             "/api/sse" => Some(Transport::Sse),
             "/api/ws" => Some(Transport::Websocket),
-            p if p.starts_with("/api/traffic") => None,
+            // The learning UI's own bookkeeping is not the learner's traffic.
+            p if p.starts_with("/api/traffic") || p.starts_with("/api/lessons") => None,
             p if p.starts_with("/api/") => Some(Transport::Api),
             _ => None,
         }

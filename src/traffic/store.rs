@@ -23,7 +23,11 @@ struct LearnerLog {
 
 struct Inner {
     learners: HashMap<Arc<str>, LearnerLog>,
+    /// Global age order. May hold markers of entries already dropped by the
+    /// per-learner bound or a clear; those are skipped and compacted away.
     order: VecDeque<(u64, Arc<str>)>,
+    /// Entries actually kept.
+    live: usize,
     next_seq: u64,
 }
 
@@ -52,6 +56,7 @@ impl TrafficLog {
                 inner: Mutex::new(Inner {
                     learners: HashMap::new(),
                     order: VecDeque::new(),
+                    live: 0,
                     next_seq: 1,
                 }),
                 live,
@@ -70,6 +75,11 @@ impl TrafficLog {
     fn inner(&self) -> MutexGuard<'_, Inner> {
         // Every critical section leaves the maps consistent before it can panic.
         self.shared.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The newest `seq` handed out so far (0 before the first entry).
+    pub fn last_seq(&self) -> u64 {
+        self.inner().next_seq - 1
     }
 
     pub fn next_connection(&self) -> u64 {
@@ -102,16 +112,37 @@ impl TrafficLog {
             _ => {}
         }
         log.entries.push_back(entry.clone());
+        let mut dropped_own = false;
         if log.entries.len() > self.shared.per_learner {
             log.entries.pop_front();
+            dropped_own = true;
+        }
+        if !dropped_own {
+            inner.live += 1;
         }
         inner.order.push_back((entry.seq, learner.clone()));
-        while inner.order.len() > self.shared.capacity {
+        while inner.live > self.shared.capacity && !inner.order.is_empty() {
             self.evict_oldest(&mut inner);
         }
-        drop(inner);
+        if inner.order.len() > 2 * self.shared.capacity {
+            Self::compact(&mut inner);
+        }
+        // Sent under the lock so live subscribers see entries in seq order.
         let _ = self.shared.live.send((learner.clone(), entry.clone()));
+        drop(inner);
         Some(entry)
+    }
+
+    /// Drops markers of entries that are already gone.
+    fn compact(inner: &mut Inner) {
+        let Inner {
+            order, learners, ..
+        } = inner;
+        order.retain(|(seq, learner)| {
+            learners
+                .get(learner)
+                .is_some_and(|log| log.entries.binary_search_by_key(seq, |e| e.seq).is_ok())
+        });
     }
 
     fn evict_oldest(&self, inner: &mut Inner) {
@@ -121,10 +152,14 @@ impl TrafficLog {
         let Some(log) = inner.learners.get_mut(&learner) else {
             return;
         };
-        // Already gone if the per-learner bound dropped it first.
+        // Already gone if the per-learner bound or a clear dropped it first.
         if log.entries.front().is_some_and(|e| e.seq == seq) {
             log.entries.pop_front();
+            inner.live -= 1;
         }
+        let Some(log) = inner.learners.get(&learner) else {
+            return;
+        };
         if log.entries.is_empty() && log.open.values().all(|n| *n == 0) {
             inner.learners.remove(&learner);
         }
@@ -172,6 +207,7 @@ impl TrafficLog {
         };
         let n = log.entries.len();
         log.entries.clear();
+        inner.live -= n;
         n
     }
 
@@ -184,6 +220,7 @@ impl TrafficLog {
     pub fn size(&self) -> (usize, usize) {
         let inner = self.inner();
         let total = inner.learners.values().map(|l| l.entries.len()).sum();
+        debug_assert_eq!(total, inner.live);
         (total, inner.learners.len())
     }
 }

@@ -29,7 +29,7 @@ use crate::api::ApiTags;
 use crate::hub::{Cursor, Delivery, Event, Reset, Subscription, TopicFilter};
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::traffic::Tap;
+use crate::traffic::{Learner, Tap, Transport};
 
 /// The SSE `event:` name of the reset signal. Published events may not use it.
 pub const RESET_EVENT: &str = "reset";
@@ -61,6 +61,7 @@ impl SseApi {
     /// Without `limit` or `duration` the stream never ends, so in Swagger UI
     /// set one of them, e.g. `limit=3`.
     #[oai(path = "/sse", method = "get", tag = "ApiTags::Sse")]
+    #[allow(clippy::too_many_arguments)] // one per documented query parameter or header
     async fn sse(
         &self,
         /// Comma-separated topics to receive; all when empty.
@@ -83,6 +84,7 @@ impl SseApi {
         #[oai(name = "Last-Event-ID")]
         last_event_id_header: Header<Option<String>>,
         tap: Tap,
+        learner: Learner,
     ) -> Result<EventStream, ApiError> {
         let resume = parse_last_event_id(last_event_id_header.as_deref())?.or(*last_event_id);
         let session = Session {
@@ -96,6 +98,7 @@ impl SseApi {
             heartbeat: self.state.config.sse_heartbeat(),
             retry_ms: self.state.config.sse_retry_ms,
             shutdown: self.state.shutdown.token().clone(),
+            dropped: self.state.drops.watch(&learner.id, Transport::Sse),
             tap,
         };
         Ok(EventStream(session.into_stream()))
@@ -119,6 +122,8 @@ struct Session {
     heartbeat: Duration,
     retry_ms: u64,
     shutdown: CancellationToken,
+    /// Changes when the learner asks the server to drop their streams.
+    dropped: tokio::sync::watch::Receiver<u64>,
     tap: Tap,
 }
 
@@ -150,6 +155,10 @@ impl Session {
             biased;
             _ = self.shutdown.cancelled() => {
                 self.tap.closing("the server is shutting down");
+                None
+            }
+            Ok(()) = self.dropped.changed() => {
+                self.tap.closing("the server dropped it on request");
                 None
             }
             _ = until(self.deadline) => {

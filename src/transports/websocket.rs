@@ -30,8 +30,8 @@ use crate::chat::{ChatMessage, MAX_CHAT_CHARS};
 use crate::hub::{Cursor, Delivery, Event, NewEvent, Reset, Subscription, TopicFilter};
 use crate::problem::ApiError;
 use crate::state::AppState;
-use crate::traffic::Tap;
 use crate::traffic::capture::FrameKind;
+use crate::traffic::{Learner, Tap};
 use crate::transports::until;
 
 pub struct WebSocketApi {
@@ -70,13 +70,16 @@ impl WebSocketApi {
     /// protocol error, 1007 invalid UTF-8, 1008 no pong, 1009 message too big
     /// (over 64 KiB by default). Upgrades from a foreign `Origin` get `403`.
     #[oai(path = "/ws", method = "get", tag = "ApiTags::WebSocket")]
-    async fn ws(&self, req: &Request, tap: Tap) -> Result<Upgrade, ApiError> {
+    async fn ws(&self, req: &Request, tap: Tap, learner: Learner) -> Result<Upgrade, ApiError> {
         check_origin(req.headers(), &self.state.config.allowed_origins)?;
         let key = handshake_key(req.headers())?;
         let on_upgrade = req.take_upgrade().map_err(|_| {
             ApiError::bad_request("This connection cannot be upgraded (is it HTTP/1.1?).")
         })?;
         let state = self.state.clone();
+        let dropped = state
+            .drops
+            .watch(&learner.id, crate::traffic::Transport::Websocket);
         let name = state.chat.new_member_name("ws");
         let tracker = state.shutdown.tracker().clone();
         tracker.spawn(async move {
@@ -89,13 +92,17 @@ impl WebSocketApi {
                     )
                     .await;
                     tracing::info!(client = %name, "websocket connected");
-                    let (code, reason) =
-                        Session::new(state, name.clone(), tap.clone()).run(ws).await;
+                    let (code, reason) = Session::new(state, name.clone(), tap.clone(), dropped)
+                        .run(ws)
+                        .await;
                     let code = u16::from(code);
                     tap.ws_closed(code, &reason);
                     tracing::info!(client = %name, code, reason, "websocket closed");
                 }
-                Err(err) => tracing::debug!(%err, "websocket upgrade failed"),
+                Err(err) => {
+                    tap.ws_closed(1006, "the upgrade failed");
+                    tracing::debug!(%err, "websocket upgrade failed");
+                }
             }
         });
         Ok(Upgrade {
@@ -306,6 +313,9 @@ fn error(code: &'static str, message: impl Into<String>) -> ServerMessage<'stati
     }
 }
 
+/// Most topics one connection may follow.
+const MAX_TOPICS: usize = 64;
+
 /// What ended a session: the close code the client saw, and why.
 type Outcome = (CloseCode, String);
 
@@ -324,10 +334,16 @@ struct Session {
     subscription: Option<(Subscription, TopicFilter)>,
     chat: broadcast::Receiver<Arc<ChatMessage>>,
     tap: Tap,
+    dropped: tokio::sync::watch::Receiver<u64>,
 }
 
 impl Session {
-    fn new(state: AppState, name: String, tap: Tap) -> Self {
+    fn new(
+        state: AppState,
+        name: String,
+        tap: Tap,
+        dropped: tokio::sync::watch::Receiver<u64>,
+    ) -> Self {
         let chat = state.chat.join();
         Session {
             state,
@@ -335,6 +351,7 @@ impl Session {
             subscription: None,
             chat,
             tap,
+            dropped,
         }
     }
 
@@ -347,7 +364,14 @@ impl Session {
     ) -> Result<(), WsError> {
         let (kind, len, text) = describe(&frame);
         self.tap.ws_sent(kind, len, text, event);
-        ws.send(frame).await
+        // A client that stops reading must not hold the session forever.
+        match tokio::time::timeout(self.state.config.ws_ping_timeout(), ws.send(frame)).await {
+            Ok(sent) => sent,
+            Err(_) => Err(WsError::Io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the client stopped reading",
+            ))),
+        }
     }
 
     async fn run(mut self, mut ws: WebSocketStream<Upgraded>) -> Outcome {
@@ -413,6 +437,7 @@ impl Session {
             let out = tokio::select! {
                 biased;
                 _ = shutdown.cancelled() => return Stop::Close(CloseCode::Away, "server shutting down"),
+                Ok(()) = self.dropped.changed() => return Stop::Close(CloseCode::Away, "dropped on request"),
                 incoming = ws.next() => match incoming {
                     None => return Stop::Gone(CloseCode::Abnormal, "the client vanished"),
                     Some(Err(err)) => return stop_for(err),
@@ -430,11 +455,19 @@ impl Session {
                     }
                     // tungstenite answers pings and close frames by itself.
                     Message::Close(frame) => {
-                        let code = frame.map_or(CloseCode::Status, |f| f.code);
-                        // tungstenite has queued the same close frame as the reply.
-                        self.tap.ws_sent(FrameKind::Close, if code == CloseCode::Status { 0 } else { 2 }, None, None);
-                        // Keep reading so tungstenite flushes its close reply.
-                        while let Some(Ok(_)) = ws.next().await {}
+                        // tungstenite queues the reply: the same code and reason,
+                        // or 1002 "Protocol violation" for a code that is not allowed.
+                        let (code, reply) = match &frame {
+                            None => (CloseCode::Status, 0),
+                            Some(f) if f.code.is_allowed() => (f.code, 2 + f.reason.len()),
+                            Some(f) => (f.code, 2 + "Protocol violation".len()),
+                        };
+                        self.tap.ws_sent(FrameKind::Close, reply, None, None);
+                        // Keep reading (briefly) so tungstenite flushes its close reply.
+                        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                            while let Some(Ok(_)) = ws.next().await {}
+                        })
+                        .await;
                         return Stop::Gone(code, "the client closed the connection");
                     }
                     _ => None,
@@ -532,17 +565,39 @@ impl Session {
         since: Option<u64>,
         reference: Option<serde_json::Value>,
     ) -> ServerMessage<'static> {
-        let requested: TopicFilter = topics.unwrap_or_default().into_iter().collect();
-        let filter = match self.subscription.take() {
+        let requested = topics.unwrap_or_default();
+        if let Some(bad) = requested
+            .iter()
+            .find(|t| crate::api::validate_names(t, "message").is_err())
+        {
+            return ServerMessage::Error {
+                code: "invalid_subscribe",
+                message: format!("{bad:?} is not a valid topic name."),
+                reference,
+            };
+        }
+        let requested: TopicFilter = requested.into_iter().collect();
+        let previous_cursor = self.subscription.as_ref().map(|(sub, _)| sub.cursor());
+        let filter = match self.subscription.as_ref() {
             // Adding topics to "everything" is still everything.
             Some((_, current)) if current.is_all() || requested.is_all() => TopicFilter::all(),
             Some((_, current)) => current.topics().iter().chain(requested.topics()).collect(),
             None => requested,
         };
-        let sub = self
-            .state
-            .hub
-            .subscribe(Cursor::after_or(since, Cursor::Now));
+        if filter.topics().len() > MAX_TOPICS {
+            return ServerMessage::Error {
+                code: "too_many_topics",
+                message: format!("A connection may follow at most {MAX_TOPICS} topics."),
+                reference,
+            };
+        }
+        // Without `since`, an existing subscription carries on where it was, so nothing is skipped.
+        let from = match (since, previous_cursor) {
+            (Some(since), _) => Cursor::After(since),
+            (None, Some(cursor)) => Cursor::After(cursor),
+            (None, None) => Cursor::Now,
+        };
+        let sub = self.state.hub.subscribe(from);
         let topics = filter.topics().to_vec();
         self.subscription = Some((sub, filter));
         ServerMessage::Ack {
@@ -640,6 +695,9 @@ fn stop_for(err: WsError) -> Stop {
         WsError::Protocol(_) => Stop::Close(CloseCode::Protocol, "protocol error"),
         WsError::ConnectionClosed | WsError::AlreadyClosed => {
             Stop::Gone(CloseCode::Normal, "the connection was closed")
+        }
+        WsError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+            Stop::Gone(CloseCode::Policy, "the client stopped reading")
         }
         _ => Stop::Gone(CloseCode::Abnormal, "the connection broke"),
     }

@@ -1,0 +1,58 @@
+// Shared building blocks for the live widgets: DOM helpers, a message log
+// with timestamps, and the "this is the code that runs" box.
+
+import { clock } from "../format.js";
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+export function button(text, onclick, cls = "") {
+  return el("button", { type: "button", class: cls, onclick, text });
+}
+
+/** The code box: what the widget runs, verbatim. */
+export function codeBox(code) {
+  return el("details", { class: "widget-code", open: "" },
+    el("summary", { text: "The browser code this runs" }),
+    el("pre", { class: "code" }, el("code", { text: code })));
+}
+
+/** A bounded list of received messages, newest first, each timestamped. */
+export function messageLog(label) {
+  const list = el("ol", { class: "widget-log", "aria-label": label, "aria-live": "off" });
+  return {
+    node: list,
+    add(text, cls = "") {
+      list.prepend(el("li", { class: cls },
+        el("time", { text: clock(Date.now()) }),
+        el("span", { text })));
+      while (list.children.length > 50) list.lastElementChild.remove();
+    },
+    clear() { list.replaceChildren(); },
+  };
+}
+
+export function status(text = "idle") {
+  return el("p", { class: "widget-status muted small", "aria-live": "polite", text });
+}
+
+export async function postJson(path, body, method = "POST") {
+  const res = await fetch(path, {
+    method,
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  const data = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new Error(data?.detail ?? `${res.status}`);
+  return data;
+}

@@ -1,0 +1,34 @@
+import { PollingClient } from "../clients.js";
+import { button, codeBox, el, messageLog, status } from "./kit.js";
+
+const CODE = `let since = null;
+async function poll() {
+  const url = since === null ? "/api/poll?limit=20" : \`/api/poll?since=\${since}\`;
+  const res = await fetch(url);              // "Any update?"
+  since = Number(res.headers.get("X-Last-Event-Id"));
+  if (res.status === 200) {                   // "Yes": events in the body
+    const { events, last_id } = await res.json();
+    since = last_id;
+  }                                           // 204: "No."
+}
+setInterval(poll, intervalMs);`;
+
+export function mount(root) {
+  const log = messageLog("Poll answers");
+  const state = status();
+  const interval = el("select", { "aria-label": "Polling interval" });
+  for (const ms of [500, 1000, 2000, 5000]) interval.add(new Option(`every ${ms / 1000} s`, ms, false, ms === 1000));
+  const client = new PollingClient({
+    intervalMs: 1000,
+    onStatus: (text) => { state.textContent = text; log.add(text, text.startsWith("got") ? "news" : "empty"); },
+  });
+  interval.addEventListener("change", () => { client.intervalMs = Number(interval.value); });
+  const toggle = button("Start polling", () => (client.running ? stop() : start()));
+  const start = () => { client.start(); toggle.textContent = "Stop polling"; toggle.setAttribute("aria-pressed", "true"); };
+  const stop = () => { client.stop(); toggle.textContent = "Start polling"; toggle.setAttribute("aria-pressed", "false"); };
+  root.append(
+    el("div", { class: "widget-controls" }, toggle, interval,
+      button("Poll once", () => client.once().catch((e) => log.add(e.message)), "ghost")),
+    state, log.node, codeBox(CODE));
+  return { start, stop, get running() { return client.running; } };
+}

@@ -1,0 +1,243 @@
+//! Checks: named conditions over a learner's own traffic, such as
+//! `polls >= 5` or `sse_reconnected_with_last_event_id`. Lessons declare
+//! them as data; this module parses and evaluates them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::traffic::{Direction, Entry, EntryKind, Transport};
+
+/// Every name a check may use. A lesson naming anything else is rejected.
+pub const NAMES: &[(&str, &str)] = &[
+    ("polls", "short polls answered"),
+    ("empty_polls", "short polls answered with 204 (no news)"),
+    ("polls_with_news", "short polls that brought events"),
+    ("long_polls", "long-polls answered"),
+    ("long_poll_timeouts", "long-polls that timed out empty"),
+    ("long_polls_with_news", "long-polls that brought events"),
+    ("sse_connections", "SSE streams opened"),
+    ("sse_events", "events received over SSE"),
+    ("sse_heartbeats", "heartbeat comments received over SSE"),
+    (
+        "sse_reconnected_with_last_event_id",
+        "SSE reconnections that sent Last-Event-ID",
+    ),
+    ("ws_connections", "WebSocket connections opened"),
+    ("ws_sent", "WebSocket messages sent"),
+    ("ws_received", "WebSocket messages received"),
+    ("ws_events", "events received over a WebSocket"),
+    ("events_published", "events published"),
+    ("chat_sent", "chat messages sent"),
+    ("decisions", "scenarios decided"),
+    ("decisions_correct", "scenarios decided correctly"),
+    ("interview_answered", "interview answers written"),
+    ("compare_viewed", "times the measured comparison was viewed"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Ge,
+    Gt,
+    Eq,
+    Le,
+    Lt,
+}
+
+/// One parsed condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: &'static str,
+    pub op: Op,
+    pub target: u64,
+    /// The condition as written.
+    pub text: String,
+}
+
+impl Check {
+    /// Parses `name`, or `name OP integer`.
+    pub fn parse(line: &str) -> Result<Check, String> {
+        let text = line.trim().to_owned();
+        let mut parts = text.split_whitespace();
+        let raw_name = parts.next().ok_or("empty check")?;
+        let name = NAMES
+            .iter()
+            .map(|(n, _)| *n)
+            .find(|n| *n == raw_name)
+            .ok_or_else(|| format!("unknown check {raw_name:?}"))?;
+        let (op, target) = match (parts.next(), parts.next()) {
+            (None, _) => (Op::Ge, 1),
+            (Some(op), Some(n)) => {
+                let op = match op {
+                    ">=" => Op::Ge,
+                    ">" => Op::Gt,
+                    "==" => Op::Eq,
+                    "<=" => Op::Le,
+                    "<" => Op::Lt,
+                    other => return Err(format!("unknown comparison {other:?} in {text:?}")),
+                };
+                let n = n
+                    .parse::<u64>()
+                    .map_err(|_| format!("{n:?} is not a whole number in {text:?}"))?;
+                (op, n)
+            }
+            (Some(_), None) => return Err(format!("comparison without a number in {text:?}")),
+        };
+        if parts.next().is_some() {
+            return Err(format!("unexpected text after {text:?}"));
+        }
+        Ok(Check {
+            name,
+            op,
+            target,
+            text,
+        })
+    }
+
+    pub fn holds(&self, value: u64) -> bool {
+        match self.op {
+            Op::Ge => value >= self.target,
+            Op::Gt => value > self.target,
+            Op::Eq => value == self.target,
+            Op::Le => value <= self.target,
+            Op::Lt => value < self.target,
+        }
+    }
+
+    pub fn describe(&self) -> &'static str {
+        NAMES
+            .iter()
+            .find(|(n, _)| *n == self.name)
+            .map_or("", |(_, d)| d)
+    }
+}
+
+/// Counts of everything checks can ask about.
+#[derive(Debug, Default, Clone)]
+pub struct Counters(HashMap<&'static str, u64>);
+
+impl Counters {
+    pub fn get(&self, name: &str) -> u64 {
+        self.0.get(name).copied().unwrap_or(0)
+    }
+
+    pub fn add(&mut self, name: &'static str, n: u64) {
+        *self.0.entry(name).or_default() += n;
+    }
+
+    /// Counts what a learner's traffic entries show.
+    pub fn from_entries(entries: &[Arc<Entry>]) -> Counters {
+        let mut c = Counters::default();
+        for e in entries {
+            let ok = e.status.is_none_or(|s| (200..300).contains(&s));
+            let news = e.events_delivered() > 0;
+            match (e.transport, e.kind) {
+                (Transport::Poll, EntryKind::Exchange) if ok => {
+                    c.add("polls", 1);
+                    if e.empty == Some(true) {
+                        c.add("empty_polls", 1);
+                    }
+                    if news {
+                        c.add("polls_with_news", 1);
+                    }
+                }
+                (Transport::LongPoll, EntryKind::Exchange) if ok => {
+                    c.add("long_polls", 1);
+                    if e.empty == Some(true) {
+                        c.add("long_poll_timeouts", 1);
+                    }
+                    if news {
+                        c.add("long_polls_with_news", 1);
+                    }
+                }
+                (Transport::Sse, EntryKind::Opened) => {
+                    c.add("sse_connections", 1);
+                    let resumed = e
+                        .path
+                        .as_deref()
+                        .is_some_and(|p| p.contains("last_event_id="))
+                        || e.headers
+                            .as_ref()
+                            .is_some_and(|h| h.request_has("last-event-id"));
+                    if resumed {
+                        c.add("sse_reconnected_with_last_event_id", 1);
+                    }
+                }
+                (Transport::Sse, EntryKind::Event) => c.add("sse_events", 1),
+                (Transport::Sse, EntryKind::Frame) if e.frame.as_deref() == Some("heartbeat") => {
+                    c.add("sse_heartbeats", 1)
+                }
+                (Transport::Websocket, EntryKind::Opened) => c.add("ws_connections", 1),
+                (Transport::Websocket, EntryKind::Event) => {
+                    c.add("ws_events", 1);
+                    c.add("ws_received", 1);
+                }
+                (Transport::Websocket, EntryKind::Frame) if e.frame.as_deref() == Some("text") => {
+                    if e.direction == Direction::Up {
+                        c.add("ws_sent", 1);
+                        let kind = e.preview.as_deref().and_then(message_type);
+                        if kind.as_deref() == Some("publish") {
+                            c.add("events_published", 1);
+                        }
+                        if kind.as_deref() == Some("chat") {
+                            c.add("chat_sent", 1);
+                        }
+                    } else {
+                        c.add("ws_received", 1);
+                    }
+                }
+                (Transport::Api, EntryKind::Exchange)
+                    if ok && e.method.as_deref() == Some("POST") =>
+                {
+                    match e.path.as_deref().map(|p| p.split('?').next().unwrap_or(p)) {
+                        Some("/api/events") => c.add("events_published", 1),
+                        Some("/api/chat") => c.add("chat_sent", 1),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+        c
+    }
+}
+
+/// The `type` of a JSON message preview, if it parses.
+fn message_type(preview: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(preview).ok()?;
+    value.get("type")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_comparisons() {
+        let c = Check::parse("polls >= 5").expect("parse");
+        assert_eq!((c.name, c.op, c.target), ("polls", Op::Ge, 5));
+        assert!(c.holds(5) && !c.holds(4));
+        let c = Check::parse("sse_reconnected_with_last_event_id").expect("parse");
+        assert!(c.holds(1) && !c.holds(0));
+        assert!(Check::parse("pols >= 5").is_err());
+        assert!(Check::parse("polls => 5").is_err());
+        assert!(Check::parse("polls >= five").is_err());
+        assert!(Check::parse("polls >=").is_err());
+    }
+
+    #[test]
+    fn counts_from_entries() {
+        let mut poll = Entry::new(Transport::Poll, EntryKind::Exchange, Direction::Both, 1);
+        poll.status = Some(204);
+        poll.empty = Some(true);
+        let mut sse = Entry::new(Transport::Sse, EntryKind::Opened, Direction::Both, 2);
+        sse.path = Some("/api/sse?last_event_id=4".into());
+        let mut ws = Entry::new(Transport::Websocket, EntryKind::Frame, Direction::Up, 3);
+        ws.frame = Some("text".into());
+        ws.preview = Some(r#"{"type":"chat","text":"hi"}"#.into());
+        let c = Counters::from_entries(&[Arc::new(poll), Arc::new(sse), Arc::new(ws)]);
+        assert_eq!(c.get("polls"), 1);
+        assert_eq!(c.get("empty_polls"), 1);
+        assert_eq!(c.get("sse_reconnected_with_last_event_id"), 1);
+        assert_eq!((c.get("ws_sent"), c.get("chat_sent")), (1, 1));
+    }
+}

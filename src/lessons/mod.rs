@@ -1,0 +1,134 @@
+//! Lessons: markdown files in `lessons/` (data, not code), rendered next to
+//! live clients, with steps that tick themselves off when the learner's own
+//! traffic shows they did them.
+//!
+//! - [`parse`] reads a file: front matter, steps, widgets, checks, play scripts.
+//! - [`render`] turns markdown into sanitized, highlighted HTML.
+//! - [`checks`] parses conditions like `polls >= 5` and counts traffic for them.
+//! - [`progress`] remembers, per learner, where each lesson started and what is done.
+//! - [`exercises`] holds the answers the decision and interview exercises are judged by.
+//! - [`api`] is `/api/lessons…`.
+
+pub mod api;
+pub mod checks;
+pub mod exercises;
+pub mod parse;
+pub mod progress;
+pub mod render;
+
+use std::sync::Arc;
+
+use rust_embed::RustEmbed;
+
+use checks::Check;
+use parse::FrontMatter;
+
+#[derive(RustEmbed)]
+#[folder = "lessons/"]
+struct LessonFiles;
+
+/// One parsed lesson.
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    pub meta: FrontMatter,
+    pub intro_html: String,
+    pub steps: Vec<Step>,
+}
+
+/// One `## ` section of a lesson.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Anchor made from the title.
+    pub id: String,
+    pub title: String,
+    pub html: String,
+    pub widget: Option<String>,
+    pub checks: Vec<Check>,
+    pub play: Vec<PlayAction>,
+}
+
+/// One thing play mode does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlayAction {
+    Say(String),
+    Start(String),
+    Stop(String),
+    Publish(String),
+    Feed(String, bool),
+    DropSse,
+    WsSend(String),
+    Wait(u64),
+}
+
+/// Every lesson, in order. Debug builds re-read `lessons/` on each call so an
+/// edited lesson shows on reload; release builds parse the embedded files once.
+pub struct Library {
+    #[cfg(not(debug_assertions))]
+    loaded: Arc<Vec<Lesson>>,
+}
+
+impl Library {
+    pub fn load() -> Result<Library, String> {
+        #[cfg(debug_assertions)]
+        {
+            load_all()?;
+            Ok(Library {})
+        }
+        #[cfg(not(debug_assertions))]
+        {
+            Ok(Library {
+                loaded: Arc::new(load_all()?),
+            })
+        }
+    }
+
+    pub fn lessons(&self) -> Result<Arc<Vec<Lesson>>, String> {
+        #[cfg(debug_assertions)]
+        {
+            load_all().map(Arc::new)
+        }
+        #[cfg(not(debug_assertions))]
+        {
+            Ok(self.loaded.clone())
+        }
+    }
+}
+
+/// Parses every lesson and checks the set: unique slugs, orders 1..=n.
+pub fn load_all() -> Result<Vec<Lesson>, String> {
+    let mut lessons = Vec::new();
+    let mut names: Vec<String> = LessonFiles::iter()
+        .filter(|n| n.ends_with(".md"))
+        .map(|n| n.into_owned())
+        .collect();
+    names.sort();
+    for name in names {
+        let file = LessonFiles::get(&name).ok_or_else(|| format!("{name}: cannot be read"))?;
+        let text = std::str::from_utf8(&file.data).map_err(|_| format!("{name}: not UTF-8"))?;
+        let lesson = parse::parse(&name, text)?;
+        let expected = name
+            .trim_end_matches(".md")
+            .split_once('-')
+            .map(|(_, slug)| slug.to_owned())
+            .unwrap_or_default();
+        if lesson.meta.slug != expected {
+            return Err(format!(
+                "{name}: slug {:?} does not match the file name",
+                lesson.meta.slug
+            ));
+        }
+        lessons.push(lesson);
+    }
+    lessons.sort_by_key(|l| l.meta.order);
+    for (i, lesson) in lessons.iter().enumerate() {
+        if lesson.meta.order as usize != i + 1 {
+            return Err(format!(
+                "lesson {:?} has order {}, expected {}",
+                lesson.meta.slug,
+                lesson.meta.order,
+                i + 1
+            ));
+        }
+    }
+    Ok(lessons)
+}
