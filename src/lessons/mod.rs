@@ -60,49 +60,53 @@ pub enum PlayAction {
     Wait(u64),
 }
 
-/// Every lesson, in order. Debug builds re-read `lessons/` on each call so an
-/// edited lesson shows on reload; release builds parse the embedded files once.
-pub struct Library {
-    #[cfg(not(debug_assertions))]
-    loaded: Arc<Vec<Lesson>>,
-}
+/// Every lesson, in order. Parsed once and kept until a file changes:
+/// release builds embed the files (so never), debug builds read `lessons/`
+/// from disk, so an edited lesson shows on reload.
+pub struct Library;
+
+type Cache = Option<(Vec<[u8; 32]>, Arc<Vec<Lesson>>)>;
+
+/// One cache per process: every server in it serves the same files.
+static CACHE: std::sync::Mutex<Cache> = std::sync::Mutex::new(None);
 
 impl Library {
     pub fn load() -> Result<Library, String> {
-        #[cfg(debug_assertions)]
-        {
-            load_all()?;
-            Ok(Library {})
-        }
-        #[cfg(not(debug_assertions))]
-        {
-            Ok(Library {
-                loaded: Arc::new(load_all()?),
-            })
-        }
+        Library.lessons()?;
+        Ok(Library)
     }
 
     pub fn lessons(&self) -> Result<Arc<Vec<Lesson>>, String> {
-        #[cfg(debug_assertions)]
+        let fingerprint: Vec<[u8; 32]> = lesson_names()
+            .iter()
+            .filter_map(|n| LessonFiles::get(n))
+            .map(|f| f.metadata.sha256_hash())
+            .collect();
+        let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((seen, lessons)) = cache.as_ref()
+            && *seen == fingerprint
         {
-            load_all().map(Arc::new)
+            return Ok(lessons.clone());
         }
-        #[cfg(not(debug_assertions))]
-        {
-            Ok(self.loaded.clone())
-        }
+        let lessons = Arc::new(load_all()?);
+        *cache = Some((fingerprint, lessons.clone()));
+        Ok(lessons)
     }
 }
 
-/// Parses every lesson and checks the set: unique slugs, orders 1..=n.
-pub fn load_all() -> Result<Vec<Lesson>, String> {
-    let mut lessons = Vec::new();
+fn lesson_names() -> Vec<String> {
     let mut names: Vec<String> = LessonFiles::iter()
         .filter(|n| n.ends_with(".md"))
         .map(|n| n.into_owned())
         .collect();
     names.sort();
-    for name in names {
+    names
+}
+
+/// Parses every lesson and checks the set: unique slugs, orders 1..=n.
+pub fn load_all() -> Result<Vec<Lesson>, String> {
+    let mut lessons = Vec::new();
+    for name in lesson_names() {
         let file = LessonFiles::get(&name).ok_or_else(|| format!("{name}: cannot be read"))?;
         let text = std::str::from_utf8(&file.data).map_err(|_| format!("{name}: not UTF-8"))?;
         let lesson = parse::parse(&name, text)?;

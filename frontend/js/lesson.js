@@ -1,0 +1,195 @@
+// A lesson: its steps on the left, the live widget of the current step and
+// the learner's own traffic on the right, progress ticking as they go.
+
+import { initTheme } from "./theme.js";
+import { mountTrafficPanel } from "./traffic-panel.js";
+import { Player } from "./play.js";
+import { renderLessonList } from "./lesson-list.js";
+
+const $ = (id) => document.getElementById(id);
+initTheme($("theme"));
+
+const slug = decodeURIComponent(location.pathname.replace(/^\/lessons\/?/, "").replace(/\/$/, ""));
+const WIDGETS = {};
+let lesson = null;
+let stepIndex = 0;
+let progress = null;
+let widget = null; // { name, controller }
+let player = null;
+
+async function getJson(path, options) {
+  const res = await fetch(path, options);
+  const body = await res.json();
+  if (!res.ok) throw new Error(body.detail ?? res.statusText);
+  return body;
+}
+
+async function loadWidget(name) {
+  WIDGETS[name] ??= await import(`./widgets/${name}.js`);
+  return WIDGETS[name];
+}
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else node.setAttribute(k, v);
+  }
+  node.append(...children);
+  return node;
+}
+
+const ctx = () => ({ slug, lesson, refreshProgress });
+
+async function showStep(i, { focus = false } = {}) {
+  player?.stop();
+  stepIndex = Math.max(0, Math.min(lesson.steps.length - 1, i));
+  const step = lesson.steps[stepIndex];
+  history.replaceState(null, "", `#${step.id}`);
+  const text = $("lesson-text");
+  const body = el("div", { class: "step-body" });
+  // The HTML was rendered and sanitized by the server.
+  body.innerHTML = step.html;
+  for (const marker of body.querySelectorAll(".widget[data-widget]")) {
+    marker.replaceWith(el("p", { class: "widget-pointer" }, "▶ The live ", el("strong", { text: marker.dataset.widget }), " widget for this step is in the pane on the right (below on small screens)."));
+  }
+  const intro = stepIndex === 0 && lesson.intro_html ? el("div", { class: "intro" }) : null;
+  if (intro) intro.innerHTML = lesson.intro_html;
+  const checks = step.checks.length
+    ? el("div", { class: "step-checks", id: "step-checks" }, el("h3", { text: "Done when" }))
+    : null;
+  text.replaceChildren(...[intro, el("h2", { text: step.title, id: step.id }), body, checks].filter(Boolean));
+  $("step-pos").textContent = `Step ${stepIndex + 1} of ${lesson.steps.length}`;
+  $("prev-step").disabled = stepIndex === 0 && !lesson.previous;
+  $("next-step").textContent = stepIndex === lesson.steps.length - 1 ? (lesson.next ? "Next lesson →" : "Finish") : "Next →";
+  $("play").disabled = step.play.length === 0;
+  $("play").title = step.play.length ? "The page performs this step for you, narrating each request" : "This step has nothing to play";
+  await mountStepWidget(step);
+  renderToc();
+  renderChecks();
+  if (focus) text.focus();
+}
+
+async function mountStepWidget(step) {
+  const pane = $("live-pane");
+  const name = step.widget ?? defaultWidget();
+  if (widget?.name === name) return;
+  widget?.controller?.stop?.();
+  pane.replaceChildren();
+  widget = null;
+  if (!name) {
+    pane.append(el("p", { class: "muted small", text: "This step has no live widget. The traffic log below still shows everything you do." }));
+    return;
+  }
+  const module = await loadWidget(name);
+  const box = el("div", { class: `widget-box w-${name}` }, el("h3", { class: "widget-title", text: `Live: ${name}` }));
+  pane.append(box);
+  widget = { name, controller: module.mount(box, ctx()) ?? {} };
+}
+
+function defaultWidget() {
+  return { poll: "poll", long_poll: "long-poll", sse: "sse", websocket: "ws" }[lesson.transport] ?? null;
+}
+
+function renderToc() {
+  const toc = $("toc");
+  toc.replaceChildren(...lesson.steps.map((s, i) => {
+    const p = progress?.steps.find((x) => x.id === s.id);
+    const state = !s.checks.length ? "read" : p?.done ? "done" : "todo";
+    const mark = state === "done" ? "✓" : state === "todo" ? "○" : "·";
+    const link = el("a", { href: `#${s.id}`, class: `toc-link ${state}`, "aria-current": i === stepIndex ? "step" : "false" },
+      el("span", { class: "mark", "aria-hidden": "true", text: mark }),
+      el("span", { text: s.title }),
+      el("span", { class: "visually-hidden", text: state === "done" ? " (done)" : state === "todo" ? " (to do)" : "" }));
+    link.addEventListener("click", (e) => { e.preventDefault(); showStep(i, { focus: true }); });
+    return el("li", {}, link);
+  }));
+}
+
+function renderChecks() {
+  const box = $("step-checks");
+  if (!box) return;
+  const step = lesson.steps[stepIndex];
+  const p = progress?.steps.find((x) => x.id === step.id);
+  const items = step.checks.map((c, i) => {
+    const live = p?.checks[i];
+    const done = p?.done || live?.done;
+    return el("li", { class: done ? "good" : "" },
+      el("span", { class: "mark", "aria-hidden": "true", text: done ? "✓" : "○" }),
+      el("span", { text: `${c.description}: ${live ? live.value : 0} (goal: ${c.text})` }));
+  });
+  box.replaceChildren(el("h3", { text: p?.done ? "Done ✓" : "Done when" }), el("ul", { class: "checklist" }, ...items));
+}
+
+async function refreshProgress() {
+  try {
+    progress = await getJson(`/api/lessons/${slug}/progress`);
+    const pct = progress.total ? Math.round((progress.done / progress.total) * 100) : 100;
+    const bar = $("progress");
+    bar.setAttribute("aria-valuenow", String(pct));
+    bar.querySelector("span").style.width = `${pct}%`;
+    bar.title = `${progress.done} of ${progress.total} checked steps done`;
+    renderToc();
+    renderChecks();
+  } catch {
+    // The next refresh tries again.
+  }
+}
+
+async function main() {
+  if (!slug) {
+    renderLessonList($("lesson-text"));
+    document.body.classList.add("lesson-index");
+    $("lesson-title").textContent = "Lessons";
+    return;
+  }
+  try {
+    lesson = await getJson(`/api/lessons/${encodeURIComponent(slug)}`);
+  } catch (err) {
+    $("lesson-title").textContent = "Lesson not found";
+    $("lesson-text").textContent = `${err.message} See the list of lessons.`;
+    return;
+  }
+  document.title = `${lesson.title} — realtime-playground`;
+  $("lesson-count").textContent = `Lesson ${lesson.order} of 10`;
+  $("lesson-title").textContent = lesson.title;
+  $("lesson-meta").textContent = `${lesson.minutes} min · ${lesson.summary}`;
+  if (lesson.swagger) $("swagger-link").href = lesson.swagger;
+  mountTrafficPanel($("side-traffic"), { transport: "", compact: true });
+  const start = Math.max(0, lesson.steps.findIndex((s) => `#${s.id}` === location.hash));
+  player = new Player({
+    narration: $("narration"),
+    speak: $("speak"),
+    buttons: { play: $("play"), pause: $("play-pause"), next: $("play-next") },
+    widget: () => widget,
+    lessonSlug: slug,
+  });
+  $("play").addEventListener("click", () => player.play(lesson.steps[stepIndex].play));
+  $("reset").addEventListener("click", async () => {
+    progress = await getJson(`/api/lessons/${slug}/reset`, { method: "POST" });
+    renderToc();
+    renderChecks();
+  });
+  $("prev-step").addEventListener("click", () => {
+    if (stepIndex > 0) showStep(stepIndex - 1, { focus: true });
+    else if (lesson.previous) location.href = `/lessons/${lesson.previous}`;
+  });
+  $("next-step").addEventListener("click", () => {
+    if (stepIndex < lesson.steps.length - 1) showStep(stepIndex + 1, { focus: true });
+    else location.href = lesson.next ? `/lessons/${lesson.next}` : "/lessons/";
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.target.closest("input, textarea, select, [contenteditable]") || e.metaKey || e.ctrlKey || e.altKey) return;
+    if (e.key === "ArrowRight") $("next-step").click();
+    else if (e.key === "ArrowLeft") $("prev-step").click();
+    else if (e.key === "p" && !$("play").disabled) $("play").click();
+    else if (e.key === "]" && lesson.next) location.href = `/lessons/${lesson.next}`;
+    else if (e.key === "[" && lesson.previous) location.href = `/lessons/${lesson.previous}`;
+  });
+  await showStep(start);
+  await refreshProgress();
+  setInterval(refreshProgress, 1500);
+}
+
+main();

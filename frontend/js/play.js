@@ -1,0 +1,142 @@
+// Play mode: the page performs a step's actions itself — starts clients,
+// publishes, drops connections — and narrates as it goes, with pause,
+// next-action and replay. "Read aloud" uses the browser's speech synthesis.
+
+import { LongPollingClient, PollingClient, SseClient, WebSocketClient } from "./clients.js";
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function post(path, body, method = "POST") {
+  const res = await fetch(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+  return res.json();
+}
+
+const WIDGET_OF = { poll: "poll", "long-poll": "long-poll", sse: "sse", ws: "ws" };
+
+export class Player {
+  constructor({ narration, speak, buttons, widget }) {
+    this.narration = narration;
+    this.speak = speak;
+    this.buttons = buttons;
+    this.widget = widget;
+    this.background = {};
+    this.run = 0;
+    this.paused = false;
+    this.skip = null;
+    buttons.pause.addEventListener("click", () => this.togglePause());
+    buttons.next.addEventListener("click", () => this.skip?.());
+    if (!("speechSynthesis" in window)) {
+      speak.disabled = true;
+      speak.parentElement.title = "This browser has no speech synthesis";
+    }
+  }
+
+  say(text) {
+    this.narration.textContent = text;
+    if (this.speak.checked && "speechSynthesis" in window) {
+      speechSynthesis.cancel();
+      speechSynthesis.speak(new SpeechSynthesisUtterance(text));
+    }
+  }
+
+  /** The widget's controller when it is the client named, else a background client. */
+  client(name) {
+    const w = this.widget();
+    if (w?.name === WIDGET_OF[name] && w.controller.start) {
+      this.highlight(true);
+      return w.controller;
+    }
+    this.background[name] ??= {
+      poll: () => new PollingClient({ intervalMs: 1000 }),
+      "long-poll": () => new LongPollingClient({ timeoutS: 25 }),
+      sse: () => new SseClient(),
+      ws: () => new WebSocketClient(),
+    }[name]();
+    return this.background[name];
+  }
+
+  highlight(on) {
+    document.getElementById("live-pane")?.classList.toggle("playing", on);
+  }
+
+  async perform(a) {
+    switch (a.action) {
+      case "say": this.say(a.text); break;
+      case "start": this.client(a.target).start(); break;
+      case "stop": this.client(a.target).stop(); break;
+      case "publish": {
+        const r = await post("/api/events", { topic: "demo", type: "note", data: { text: a.text || "Hello" } });
+        this.narration.textContent = `Published event #${r.id}.`;
+        break;
+      }
+      case "feed": await post(`/api/feeds/${a.target}`, { running: a.value === 1 }, "PATCH"); break;
+      case "drop": await post("/api/connections/drop", { transport: "sse" }); break;
+      case "ws_send": {
+        const ws = this.client("ws");
+        if (!ws.running) ws.start();
+        for (let i = 0; i < 20 && !(ws.socket?.readyState === WebSocket.OPEN || ws.send); i++) await sleep(100);
+        await sleep(300);
+        ws.send(typeof ws.send === "function" && ws.socket === undefined ? a.text : JSON.parse(a.text));
+        break;
+      }
+      case "wait": await this.wait(a.value * 1000); break;
+      default: break;
+    }
+  }
+
+  /** Waits, but "Next action" cuts it short and "Pause" holds it. */
+  async wait(ms) {
+    await new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.skip = () => { clearTimeout(timer); resolve(); };
+    });
+    this.skip = null;
+  }
+
+  async play(actions) {
+    const run = ++this.run;
+    this.paused = false;
+    this.buttons.play.textContent = "↻ Replay";
+    this.buttons.pause.disabled = false;
+    this.buttons.next.disabled = false;
+    document.body.classList.add("is-playing");
+    try {
+      for (const a of actions) {
+        while (this.paused && run === this.run) await sleep(100);
+        if (run !== this.run) return;
+        await this.perform(a);
+        if (a.action === "say") await this.wait(Math.min(6000, 1200 + a.text.length * 45));
+      }
+      if (run === this.run) this.say("That is the whole step. Look at the traffic log, or replay it.");
+    } catch (err) {
+      this.narration.textContent = `Play stopped: ${err.message}`;
+    } finally {
+      if (run === this.run) this.finish();
+    }
+  }
+
+  togglePause() {
+    this.paused = !this.paused;
+    this.buttons.pause.textContent = this.paused ? "Resume" : "Pause";
+    if (this.paused && "speechSynthesis" in window) speechSynthesis.pause();
+    else if ("speechSynthesis" in window) speechSynthesis.resume();
+  }
+
+  finish() {
+    this.buttons.pause.disabled = true;
+    this.buttons.next.disabled = true;
+    this.buttons.pause.textContent = "Pause";
+    document.body.classList.remove("is-playing");
+    this.highlight(false);
+  }
+
+  stop() {
+    this.run++;
+    for (const c of Object.values(this.background)) c.stop();
+    this.background = {};
+    this.finish();
+    this.buttons.play.textContent = "▶ Play this step";
+    this.narration.textContent = "";
+  }
+}

@@ -1,0 +1,342 @@
+//! Lessons: every file parses, checks are known names, the seed is covered,
+//! and doing a step's action with a learner's cookie ticks that step for
+//! that learner only (issue 5, acceptance 1 and 2).
+
+mod common;
+
+use common::*;
+use realtime_playground::lessons::{load_all, parse};
+use serde_json::{Value, json};
+
+#[test]
+fn all_ten_lessons_parse_in_order() {
+    let lessons = load_all().expect("lessons parse");
+    let slugs: Vec<&str> = lessons.iter().map(|l| l.meta.slug.as_str()).collect();
+    assert_eq!(
+        slugs,
+        vec![
+            "real-time",
+            "polling",
+            "long-polling",
+            "sse",
+            "websockets",
+            "key-differences",
+            "when-to-use",
+            "common-mistake",
+            "interview",
+            "whats-next"
+        ]
+    );
+    for l in &lessons {
+        assert!(l.steps.len() >= 3, "{} has too few steps", l.meta.slug);
+        for s in &l.steps {
+            assert!(!s.html.contains("<script"), "{}#{}", l.meta.slug, s.id);
+        }
+    }
+    for slug in ["polling", "long-polling", "sse", "websockets"] {
+        let l = lessons
+            .iter()
+            .find(|l| l.meta.slug == slug)
+            .expect("lesson");
+        let checked = l.steps.iter().filter(|s| !s.checks.is_empty()).count();
+        assert!(checked >= 3, "{slug}: {checked} checked steps");
+        assert!(
+            l.steps.iter().all(|s| !s.play.is_empty()),
+            "{slug}: every step can be played"
+        );
+    }
+}
+
+#[test]
+fn unknown_checks_widgets_and_actions_are_rejected() {
+    let lesson = |step: &str| {
+        format!(
+            "---\nslug: x\ntitle: X\norder: 1\ntransport: poll\nsummary: s\nminutes: 1\n---\n\n## A step\n\n{step}\n"
+        )
+    };
+    assert!(parse::parse("x.md", &lesson("```check\npolls >= 1\n```")).is_ok());
+    let err = parse::parse("x.md", &lesson("```check\npols >= 1\n```")).expect_err("unknown check");
+    assert!(
+        err.contains("unknown check") && err.contains("x.md:"),
+        "{err}"
+    );
+    assert!(parse::parse("x.md", &lesson("```try telepathy\n```")).is_err());
+    assert!(parse::parse("x.md", &lesson("```play\nfly away\n```")).is_err());
+    assert!(parse::parse("x.md", &lesson("```play\nwait 99\n```")).is_err());
+    assert!(parse::parse("x.md", "no front matter").is_err());
+    let h1 =
+        "---\nslug: x\ntitle: X\norder: 1\ntransport: poll\nsummary: s\nminutes: 1\n---\n\n# Big\n";
+    assert!(parse::parse("x.md", h1).is_err());
+}
+
+#[test]
+fn the_seed_is_covered() {
+    let lessons = load_all().expect("lessons parse");
+    let all: String = lessons
+        .iter()
+        .flat_map(|l| {
+            std::iter::once(l.intro_html.clone())
+                .chain(l.steps.iter().map(|s| format!("{}\n{}", s.title, s.html)))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_lowercase();
+    for needle in [
+        // Polling: dialogue, pros and cons.
+        "any update",
+        "works everywhere",
+        "bandwidth",
+        "server load",
+        "delay",
+        // SSE.
+        "eventsource",
+        "last-event-id",
+        "retry",
+        "one direction",
+        "reconnect",
+        // WebSockets.
+        "101",
+        "sec-websocket-accept",
+        "full duplex",
+        "upgrade",
+        "harder to scale",
+        "debug",
+        // The table.
+        "many requests",
+        "one long connection",
+        "persistent",
+        "two-way",
+        "efficiency",
+        "complexity",
+        // When to use each, with the examples.
+        "notifications",
+        "dashboard",
+        "stock",
+        "activity feed",
+        "chat",
+        "multiplayer",
+        "collaborative editing",
+        // Common mistake, interview, what's next.
+        "websockets for everything",
+        "when would you choose sse over websockets",
+        "fastapi",
+    ] {
+        assert!(all.contains(needle), "the lessons never mention {needle:?}");
+    }
+}
+
+async fn progress(server: &TestServer, learner: &str, slug: &str) -> Value {
+    server
+        .http
+        .get(server.url(&format!("/api/lessons/{slug}/progress")))
+        .header("X-Learner", learner)
+        .send()
+        .await
+        .expect("progress")
+        .json()
+        .await
+        .expect("json")
+}
+
+fn step_done(p: &Value, id: &str) -> bool {
+    p["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id} in {p}"))["done"]
+        == true
+}
+
+#[tokio::test]
+async fn polling_steps_tick_for_the_learner_who_polled() {
+    let server = TestServer::start().await;
+    let lesson: Value = server
+        .get("/api/lessons/polling")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let first = lesson["steps"][0].clone();
+    assert!(
+        first["checks"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("empty_polls"))
+    );
+    let step = first["id"].as_str().expect("id").to_owned();
+
+    // Starting the lesson sets the baseline for both learners.
+    assert!(!step_done(
+        &progress(&server, "ana", "polling").await,
+        &step
+    ));
+    assert!(!step_done(
+        &progress(&server, "ben", "polling").await,
+        &step
+    ));
+    for _ in 0..6 {
+        let res = server
+            .http
+            .get(server.url("/api/poll?since=0"))
+            .header("X-Learner", "ana")
+            .send()
+            .await
+            .expect("poll");
+        assert_eq!(res.status(), 204);
+    }
+    let ana = progress(&server, "ana", "polling").await;
+    assert!(step_done(&ana, &step), "ana's polls count: {ana}");
+    assert!(
+        !step_done(&progress(&server, "ben", "polling").await, &step),
+        "ben did nothing"
+    );
+
+    // Listing shows it; resetting forgets it.
+    let list: Value = server
+        .http
+        .get(server.url("/api/lessons"))
+        .header("X-Learner", "ana")
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    assert!(list[1]["done_steps"].as_u64() >= Some(1));
+    let reset: Value = server
+        .http
+        .post(server.url("/api/lessons/polling/reset"))
+        .header("X-Learner", "ana")
+        .send()
+        .await
+        .expect("reset")
+        .json()
+        .await
+        .expect("json");
+    assert!(!step_done(&reset, &step));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn sse_reconnect_with_last_event_id_ticks_its_step() {
+    let server = TestServer::start().await;
+    let lesson: Value = server
+        .get("/api/lessons/sse")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let step = lesson["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| {
+            s["checks"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["text"] == "sse_reconnected_with_last_event_id")
+            })
+        })
+        .expect("a reconnect step")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    progress(&server, "eve", "sse").await;
+    let res = server
+        .http
+        .get(server.url("/api/sse?limit=1"))
+        .header("X-Learner", "eve")
+        .header("Last-Event-ID", "0")
+        .send()
+        .await
+        .expect("sse");
+    assert_eq!(res.status(), 200);
+    drop(res);
+    assert!(step_done(&progress(&server, "eve", "sse").await, &step));
+    assert!(!step_done(&progress(&server, "other", "sse").await, &step));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn websocket_sends_tick_and_exercises_are_judged() {
+    let server = TestServer::start().await;
+    progress(&server, "wes", "websockets").await;
+    let mut ws = server.ws_as("wes").await;
+    next_of_type(&mut ws, "welcome").await;
+    for _ in 0..3 {
+        send_json(&mut ws, json!({"type": "ping"})).await;
+        next_of_type(&mut ws, "pong").await;
+    }
+    let p = progress(&server, "wes", "websockets").await;
+    let sent = p["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .flat_map(|s| s["checks"].as_array().cloned().unwrap_or_default())
+        .find(|c| c["text"].as_str().is_some_and(|t| t.starts_with("ws_sent")))
+        .expect("a ws_sent check");
+    assert!(sent["value"].as_u64() >= Some(3), "{sent}");
+
+    // The decision exercise is judged on the server.
+    let answer = |scenario: &str, answer: &str| {
+        server
+            .http
+            .post(server.url("/api/lessons/when-to-use/answers"))
+            .header("X-Learner", "wes")
+            .json(&json!({"kind": "decision", "scenario": scenario, "answer": answer}))
+            .send()
+    };
+    let r: Value = answer("chat", "websocket")
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(r["correct"], true);
+    let r: Value = answer("stocks", "websocket")
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (r["correct"].as_bool(), r["best"].as_str()),
+        (Some(false), Some("sse"))
+    );
+    let bad = answer("nope", "sse").await.expect("answer");
+    assert_eq!(bad.status(), 400);
+
+    // The interview answer gets its key points back.
+    let r: Value = server
+        .http
+        .post(server.url("/api/lessons/interview/answers"))
+        .header("X-Learner", "wes")
+        .json(&json!({"kind": "interview", "answer": "When data flows one way, server to client, and I want plain HTTP with automatic reconnect."}))
+        .send()
+        .await
+        .expect("answer")
+        .json()
+        .await
+        .expect("json");
+    let covered = r["key_points"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .filter(|k| k["covered"] == true)
+        .count();
+    assert!(covered >= 3, "{r}");
+    assert!(
+        r["model_answer"]
+            .as_str()
+            .is_some_and(|m| m.contains("Last-Event-ID"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_lessons_are_404_problems() {
+    let server = TestServer::start().await;
+    let res = server.get("/api/lessons/nope").await;
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    server.stop().await;
+}
