@@ -62,3 +62,74 @@ impl ChatRoom {
         msg
     }
 }
+
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use crate::api::ApiTags;
+use crate::hub::{Hub, NewEvent};
+use crate::problem::ApiError;
+use crate::traffic::Learner;
+
+/// A chat message sent over plain HTTP.
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct ChatPost {
+    /// 1 to 1000 characters.
+    pub text: String,
+}
+
+impl poem_openapi::types::Example for ChatPost {
+    fn example() -> Self {
+        ChatPost {
+            text: "hello from a POST".into(),
+        }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct ChatPosted {
+    /// Id of the `chat` event that carries the message to SSE clients.
+    pub id: u64,
+}
+
+#[derive(ApiResponse)]
+pub enum ChatResponse {
+    /// Accepted: the message is on its way.
+    #[oai(status = 202)]
+    Accepted(Json<ChatPosted>),
+}
+
+/// Chat the SSE way: send with a POST, receive on `/api/sse?topics=chat`.
+pub struct ChatApi {
+    pub hub: Hub,
+}
+
+#[OpenApi]
+impl ChatApi {
+    /// Send a chat message (SSE + POST style)
+    ///
+    /// SSE only carries server → client, so an SSE chat sends each message as
+    /// an ordinary POST. The message becomes a `chat` event on the `chat`
+    /// topic, which every `/api/sse?topics=chat` stream receives.
+    #[oai(path = "/chat", method = "post", tag = "ApiTags::Events")]
+    async fn post(&self, learner: Learner, body: Json<ChatPost>) -> Result<ChatResponse, ApiError> {
+        let text = body.0.text.trim().to_owned();
+        if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
+            return Err(ApiError::bad_request(format!(
+                "Chat text must have 1 to {MAX_CHAT_CHARS} characters."
+            )));
+        }
+        // Never the full learner id: other learners see this name.
+        let from: String = format!(
+            "http-{}",
+            learner.id.chars().rev().take(4).collect::<String>()
+        );
+        let event = self.hub.publish(NewEvent {
+            topic: "chat".into(),
+            kind: "chat".into(),
+            data: serde_json::json!({ "from": from, "text": text }),
+        });
+        Ok(ChatResponse::Accepted(Json(ChatPosted { id: event.id })))
+    }
+}

@@ -26,6 +26,9 @@ impl Endpoint for Frontend {
         // Every lesson is the same page; its script reads the slug from the URL.
         let path = if path == "lessons" || path.starts_with("lessons/") {
             "lesson.html".to_owned()
+        } else if path == "favicon.ico" {
+            // Pages without a <link rel=icon> (Swagger UI) still ask for this.
+            "favicon.svg".to_owned()
         } else if path.is_empty() || path.ends_with('/') {
             format!("{path}index.html")
         } else {

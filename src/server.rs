@@ -14,6 +14,7 @@ use poem_openapi::{ContactObject, OpenApiService};
 
 use crate::api::EventsApi;
 use crate::body_limit::BodyLimit;
+use crate::chat::ChatApi;
 use crate::config::Config;
 use crate::drops::DropsApi;
 use crate::frontend::Frontend;
@@ -44,6 +45,7 @@ type Apis = (
     TrafficApi,
     LessonsApi,
     DropsApi,
+    ChatApi,
 );
 
 /// Builds the OpenAPI service (shared by the router and the spec tests).
@@ -68,6 +70,9 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             },
             DropsApi {
                 drops: state.drops.clone(),
+            },
+            ChatApi {
+                hub: state.hub.clone(),
             },
         ),
         "realtime-playground",

@@ -33,7 +33,8 @@ export class PollingClient {
 }
 
 export class LongPollingClient {
-  constructor({ timeoutS = 25, onStatus = () => {} } = {}) {
+  // timeoutS null: let the server pick (25 s unless it was started otherwise).
+  constructor({ timeoutS = null, onStatus = () => {} } = {}) {
     this.timeoutS = timeoutS;
     this.onStatus = onStatus;
     this.since = null;
@@ -45,10 +46,12 @@ export class LongPollingClient {
     this.controller = new AbortController();
     const { signal } = this.controller;
     while (!signal.aborted) {
-      const since = this.since === null ? "" : `&since=${this.since}`;
+      const params = new URLSearchParams();
+      if (this.timeoutS !== null) params.set("timeout", this.timeoutS);
+      if (this.since !== null) params.set("since", this.since);
       try {
         this.onStatus("waiting for news…");
-        const res = await fetch(`/api/long-poll?timeout=${this.timeoutS}${since}`, { signal });
+        const res = await fetch(`/api/long-poll?${params}`, { signal });
         this.since = Number(res.headers.get("X-Last-Event-Id") ?? this.since ?? 0);
         if (res.status === 200) {
           const batch = await res.json();
@@ -103,6 +106,7 @@ export class WebSocketClient {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     const socket = new WebSocket(`${scheme}://${location.host}/api/ws`);
     this.socket = socket;
+    this.opened = new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
     socket.onopen = () => {
       socket.send(JSON.stringify({ type: "subscribe" }));
       this.onStatus("connected and subscribed");
@@ -113,6 +117,8 @@ export class WebSocketClient {
       if (this.socket === socket) this.socket = null;
     };
   }
-  send(message) { this.socket?.send(JSON.stringify(message)); }
+  /** Resolves once the socket is open. */
+  ready() { return this.opened ?? Promise.resolve(); }
+  send(message) { this.socket?.send(typeof message === "string" ? message : JSON.stringify(message)); }
   stop() { this.socket?.close(1000, "done"); this.socket = null; }
 }

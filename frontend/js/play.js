@@ -49,7 +49,7 @@ export class Player {
     }
     this.background[name] ??= {
       poll: () => new PollingClient({ intervalMs: 1000 }),
-      "long-poll": () => new LongPollingClient({ timeoutS: 25 }),
+      "long-poll": () => new LongPollingClient(),
       sse: () => new SseClient(),
       ws: () => new WebSocketClient(),
     }[name]();
@@ -75,9 +75,8 @@ export class Player {
       case "ws_send": {
         const ws = this.client("ws");
         if (!ws.running) ws.start();
-        for (let i = 0; i < 20 && !(ws.socket?.readyState === WebSocket.OPEN || ws.send); i++) await sleep(100);
-        await sleep(300);
-        ws.send(typeof ws.send === "function" && ws.socket === undefined ? a.text : JSON.parse(a.text));
+        await Promise.race([ws.ready(), sleep(3000)]);
+        ws.send(a.text);
         break;
       }
       case "wait": await this.wait(a.value * 1000); break;
@@ -105,6 +104,7 @@ export class Player {
       for (const a of actions) {
         while (this.paused && run === this.run) await sleep(100);
         if (run !== this.run) return;
+        this.narration.dataset.action = a.action;
         await this.perform(a);
         if (a.action === "say") await this.wait(Math.min(6000, 1200 + a.text.length * 45));
       }
@@ -124,6 +124,7 @@ export class Player {
   }
 
   finish() {
+    delete this.narration.dataset.action;
     this.buttons.pause.disabled = true;
     this.buttons.next.disabled = true;
     this.buttons.pause.textContent = "Pause";

@@ -23,7 +23,7 @@ export function initTail(list, onEvent) {
     show(eventRow(event));
     onEvent?.(event);
   };
-  for (const type of ["price", "notification", "message", "test", "greeting", "note"]) {
+  for (const type of ["price", "notification", "test", "greeting", "note"]) {
     source.addEventListener(type, handle);
   }
   source.onmessage = handle;

@@ -20,6 +20,6 @@ const status = (id) => (text) => { $(id).textContent = text; };
 const poller = new PollingClient({ intervalMs: 1000, onStatus: status("poll-status") });
 toggle($("poll-toggle"), poller, "polling every 1 s");
 $("poll-once").addEventListener("click", () => poller.once().catch((e) => status("poll-status")(e.message)));
-toggle($("long-poll-toggle"), new LongPollingClient({ timeoutS: 25, onStatus: status("long-poll-status") }), "long-polling");
+toggle($("long-poll-toggle"), new LongPollingClient({ onStatus: status("long-poll-status") }), "long-polling");
 toggle($("sse-toggle"), new SseClient({ onStatus: status("sse-status") }), "SSE stream");
 toggle($("ws-toggle"), new WebSocketClient({ onStatus: status("ws-status") }), "WebSocket");

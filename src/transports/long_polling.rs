@@ -33,7 +33,7 @@ impl LongPollingApi {
         /// Last event id you have seen.
         #[oai(example = "super::polling::example_since")]
         since: Query<Option<u64>>,
-        /// Seconds to wait for news before answering `204` (1–60 by default, see `--long-poll-max-timeout`; default 25).
+        /// Seconds to wait for news before answering `204` (1–60 by default, see `--long-poll-max-timeout-secs`; default 25).
         #[oai(example = "example_timeout")]
         timeout: Query<Option<u64>>,
         /// Comma-separated topics to receive; all when empty.

@@ -5,8 +5,8 @@ const SSE_CODE = `// Receive: one EventSource, reconnects by itself.
 const source = new EventSource("/api/sse?topics=chat");
 source.addEventListener("chat", (m) => show(JSON.parse(m.data).data));
 // Send: a plain POST.
-fetch("/api/events", { method: "POST", headers: { "Content-Type": "application/json" },
-  body: JSON.stringify({ topic: "chat", type: "chat", data: { text } }) });`;
+fetch("/api/chat", { method: "POST", headers: { "Content-Type": "application/json" },
+  body: JSON.stringify({ text }) });`;
 
 const WS_CODE = `const ws = new WebSocket(\`ws://\${location.host}/api/ws\`);
 ws.onmessage = (m) => { const msg = JSON.parse(m.data); if (msg.type === "chat") show(msg); };
@@ -20,7 +20,10 @@ export function mount(root) {
   const sseInput = el("input", { type: "text", value: "hello over SSE", "aria-label": "Chat text (SSE + POST)", class: "grow" });
   const wsInput = el("input", { type: "text", value: "hello over a WebSocket", "aria-label": "Chat text (WebSocket)", class: "grow" });
   const source = new EventSource("/api/sse?topics=chat");
-  source.addEventListener("chat", (m) => sseLog.add(`← ${JSON.parse(m.data).data.text}`, "news"));
+  source.addEventListener("chat", (m) => {
+    const { from, text } = JSON.parse(m.data).data;
+    sseLog.add(`← ${from}: ${text}`, "news");
+  });
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   const ws = new WebSocket(`${scheme}://${location.host}/api/ws`);
   ws.onmessage = (m) => {
@@ -28,7 +31,7 @@ export function mount(root) {
     if (msg.type === "chat") wsLog.add(`← ${msg.from}: ${msg.text}`, "news");
   };
   const sendSse = async () => {
-    await postJson("/api/events", { topic: "chat", type: "chat", data: { text: sseInput.value } });
+    await postJson("/api/chat", { text: sseInput.value });
     sseLog.add(`→ POST ${sseInput.value}`, "sent");
   };
   const sendWs = () => {

@@ -3,9 +3,10 @@ import { button, codeBox, el, messageLog, status } from "./kit.js";
 
 const CODE = `let since = null;
 while (running) {
-  const q = since === null ? "" : \`&since=\${since}\`;
-  // The server holds this request until news arrives or 25 s pass.
-  const res = await fetch(\`/api/long-poll?timeout=25\${q}\`);
+  const q = since === null ? "" : \`?since=\${since}\`;
+  // The server holds this request until news arrives or its timeout
+  // (25 s by default; add &timeout=S to choose) passes.
+  const res = await fetch(\`/api/long-poll\${q}\`);
   since = Number(res.headers.get("X-Last-Event-Id"));
   if (res.status === 200) since = (await res.json()).last_id;
   // ...and we ask again at once.
@@ -15,7 +16,6 @@ export function mount(root) {
   const log = messageLog("Long-poll answers");
   const state = status();
   const client = new LongPollingClient({
-    timeoutS: 25,
     onStatus: (text) => { state.textContent = text; if (!text.startsWith("waiting")) log.add(text, text.startsWith("got") ? "news" : ""); },
   });
   const toggle = button("Start long-polling", () => (client.running ? stop() : start()));

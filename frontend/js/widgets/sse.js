@@ -10,7 +10,8 @@ source.addEventListener("reset", (m) => warn(JSON.parse(m.data).message));
 // On a drop the browser reconnects by itself, sending Last-Event-ID.
 source.onerror = () => console.log("reconnecting…");`;
 
-const TYPES = ["price", "notification", "message", "note", "greeting", "test"];
+// "message" (no event: field) is handled by onmessage.
+const TYPES = ["price", "notification", "note", "greeting", "test", "chat"];
 
 export function mount(root) {
   const log = messageLog("Events received");

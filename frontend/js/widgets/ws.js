@@ -11,6 +11,7 @@ export function mount(root) {
   const log = messageLog("WebSocket messages");
   const state = status();
   let socket = null;
+  let opened = null;
   const input = el("input", { type: "text", value: '{"type":"ping"}', "aria-label": "Message to send (JSON)", spellcheck: "false", class: "mono grow" });
   const toggle = button("Connect", () => (socket ? stop() : start()));
   const sendBtn = button("Send", () => send(input.value), "ghost");
@@ -18,6 +19,7 @@ export function mount(root) {
     if (socket) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}/api/ws`);
+    opened = new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
     socket.onopen = () => {
       state.textContent = "connected; subscribing to every topic";
       socket.send(JSON.stringify({ type: "subscribe" }));
@@ -52,5 +54,5 @@ export function mount(root) {
       ['{"type":"publish","topic":"demo","event":"note","data":{"text":"from a socket"}}', "publish"]]
       .map(([json, label]) => button(label, () => { input.value = json; }, "ghost")));
   root.append(el("div", { class: "widget-controls" }, toggle, input, sendBtn), presets, state, log.node, codeBox(CODE));
-  return { start, stop, send, get running() { return socket !== null; } };
+  return { start, stop, send, ready: () => opened ?? Promise.resolve(), get running() { return socket !== null; } };
 }

@@ -1,0 +1,72 @@
+// Starts the real server binary on a free port and a headless Chromium
+// (the system one: Playwright's own browser downloads are not used), and
+// records console errors and requests that leave the server's origin.
+
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import { chromium } from "playwright-core";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const screenshots = path.join(root, "target", "screenshots");
+mkdirSync(screenshots, { recursive: true });
+
+const binary = process.env.PLAYGROUND_BIN ?? path.join(root, "target", "debug", "realtime-playground");
+const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+/** Starts the server; resolves with { base, stop }. */
+export async function startServer(args = []) {
+  const child = spawn(binary, ["--port", "0", "--feeds-paused", ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, RUST_LOG: "warn" },
+  });
+  const lines = createInterface({ input: child.stdout });
+  const port = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("the server did not start")), 20000);
+    child.once("exit", (code) => reject(new Error(`the server exited with ${code}`)));
+    lines.on("line", (line) => {
+      const m = line.match(/running on port (\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    stop: () => new Promise((resolve) => {
+      child.once("exit", resolve);
+      child.kill("SIGTERM");
+    }),
+  };
+}
+
+export async function startBrowser() {
+  return chromium.launch({
+    executablePath: browserPath,
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+}
+
+/** A fresh learner (own cookie jar) with problem tracking. */
+export async function newLearner(browser, base, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems = { consoleErrors: [], foreignRequests: [] };
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.consoleErrors.push(m.text());
+  });
+  page.on("pageerror", (e) => problems.consoleErrors.push(e.message));
+  page.on("request", (r) => {
+    const url = r.url();
+    if (!url.startsWith(base) && !url.startsWith(base.replace("http", "ws")) && !url.startsWith("data:")) {
+      problems.foreignRequests.push(url);
+    }
+  });
+  return { context, page, problems };
+}
