@@ -16,7 +16,9 @@ export async function renderLessonList(root) {
     summary.textContent = `${l.summary} · ${l.minutes} min`;
     const done = document.createElement("span");
     done.className = `lesson-progress small ${l.checked_steps && l.done_steps === l.checked_steps ? "good" : ""}`;
-    done.textContent = l.checked_steps ? `${l.done_steps} of ${l.checked_steps} steps done` : "reading";
+    done.textContent = l.checked_steps
+      ? `${l.done_steps} of ${l.checked_steps} ${l.checked_steps === 1 ? "step" : "steps"} done`
+      : "reading only";
     a.append(title, summary);
     li.append(a, done);
     list.append(li);

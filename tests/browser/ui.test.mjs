@@ -142,6 +142,7 @@ test("a lesson played in play mode runs to its end", { timeout: 300000 }, async 
     await page.waitForFunction((t) => document.querySelector("#lesson-text h2")?.textContent === t, step.title);
     await page.click("#play");
     await page.waitForFunction(() => document.querySelector("#narration")?.textContent.startsWith("That is the whole step"), null, { timeout: 90000 });
+    if (i === 1) await page.screenshot({ path: path.join(screenshots, "lesson-played.png") });
     if (i < lesson.steps.length - 1) await page.click("#next-step");
   }
   const progress = await (await page.request.get(`${server.base}/api/lessons/polling/progress`)).json();
