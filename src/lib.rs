@@ -15,6 +15,8 @@
 //!   tells them as sentences; transports report to it through a `Tap`.
 //! - [`lessons`] loads the markdown lessons, renders them, and judges each
 //!   step's checks against the learner's traffic.
+//! - [`lab`] races one feed over all four transports with real clients and
+//!   measures each lane (the seed's comparison table, measured).
 //! - [`drops`] lets a learner make the server cut their own connections.
 //! - [`feed`] runs the built-in publishers (`ticker`, `notifications`).
 //! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).
@@ -31,6 +33,7 @@ pub mod drops;
 pub mod feed;
 pub mod frontend;
 pub mod hub;
+pub mod lab;
 pub mod lessons;
 pub mod problem;
 pub mod server;

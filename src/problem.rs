@@ -84,6 +84,14 @@ pub enum ApiError {
         #[oai(header = "Upgrade")]
         String,
     ),
+    /// Too many requests of this kind right now; `Retry-After` says when to try again.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(
+        Json<Problem>,
+        /// Seconds to wait.
+        #[oai(header = "Retry-After")]
+        u64,
+    ),
     /// The server is shutting down.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>),
@@ -106,6 +114,13 @@ impl ApiError {
         ApiError::UpgradeRequired(
             Json(Problem::new(StatusCode::UPGRADE_REQUIRED, detail)),
             "websocket".into(),
+        )
+    }
+
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_s: u64) -> Self {
+        ApiError::TooManyRequests(
+            Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, detail)),
+            retry_after_s,
         )
     }
 

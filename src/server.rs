@@ -18,6 +18,7 @@ use crate::chat::ChatApi;
 use crate::config::Config;
 use crate::drops::DropsApi;
 use crate::frontend::Frontend;
+use crate::lab::LabApi;
 use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
 use crate::state::AppState;
@@ -46,6 +47,7 @@ type Apis = (
     LessonsApi,
     DropsApi,
     ChatApi,
+    LabApi,
 );
 
 /// Builds the OpenAPI service (shared by the router and the spec tests).
@@ -73,6 +75,9 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             },
             ChatApi {
                 hub: state.hub.clone(),
+            },
+            LabApi {
+                lab: state.lab.clone(),
             },
         ),
         "realtime-playground",
@@ -127,7 +132,7 @@ pub async fn bind(config: Config) -> io::Result<BoundServer> {
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .ok_or_else(|| io::Error::other("the listener has no address"))?;
-    let state = AppState::new(config).map_err(io::Error::other)?;
+    let state = AppState::new(config, local_addr).map_err(io::Error::other)?;
     Ok(BoundServer {
         acceptor,
         state,

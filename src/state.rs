@@ -1,6 +1,7 @@
 //! What every endpoint shares: configuration, the hub, the feeds, the chat
 //! room and the shutdown signal. Cheap to clone (everything is behind `Arc`).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::chat::ChatRoom;
@@ -8,6 +9,7 @@ use crate::config::Config;
 use crate::drops::Drops;
 use crate::feed::{FeedSettings, Feeds};
 use crate::hub::Hub;
+use crate::lab::Lab;
 use crate::lessons::Library;
 use crate::lessons::progress::ProgressStore;
 use crate::shutdown::Shutdown;
@@ -28,12 +30,14 @@ pub struct AppState {
     pub lessons: Arc<Library>,
     pub progress: Arc<ProgressStore>,
     pub drops: Arc<Drops>,
+    pub lab: Arc<Lab>,
 }
 
 impl AppState {
     /// Builds the shared state and starts the built-in feeds. Fails if the
     /// lessons cannot be loaded.
-    pub fn new(config: Config) -> Result<Self, String> {
+    /// `addr` is where the server listens (the lab's clients connect there).
+    pub fn new(config: Config, addr: SocketAddr) -> Result<Self, String> {
         let lessons = Arc::new(Library::load()?);
         let shutdown = Shutdown::new();
         let hub = Hub::new(config.replay_buffer as usize, LIVE_CHANNEL_CAPACITY);
@@ -45,15 +49,17 @@ impl AppState {
             },
             shutdown.token(),
         );
+        let traffic = TrafficLog::new(
+            config.traffic_log_size as usize,
+            config.traffic_per_learner as usize,
+            !config.no_traffic_log,
+        );
         Ok(AppState {
+            lab: Arc::new(Lab::new(addr, hub.clone(), traffic.clone())),
             lessons,
             progress: Arc::default(),
             drops: Arc::default(),
-            traffic: TrafficLog::new(
-                config.traffic_log_size as usize,
-                config.traffic_per_learner as usize,
-                !config.no_traffic_log,
-            ),
+            traffic,
             config: Arc::new(config),
             hub,
             feeds: Arc::new(feeds),

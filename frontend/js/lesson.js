@@ -1,6 +1,7 @@
 // A lesson: its steps on the left, the live widget of the current step and
 // the learner's own traffic on the right, progress ticking as they go.
 
+import { el } from "./dom.js";
 import { initTheme } from "./theme.js";
 import { mountTrafficPanel } from "./traffic-panel.js";
 import { Player } from "./play.js";
@@ -29,16 +30,6 @@ async function loadWidget(name) {
   return WIDGETS[name];
 }
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
 
 const ctx = () => ({ slug, lesson, refreshProgress });
 

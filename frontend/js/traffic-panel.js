@@ -1,6 +1,7 @@
 // The traffic panel: the learner's own requests, frames and events, live.
 // Usable on its own page and embeddable beside a lesson: mountTrafficPanel(el).
 
+import { el } from "./dom.js";
 import { bytes, clock, millis } from "./format.js";
 import { TrafficChart } from "./traffic-chart.js";
 
@@ -15,16 +16,6 @@ const TRANSPORTS = [
 ];
 const LABEL = Object.fromEntries(TRANSPORTS);
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else node.setAttribute(k, v);
-  }
-  node.append(...children);
-  return node;
-}
 
 export function mountTrafficPanel(root, { transport = "" } = {}) {
   let filter = transport;

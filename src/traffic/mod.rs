@@ -31,7 +31,7 @@ pub use learner::{Learner, LearnerIdentity};
 pub use store::TrafficLog;
 
 /// Which way of getting updates an entry belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Enum)]
 #[serde(rename_all = "snake_case")]
 #[oai(rename_all = "snake_case")]
 pub enum Transport {

@@ -2,18 +2,9 @@
 // with timestamps, and the "this is the code that runs" box.
 
 import { clock } from "../format.js";
+import { el } from "../dom.js";
 
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k === "text") node.textContent = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  node.append(...children.filter((c) => c !== null && c !== undefined));
-  return node;
-}
+export { el };
 
 export function button(text, onclick, cls = "") {
   return el("button", { type: "button", class: cls, onclick, text });

@@ -1,0 +1,335 @@
+//! The comparison lab: the seed's "Key Differences" table, measured.
+//!
+//! - [`race`] runs one feed over all four transports at once with real
+//!   clients and measures each lane.
+//!
+//! Runs are bounded: at most [`MAX_RUNNING`] at a time, at most
+//! [`MAX_DURATION_S`] seconds each, and only the newest [`KEPT_RUNS`] results
+//! are kept.
+
+pub mod race;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
+
+use crate::hub::Hub;
+use crate::problem::ApiError;
+use crate::traffic::{TrafficLog, Transport};
+use race::{LaneOutcome, RaceConfig, lane_traffic};
+
+pub const MAX_RUNNING: usize = 2;
+pub const MAX_DURATION_S: u64 = 60;
+pub const KEPT_RUNS: usize = 20;
+
+#[derive(Tags)]
+enum LabTags {
+    /// Race one feed over all four transports at once and measure each.
+    #[oai(rename = "Comparison lab")]
+    Lab,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Done,
+}
+
+/// How to run a race.
+#[derive(Debug, Clone, Object)]
+#[oai(example)]
+pub struct RunRequest {
+    /// Seconds the feed runs (1–60).
+    #[oai(
+        default = "default_duration",
+        validator(minimum(value = "1"), maximum(value = "60"))
+    )]
+    pub duration_s: u64,
+    /// Milliseconds between two events (100–10000).
+    #[oai(
+        default = "default_rate",
+        validator(minimum(value = "100"), maximum(value = "10000"))
+    )]
+    pub rate_ms: u64,
+    /// Milliseconds between two short polls (100–10000).
+    #[oai(
+        default = "default_poll",
+        validator(minimum(value = "100"), maximum(value = "10000"))
+    )]
+    pub poll_interval_ms: u64,
+    /// Lanes to race: `poll`, `long_poll`, `sse`, `websocket` (all when empty).
+    #[oai(default)]
+    pub transports: Vec<String>,
+}
+
+fn default_duration() -> u64 {
+    10
+}
+fn default_rate() -> u64 {
+    2000
+}
+fn default_poll() -> u64 {
+    1000
+}
+
+impl poem_openapi::types::Example for RunRequest {
+    fn example() -> Self {
+        RunRequest {
+            duration_s: 10,
+            rate_ms: 2000,
+            poll_interval_ms: 1000,
+            transports: vec![
+                "poll".into(),
+                "long_poll".into(),
+                "sse".into(),
+                "websocket".into(),
+            ],
+        }
+    }
+}
+
+/// One lane's measurements.
+#[derive(Debug, Clone, Object)]
+pub struct Lane {
+    pub transport: String,
+    /// Request/response exchanges made.
+    pub requests: u64,
+    /// Long-lived connections opened.
+    pub connections: u64,
+    /// Answers without news.
+    pub empty: u64,
+    /// `empty / requests`.
+    pub empty_share: f64,
+    /// Events that reached the client (duplicates included).
+    pub received: u64,
+    /// Published events that never arrived.
+    pub lost: u64,
+    /// Events that arrived more than once.
+    pub duplicated: u64,
+    /// Bytes client → server on the wire.
+    pub bytes_up: u64,
+    /// Bytes server → client on the wire.
+    pub bytes_down: u64,
+    /// Bytes that were headers, status lines and frame headers.
+    pub header_bytes: u64,
+    /// Bytes that were bodies and frame payloads.
+    pub payload_bytes: u64,
+    /// Publish → received, median, milliseconds.
+    pub delay_p50_ms: Option<f64>,
+    pub delay_p95_ms: Option<f64>,
+    pub delay_max_ms: Option<f64>,
+    /// Anything that went wrong in the lane's client.
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Object)]
+pub struct Run {
+    pub id: u64,
+    pub status: RunStatus,
+    /// RFC 3339.
+    pub started_at: String,
+    pub duration_s: u64,
+    pub rate_ms: u64,
+    pub poll_interval_ms: u64,
+    /// Events published during the run.
+    pub published: u64,
+    /// Filled in when the run is done.
+    pub lanes: Vec<Lane>,
+}
+
+#[derive(ApiResponse)]
+pub enum StartResponse {
+    /// Started; poll `GET /api/lab/runs/{id}` for the result.
+    #[oai(status = 202)]
+    Accepted(Json<Run>),
+}
+
+/// The lab's runs.
+pub struct Lab {
+    addr: SocketAddr,
+    hub: Hub,
+    traffic: TrafficLog,
+    next_id: AtomicU64,
+    runs: Mutex<(BTreeMap<u64, Run>, VecDeque<u64>)>,
+}
+
+impl Lab {
+    pub fn new(addr: SocketAddr, hub: Hub, traffic: TrafficLog) -> Self {
+        Lab {
+            addr,
+            hub,
+            traffic,
+            next_id: AtomicU64::new(1),
+            runs: Mutex::new((BTreeMap::new(), VecDeque::new())),
+        }
+    }
+
+    fn runs(&self) -> std::sync::MutexGuard<'_, (BTreeMap<u64, Run>, VecDeque<u64>)> {
+        self.runs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Starts a run in the background; `None` when too many are running.
+    pub fn start(self: &Arc<Self>, req: &RunRequest, lanes: Vec<Transport>) -> Option<Run> {
+        let mut runs = self.runs();
+        let running = runs
+            .0
+            .values()
+            .filter(|r| r.status == RunStatus::Running)
+            .count();
+        if running >= MAX_RUNNING {
+            return None;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let run = Run {
+            id,
+            status: RunStatus::Running,
+            started_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            duration_s: req.duration_s,
+            rate_ms: req.rate_ms,
+            poll_interval_ms: req.poll_interval_ms,
+            published: 0,
+            lanes: Vec::new(),
+        };
+        runs.0.insert(id, run.clone());
+        runs.1.push_back(id);
+        while runs.1.len() > KEPT_RUNS {
+            if let Some(old) = runs.1.pop_front() {
+                runs.0.remove(&old);
+            }
+        }
+        drop(runs);
+        let config = RaceConfig {
+            duration: Duration::from_secs(req.duration_s),
+            rate: Duration::from_millis(req.rate_ms),
+            poll_interval: Duration::from_millis(req.poll_interval_ms),
+            lanes,
+        };
+        let lab = self.clone();
+        tokio::spawn(async move {
+            let (outcomes, published) = race::run(lab.addr, lab.hub.clone(), id, config).await;
+            let lanes = outcomes
+                .into_iter()
+                .map(|(t, o)| lab.lane(id, t, &o, published))
+                .collect();
+            if let Some(run) = lab.runs().0.get_mut(&id) {
+                run.status = RunStatus::Done;
+                run.published = published;
+                run.lanes = lanes;
+            }
+        });
+        Some(run)
+    }
+
+    fn lane(&self, run: u64, t: Transport, o: &LaneOutcome, published: u64) -> Lane {
+        let traffic = lane_traffic(&self.traffic, &format!("lab-{run}-{}", t.as_str()));
+        let mut unique = o.received.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut delays = o.delays_ms.clone();
+        delays.sort_by(f64::total_cmp);
+        let pick = |p: f64| {
+            (!delays.is_empty()).then(|| {
+                let rank = ((p * delays.len() as f64).ceil() as usize).clamp(1, delays.len());
+                delays[rank - 1]
+            })
+        };
+        let total = traffic.bytes_up + traffic.bytes_down;
+        Lane {
+            transport: t.as_str().into(),
+            requests: traffic.requests,
+            connections: traffic.connections,
+            empty: traffic.empty,
+            empty_share: if traffic.requests > 0 {
+                traffic.empty as f64 / traffic.requests as f64
+            } else {
+                0.0
+            },
+            received: o.received.len() as u64,
+            lost: published.saturating_sub(unique.len() as u64),
+            duplicated: (o.received.len() - unique.len()) as u64,
+            bytes_up: traffic.bytes_up,
+            bytes_down: traffic.bytes_down,
+            header_bytes: total.saturating_sub(traffic.payload_bytes),
+            payload_bytes: traffic.payload_bytes,
+            delay_p50_ms: pick(0.5),
+            delay_p95_ms: pick(0.95),
+            delay_max_ms: delays.last().copied(),
+            errors: o.errors.clone(),
+        }
+    }
+}
+
+pub struct LabApi {
+    pub lab: Arc<Lab>,
+}
+
+#[OpenApi]
+impl LabApi {
+    /// Start a race
+    ///
+    /// The server publishes events on a private topic for `duration_s` seconds
+    /// while four real clients (a short-poller polling every
+    /// `poll_interval_ms`, a long-poller, an SSE reader and a WebSocket) receive
+    /// them over loopback. Returns at once; fetch the result from
+    /// `GET /api/lab/runs/{id}` when its `status` is `done`.
+    #[oai(path = "/lab/runs", method = "post", tag = "LabTags::Lab")]
+    async fn start(&self, body: Json<RunRequest>) -> Result<StartResponse, ApiError> {
+        let req = body.0;
+        let lanes = if req.transports.is_empty() {
+            vec![
+                Transport::Poll,
+                Transport::LongPoll,
+                Transport::Sse,
+                Transport::Websocket,
+            ]
+        } else {
+            let mut lanes = Vec::new();
+            for name in &req.transports {
+                match Transport::parse(name) {
+                    Some(t) if t != Transport::Api => {
+                        if !lanes.contains(&t) {
+                            lanes.push(t);
+                        }
+                    }
+                    _ => {
+                        return Err(ApiError::bad_request(format!(
+                            "{name:?} is not a lane: use poll, long_poll, sse or websocket."
+                        )));
+                    }
+                }
+            }
+            lanes
+        };
+        match self.lab.start(&req, lanes) {
+            Some(run) => Ok(StartResponse::Accepted(Json(run))),
+            None => Err(ApiError::too_many_requests(
+                format!("{MAX_RUNNING} races are already running; wait for one to finish."),
+                5,
+            )),
+        }
+    }
+
+    /// A race and its result
+    #[oai(path = "/lab/runs/:id", method = "get", tag = "LabTags::Lab")]
+    async fn get(&self, id: Path<u64>) -> Result<Json<Run>, ApiError> {
+        self.lab
+            .runs()
+            .0
+            .get(&id)
+            .cloned()
+            .map(Json)
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "There is no race #{} (only the newest {KEPT_RUNS} are kept).",
+                    id.0
+                ))
+            })
+    }
+}
