@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::drops::DropsApi;
 use crate::frontend::Frontend;
 use crate::lab::LabApi;
+use crate::lab::faults::FaultsApi;
 use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
 use crate::state::AppState;
@@ -48,6 +49,7 @@ type Apis = (
     DropsApi,
     ChatApi,
     LabApi,
+    FaultsApi,
 );
 
 /// Builds the OpenAPI service (shared by the router and the spec tests).
@@ -78,6 +80,9 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             },
             LabApi {
                 lab: state.lab.clone(),
+            },
+            FaultsApi {
+                faults: state.faults.clone(),
             },
         ),
         "realtime-playground",

@@ -10,6 +10,7 @@ use crate::drops::Drops;
 use crate::feed::{FeedSettings, Feeds};
 use crate::hub::Hub;
 use crate::lab::Lab;
+use crate::lab::faults::Faults;
 use crate::lessons::Library;
 use crate::lessons::progress::ProgressStore;
 use crate::shutdown::Shutdown;
@@ -31,6 +32,7 @@ pub struct AppState {
     pub progress: Arc<ProgressStore>,
     pub drops: Arc<Drops>,
     pub lab: Arc<Lab>,
+    pub faults: Arc<Faults>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
         );
         Ok(AppState {
             lab: Arc::new(Lab::new(addr, hub.clone(), traffic.clone())),
+            faults: Arc::default(),
             lessons,
             progress: Arc::default(),
             drops: Arc::default(),

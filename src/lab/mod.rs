@@ -7,6 +7,7 @@
 //! [`MAX_DURATION_S`] seconds each, and only the newest [`KEPT_RUNS`] results
 //! are kept.
 
+pub mod faults;
 pub mod race;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -29,7 +30,7 @@ pub const MAX_DURATION_S: u64 = 60;
 pub const KEPT_RUNS: usize = 20;
 
 #[derive(Tags)]
-enum LabTags {
+pub(crate) enum LabTags {
     /// Race one feed over all four transports at once and measure each.
     #[oai(rename = "Comparison lab")]
     Lab,

@@ -27,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 use super::until;
 use crate::api::ApiTags;
 use crate::hub::{Cursor, Delivery, Event, Reset, Subscription, TopicFilter};
+use crate::lab::faults::FaultSwitches;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::{Learner, Tap, Transport};
@@ -80,6 +81,9 @@ impl SseApi {
         duration: Query<Option<u64>>,
         /// Resume after this id; for clients that cannot set the `Last-Event-ID` header.
         last_event_id: Query<Option<u64>>,
+        /// Seconds between heartbeat comments; 0 turns them off (default: the server's, 15).
+        #[oai(validator(maximum(value = "3600")))]
+        heartbeat: Query<Option<u64>>,
         /// Resume after this id (sent by `EventSource` when it reconnects).
         #[oai(name = "Last-Event-ID")]
         last_event_id_header: Header<Option<String>>,
@@ -95,8 +99,16 @@ impl SseApi {
             topics: TopicFilter::parse(topics.as_deref()),
             remaining: *limit,
             deadline: duration.map(|s| Instant::now() + Duration::from_secs(s)),
-            heartbeat: self.state.config.sse_heartbeat(),
+            heartbeat: match *heartbeat {
+                Some(0) => None,
+                Some(s) => Some(Duration::from_secs(s)),
+                None => Some(self.state.config.sse_heartbeat()),
+            },
             retry_ms: self.state.config.sse_retry_ms,
+            faults: self.state.faults.of(&learner.id),
+            last_write: Instant::now(),
+            held: Vec::new(),
+            release_at: None,
             shutdown: self.state.shutdown.token().clone(),
             dropped: self.state.drops.watch(&learner.id, Transport::Sse),
             tap,
@@ -119,8 +131,15 @@ struct Session {
     topics: TopicFilter,
     remaining: Option<u64>,
     deadline: Option<Instant>,
-    heartbeat: Duration,
+    /// `None`: no heartbeat comments at all.
+    heartbeat: Option<Duration>,
     retry_ms: u64,
+    faults: FaultSwitches,
+    /// When the stream last wrote anything (for the idle-timeout killer).
+    last_write: Instant,
+    /// Events held by the buffering-proxy switch, and when they go out.
+    held: Vec<std::sync::Arc<crate::hub::Event>>,
+    release_at: Option<Instant>,
     shutdown: CancellationToken,
     /// Changes when the learner asks the server to drop their streams.
     dropped: tokio::sync::watch::Receiver<u64>,
@@ -132,7 +151,7 @@ impl Session {
         let retry = Bytes::from(SseEvent::retry(self.retry_ms).to_string());
         let retry_tap = self.tap.clone();
         let retry_ms = self.retry_ms;
-        let heartbeat = heartbeat_timer(self.heartbeat);
+        let heartbeat = self.heartbeat.map(heartbeat_timer);
         let live = stream::unfold((self, heartbeat), |(mut s, mut heartbeat)| async move {
             let chunk = s.next_chunk(&mut heartbeat).await?;
             Some((chunk, (s, heartbeat)))
@@ -145,46 +164,88 @@ impl Session {
         .boxed()
     }
 
-    async fn next_chunk(&mut self, heartbeat: &mut tokio::time::Interval) -> Option<Bytes> {
-        if self.remaining == Some(0) {
-            self.tap
-                .closing("the requested limit of events was reached");
-            return None;
-        }
-        tokio::select! {
-            biased;
-            _ = self.shutdown.cancelled() => {
-                self.tap.closing("the server is shutting down");
-                None
+    async fn next_chunk(&mut self, heartbeat: &mut Option<tokio::time::Interval>) -> Option<Bytes> {
+        loop {
+            if self.remaining == Some(0) && self.held.is_empty() {
+                self.tap
+                    .closing("the requested limit of events was reached");
+                return None;
             }
-            Ok(()) = self.dropped.changed() => {
-                self.tap.closing("the server dropped it on request");
-                None
-            }
-            _ = until(self.deadline) => {
-                self.tap.closing("the requested duration has passed");
-                None
-            }
-            delivery = self.sub.next_matching(&self.topics) => match delivery? {
-                Delivery::Event(event) => {
-                    if let Some(n) = self.remaining.as_mut() {
-                        *n -= 1;
+            let idle_deadline = self.faults.idle_timeout().map(|t| self.last_write + t);
+            let release_at = self.release_at;
+            let heartbeat_tick = async {
+                match heartbeat.as_mut() {
+                    Some(h) => {
+                        h.tick().await;
                     }
-                    let chunk = encode_event(&event);
-                    self.tap.sse_event(&event, chunk.len());
-                    Some(chunk)
+                    None => std::future::pending().await,
                 }
-                Delivery::Reset(reset) => {
-                    let chunk = encode_reset(&reset);
-                    self.tap.sse_field("reset", chunk.len(), Some(reset.message));
-                    Some(chunk)
+            };
+            let chunk = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => {
+                    self.tap.closing("the server is shutting down");
+                    return None;
                 }
-            },
-            _ = heartbeat.tick() => {
-                self.tap.sse_field("heartbeat", HEARTBEAT.len(), None);
-                Some(Bytes::from_static(HEARTBEAT))
-            }
+                Ok(()) = self.dropped.changed() => {
+                    self.tap.closing("the server dropped it on request");
+                    return None;
+                }
+                _ = until(self.deadline) => {
+                    self.tap.closing("the requested duration has passed");
+                    return None;
+                }
+                _ = until(idle_deadline) => {
+                    self.tap.closing("the idle-timeout killer closed it after a silence");
+                    return None;
+                }
+                _ = until(release_at), if !self.held.is_empty() => self.release(),
+                delivery = self.sub.next_matching(&self.topics), if self.remaining != Some(0) => match delivery? {
+                    Delivery::Event(event) => {
+                        if let Some(n) = self.remaining.as_mut() {
+                            *n -= 1;
+                        }
+                        if let Some(latency) = self.faults.latency() {
+                            tokio::time::sleep(latency).await;
+                        }
+                        if let Some(every) = self.faults.buffer() {
+                            // The "proxy" holds it until its next flush.
+                            if self.held.is_empty() {
+                                self.release_at = Some(Instant::now() + every);
+                            }
+                            self.held.push(event);
+                            continue;
+                        }
+                        let chunk = encode_event(&event);
+                        self.tap.sse_event(&event, chunk.len());
+                        chunk
+                    }
+                    Delivery::Reset(reset) => {
+                        let chunk = encode_reset(&reset);
+                        self.tap.sse_field("reset", chunk.len(), Some(reset.message));
+                        chunk
+                    }
+                },
+                _ = heartbeat_tick => {
+                    self.tap.sse_field("heartbeat", HEARTBEAT.len(), None);
+                    Bytes::from_static(HEARTBEAT)
+                }
+            };
+            self.last_write = Instant::now();
+            return Some(chunk);
         }
+    }
+
+    /// Lets the held events through at once, as a buffering proxy's flush does.
+    fn release(&mut self) -> Bytes {
+        self.release_at = None;
+        let mut burst = Vec::new();
+        for event in std::mem::take(&mut self.held) {
+            let chunk = encode_event(&event);
+            self.tap.sse_event(&event, chunk.len());
+            burst.extend_from_slice(&chunk);
+        }
+        Bytes::from(burst)
     }
 }
 

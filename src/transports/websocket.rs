@@ -28,6 +28,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 use crate::api::ApiTags;
 use crate::chat::{ChatMessage, MAX_CHAT_CHARS};
 use crate::hub::{Cursor, Delivery, Event, NewEvent, Reset, Subscription, TopicFilter};
+use crate::lab::faults::FaultSwitches;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::capture::FrameKind;
@@ -77,6 +78,7 @@ impl WebSocketApi {
             ApiError::bad_request("This connection cannot be upgraded (is it HTTP/1.1?).")
         })?;
         let state = self.state.clone();
+        let faults = state.faults.of(&learner.id);
         let dropped = state
             .drops
             .watch(&learner.id, crate::traffic::Transport::Websocket);
@@ -92,9 +94,10 @@ impl WebSocketApi {
                     )
                     .await;
                     tracing::info!(client = %name, "websocket connected");
-                    let (code, reason) = Session::new(state, name.clone(), tap.clone(), dropped)
-                        .run(ws)
-                        .await;
+                    let (code, reason) =
+                        Session::new(state, name.clone(), tap.clone(), dropped, faults)
+                            .run(ws)
+                            .await;
                     let code = u16::from(code);
                     tap.ws_closed(code, &reason);
                     tracing::info!(client = %name, code, reason, "websocket closed");
@@ -335,6 +338,9 @@ struct Session {
     chat: broadcast::Receiver<Arc<ChatMessage>>,
     tap: Tap,
     dropped: tokio::sync::watch::Receiver<u64>,
+    faults: FaultSwitches,
+    /// When a frame was last written (for the idle-timeout killer).
+    last_write: std::sync::Mutex<Instant>,
 }
 
 impl Session {
@@ -343,6 +349,7 @@ impl Session {
         name: String,
         tap: Tap,
         dropped: tokio::sync::watch::Receiver<u64>,
+        faults: FaultSwitches,
     ) -> Self {
         let chat = state.chat.join();
         Session {
@@ -352,6 +359,8 @@ impl Session {
             chat,
             tap,
             dropped,
+            faults,
+            last_write: std::sync::Mutex::new(Instant::now()),
         }
     }
 
@@ -362,8 +371,14 @@ impl Session {
         frame: Message,
         event: Option<&Event>,
     ) -> Result<(), WsError> {
+        if event.is_some()
+            && let Some(latency) = self.faults.latency()
+        {
+            tokio::time::sleep(latency).await;
+        }
         let (kind, len, text) = describe(&frame);
         self.tap.ws_sent(kind, len, text, event);
+        *self.last_write.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
         // A client that stops reading must not hold the session forever.
         match tokio::time::timeout(self.state.config.ws_ping_timeout(), ws.send(frame)).await {
             Ok(sent) => sent,
@@ -427,6 +442,10 @@ impl Session {
 
         loop {
             let pong_overdue = until(pong_deadline);
+            let idle_deadline = self
+                .faults
+                .idle_timeout()
+                .map(|t| *self.last_write.lock().unwrap_or_else(|p| p.into_inner()) + t);
             let subscription = &mut self.subscription;
             let next_event = async move {
                 match subscription {
@@ -438,6 +457,8 @@ impl Session {
                 biased;
                 _ = shutdown.cancelled() => return Stop::Close(CloseCode::Away, "server shutting down"),
                 Ok(()) = self.dropped.changed() => return Stop::Close(CloseCode::Away, "dropped on request"),
+                // Like a proxy's idle timeout: the TCP connection just goes, no close frame.
+                _ = until(idle_deadline) => return Stop::Gone(CloseCode::Abnormal, "the idle-timeout killer cut it"),
                 incoming = ws.next() => match incoming {
                     None => return Stop::Gone(CloseCode::Abnormal, "the client vanished"),
                     Some(Err(err)) => return stop_for(err),
