@@ -227,3 +227,28 @@ test("Swagger UI loads offline and Try it out returns", async () => {
   assertClean(problems);
   await context.close();
 });
+
+test("the lab races four lanes and fills in the table", async () => {
+  const { page, problems, context } = await newLearner(browser, server.base, { width: 1280, height: 1300 });
+  await page.goto(`${server.base}/`);
+  await page.getByRole("link", { name: "Lab" }).first().click();
+  await page.fill("input[name=duration_s]", "3");
+  await page.fill("input[name=rate_ms]", "500");
+  await page.fill("input[name=poll_interval_ms]", "500");
+  await page.click("#race-start");
+  await page.locator(".race-table").waitFor({ timeout: 20000 });
+  const text = await page.locator(".race-table").innerText();
+  for (const lane of ["Polling", "Long-polling", "SSE", "WebSockets"]) assert.ok(text.includes(lane));
+  assert.ok(text.includes("0 lost, 0 duplicated"), text);
+  assert.ok(await page.locator("#export-csv").getAttribute("href"));
+  // A fault switch round trip.
+  await page.fill("input[name=idle_timeout_s]", "30");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.locator("#faults-status", { hasText: "Applied" }).waitFor();
+  const faults = await (await page.request.get(`${server.base}/api/faults`)).json();
+  assert.equal(faults.idle_timeout_s, 30);
+  await page.getByRole("button", { name: "Reset all" }).click();
+  await page.screenshot({ path: path.join(screenshots, "lab.png"), fullPage: true });
+  assertClean(problems);
+  await context.close();
+});

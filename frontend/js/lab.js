@@ -1,0 +1,149 @@
+// The comparison lab: start a server-side race, show the seed's table with
+// the measured numbers beside each claim, export JSON/CSV; fault switches.
+
+import { initTheme } from "./theme.js";
+import { el } from "./dom.js";
+import { bytes, millis } from "./format.js";
+
+const $ = (id) => document.getElementById(id);
+initTheme($("theme"));
+
+const LANES = [["poll", "Polling"], ["long_poll", "Long-polling"], ["sse", "SSE"], ["websocket", "WebSockets"]];
+const CLAIMS = {
+  Connection: ["Many requests", "Many held requests", "One long connection", "Persistent upgraded connection"],
+  Direction: ["Request/response", "Request/response", "Server → client", "Two-way"],
+  Efficiency: ["Low", "Medium", "High", "Very high"],
+  Complexity: ["Low", "Low", "Low", "Medium/high"],
+};
+
+async function json(path, options) {
+  const res = await fetch(path, options);
+  const body = await res.json();
+  if (!res.ok) throw new Error(body.detail ?? res.statusText);
+  return body;
+}
+
+function measured(row, lane, run) {
+  if (!lane) return "not raced";
+  switch (row) {
+    case "Connection":
+      return `${lane.requests} request${lane.requests === 1 ? "" : "s"}, ${lane.connections} connection${lane.connections === 1 ? "" : "s"}`;
+    case "Direction":
+      return `${lane.received} of ${run.published} events received; ${lane.lost} lost, ${lane.duplicated} duplicated`;
+    case "Efficiency": {
+      const total = lane.bytes_up + lane.bytes_down;
+      const per = lane.received ? ` = ${bytes(Math.round(total / lane.received))} per event` : "";
+      const empty = lane.requests ? `; ${Math.round(lane.empty_share * 100)} % empty answers` : "";
+      return `${bytes(total)} (${bytes(lane.header_bytes)} headers)${per}${empty}`;
+    }
+    case "Complexity":
+      return lane.errors.length ? `errors: ${lane.errors.join("; ")}` : "no client errors";
+    default:
+      return "";
+  }
+}
+
+function renderResult(run) {
+  const byName = Object.fromEntries(run.lanes.map((l) => [l.transport, l]));
+  const head = el("tr", {}, el("th", { text: "" }), ...LANES.map(([, label]) => el("th", { scope: "col", text: label })));
+  const rows = Object.keys(CLAIMS).map((row) => el("tr", {},
+    el("th", { scope: "row", text: row }),
+    ...LANES.map(([name], i) => el("td", {},
+      el("span", { class: "claim", text: CLAIMS[row][i] }),
+      el("span", { class: "measured", text: measured(row, byName[name], run) })))));
+  const delayRow = el("tr", {}, el("th", { scope: "row", text: "Delay (p50 / p95 / max)" }),
+    ...LANES.map(([name]) => {
+      const l = byName[name];
+      const text = l?.delay_p50_ms != null ? `${millis(l.delay_p50_ms)} / ${millis(l.delay_p95_ms)} / ${millis(l.delay_max_ms)}` : "—";
+      return el("td", {}, el("span", { class: "measured", text }));
+    }));
+  const table = el("table", { class: "compare race-table" }, el("thead", {}, head), el("tbody", {}, ...rows, delayRow));
+  const bars = el("div", { class: "race-bars", role: "img", "aria-label": "Median delay per lane, milliseconds (log scale)" },
+    ...LANES.filter(([n]) => byName[n]).map(([name, label]) => {
+      const d = byName[name].delay_p50_ms ?? 0;
+      const width = Math.max(2, Math.min(100, (Math.log10(d + 1) / 4) * 100));
+      const fill = el("span", { class: "fill" });
+      fill.style.width = `${width}%`; // a CSSOM property, allowed by a strict CSP
+      return el("div", { class: `bar-row t-${name}` },
+        el("span", { class: "badge", text: label }),
+        el("span", { class: "bar" }, fill),
+        el("span", { class: "bar-value", text: millis(d) }));
+    }));
+  $("race-result").replaceChildren(
+    el("p", { class: "muted small", text: `Race #${run.id}: ${run.published} events, one every ${run.rate_ms} ms for ${run.duration_s} s; polling every ${run.poll_interval_ms} ms.` }),
+    table,
+    el("h3", { text: "Median delay, publish → received" }),
+    bars);
+  const blob = (text, type) => URL.createObjectURL(new Blob([text], { type }));
+  $("export-json").href = blob(JSON.stringify(run, null, 2), "application/json");
+  const fields = ["transport", "requests", "connections", "empty", "empty_share", "received", "lost", "duplicated",
+    "bytes_up", "bytes_down", "header_bytes", "payload_bytes", "delay_p50_ms", "delay_p95_ms", "delay_max_ms"];
+  const csv = [fields.join(","), ...run.lanes.map((l) => fields.map((f) => l[f] ?? "").join(","))].join("\n");
+  $("export-csv").href = blob(`${csv}\n`, "text/csv");
+  $("export").hidden = false;
+}
+
+$("race").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = new FormData(ev.target);
+  const body = Object.fromEntries([...form].map(([k, v]) => [k, Number(v)]));
+  const status = $("race-status");
+  const bar = $("race-progress");
+  $("race-start").disabled = true;
+  try {
+    const run = await json("/api/lab/runs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const started = Date.now();
+    const total = (run.duration_s + 1.5) * 1000;
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 500));
+      const pct = Math.min(99, Math.round(((Date.now() - started) / total) * 100));
+      bar.setAttribute("aria-valuenow", String(pct));
+      bar.querySelector("span").style.width = `${pct}%`;
+      status.textContent = `Race #${run.id} running… ${Math.round((Date.now() - started) / 1000)} s`;
+      const now = await json(`/api/lab/runs/${run.id}`);
+      if (now.status === "done") {
+        bar.querySelector("span").style.width = "100%";
+        bar.setAttribute("aria-valuenow", "100");
+        status.textContent = `Race #${run.id} done.`;
+        renderResult(now);
+        break;
+      }
+    }
+  } catch (err) {
+    status.textContent = err.message;
+  } finally {
+    $("race-start").disabled = false;
+  }
+});
+
+async function loadFaults() {
+  const f = await json("/api/faults");
+  for (const [k, v] of Object.entries(f)) {
+    const input = $("faults").elements.namedItem(k);
+    if (input) input.value = v;
+  }
+}
+
+$("faults").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const form = new FormData(ev.target);
+  const body = Object.fromEntries([...form].map(([k, v]) => [k, Number(v)]));
+  try {
+    await json("/api/faults", { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    $("faults-status").textContent = "Applied to the streams and sockets you open from now on.";
+  } catch (err) {
+    $("faults-status").textContent = err.message;
+  }
+});
+$("faults-reset").addEventListener("click", async () => {
+  await json("/api/faults", { method: "DELETE" });
+  await loadFaults();
+  $("faults-status").textContent = "All switches off.";
+});
+for (const [id, transport] of [["drop-sse", "sse"], ["drop-ws", "websocket"]]) {
+  $(id).addEventListener("click", async () => {
+    const r = await json("/api/connections/drop", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ transport }) });
+    $("faults-status").textContent = `${r.dropped} connection${r.dropped === 1 ? "" : "s"} dropped.`;
+  });
+}
+loadFaults();
