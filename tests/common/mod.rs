@@ -47,6 +47,17 @@ impl TestServer {
         }
     }
 
+    /// A handle to the same server for another task (it does not stop it).
+    pub fn client_of(server: &TestServer) -> TestServer {
+        TestServer {
+            base: server.base.clone(),
+            host: server.host.clone(),
+            http: server.http.clone(),
+            stop: None,
+            done: None,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
