@@ -19,6 +19,7 @@ use crate::config::Config;
 use crate::drops::DropsApi;
 use crate::frontend::Frontend;
 use crate::lab::LabApi;
+use crate::lab::challenges::ChallengesApi;
 use crate::lab::faults::FaultsApi;
 use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
@@ -50,6 +51,7 @@ type Apis = (
     ChatApi,
     LabApi,
     FaultsApi,
+    ChallengesApi,
 );
 
 /// Builds the OpenAPI service (shared by the router and the spec tests).
@@ -83,6 +85,10 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             },
             FaultsApi {
                 faults: state.faults.clone(),
+            },
+            ChallengesApi {
+                challenges: state.challenges.clone(),
+                traffic: state.traffic.clone(),
             },
         ),
         "realtime-playground",

@@ -10,6 +10,7 @@ use crate::drops::Drops;
 use crate::feed::{FeedSettings, Feeds};
 use crate::hub::Hub;
 use crate::lab::Lab;
+use crate::lab::challenges::Challenges;
 use crate::lab::faults::Faults;
 use crate::lessons::Library;
 use crate::lessons::progress::ProgressStore;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub drops: Arc<Drops>,
     pub lab: Arc<Lab>,
     pub faults: Arc<Faults>,
+    pub challenges: Arc<Challenges>,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
         Ok(AppState {
             lab: Arc::new(Lab::new(addr, hub.clone(), traffic.clone())),
             faults: Arc::default(),
+            challenges: Arc::default(),
             lessons,
             progress: Arc::default(),
             drops: Arc::default(),

@@ -4,6 +4,7 @@
 import { initTheme } from "./theme.js";
 import { el } from "./dom.js";
 import { bytes, millis } from "./format.js";
+import { initChallenges } from "./challenges.js";
 
 const $ = (id) => document.getElementById(id);
 initTheme($("theme"));
@@ -147,3 +148,4 @@ for (const [id, transport] of [["drop-sse", "sse"], ["drop-ws", "websocket"]]) {
   });
 }
 loadFaults();
+initChallenges($("challenges"));

@@ -7,6 +7,7 @@
 //! [`MAX_DURATION_S`] seconds each, and only the newest [`KEPT_RUNS`] results
 //! are kept.
 
+pub mod challenges;
 pub mod faults;
 pub mod race;
 

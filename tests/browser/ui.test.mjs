@@ -248,6 +248,20 @@ test("the lab races four lanes and fills in the table", async () => {
   const faults = await (await page.request.get(`${server.base}/api/faults`)).json();
   assert.equal(faults.idle_timeout_s, 30);
   await page.getByRole("button", { name: "Reset all" }).click();
+  // A challenge, solved from this page's own traffic: one stream, ten events.
+  const card = page.locator("#challenge-ten-updates-three-requests");
+  await card.getByRole("button", { name: "Start" }).click();
+  await card.locator(".challenge-state", { hasText: "In progress" }).waitFor();
+  await page.evaluate(async () => {
+    window.__stream = new EventSource("/api/sse?topics=golf");
+    await new Promise((r) => window.__stream.addEventListener("open", r, { once: true }));
+    for (let i = 0; i < 10; i++) {
+      await fetch("/api/events", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ topic: "golf", data: { i } }) });
+    }
+  });
+  await card.locator(".challenge-state", { hasText: "Solved" }).waitFor({ timeout: 10000 });
+  assert.match(await card.innerText(), /Best: 1/);
+  await page.evaluate(() => window.__stream.close());
   await page.screenshot({ path: path.join(screenshots, "lab.png"), fullPage: true });
   assertClean(problems);
   await context.close();
