@@ -192,3 +192,44 @@ async fn switches_are_validated_and_reset() {
     assert_eq!(reset["latency_ms"], 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn gzip_on_the_stream_holds_events_back() {
+    let server = TestServer::start().await;
+    set_faults(&server, "zipped", json!({"gzip": true})).await;
+    let mut plain = open_sse(&server, "plain", "?topics=zip").await;
+    let mut zipped = open_sse(&server, "zipped", "?topics=zip").await;
+    server.wait_for_subscribers(2).await;
+    for i in 0..5 {
+        server.publish("zip", json!({ "i": i })).await;
+    }
+    // What each client has received one second later.
+    let plain_bytes = received_within(&mut plain, Duration::from_secs(1)).await;
+    let zipped_bytes = received_within(&mut zipped, Duration::from_secs(1)).await;
+    let plain_text = String::from_utf8_lossy(&plain_bytes);
+    assert_eq!(
+        plain_text.matches("\nid: ").count() + usize::from(plain_text.starts_with("id: ")),
+        5,
+        "all five arrived uncompressed"
+    );
+    assert!(
+        zipped_bytes.len() < 100,
+        "gzip held the events in its buffer: {} bytes arrived",
+        zipped_bytes.len()
+    );
+    server.stop().await;
+}
+
+async fn received_within(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    window: Duration,
+) -> Vec<u8> {
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(window, async {
+        while let Some(Ok(chunk)) = stream.next().await {
+            got.extend_from_slice(&chunk);
+        }
+    })
+    .await;
+    got
+}

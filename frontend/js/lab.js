@@ -121,14 +121,16 @@ async function loadFaults() {
   const f = await json("/api/faults");
   for (const [k, v] of Object.entries(f)) {
     const input = $("faults").elements.namedItem(k);
-    if (input) input.value = v;
+    if (input?.type === "checkbox") input.checked = Boolean(v);
+    else if (input) input.value = v;
   }
 }
 
 $("faults").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const form = new FormData(ev.target);
-  const body = Object.fromEntries([...form].map(([k, v]) => [k, Number(v)]));
+  const body = Object.fromEntries([...form].filter(([k]) => k !== "gzip").map(([k, v]) => [k, Number(v)]));
+  body.gzip = form.has("gzip");
   try {
     await json("/api/faults", { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     $("faults-status").textContent = "Applied to the streams and sockets you open from now on.";

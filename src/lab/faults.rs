@@ -5,7 +5,8 @@
 //!   as a proxy with an idle timeout would (heartbeats keep it alive);
 //! - buffering proxy: hold events and release them in bursts every N seconds,
 //!   as an unconfigured nginx in front of an SSE stream would;
-//! - added latency: delay every delivery by N milliseconds.
+//! - added latency: delay every delivery by N milliseconds;
+//! - gzip on the stream: compress SSE, which holds events in the encoder.
 //!
 //! Streams read the switches when they open; "reset" turns them all off.
 
@@ -38,6 +39,9 @@ pub struct FaultSwitches {
     /// milliseconds (0 = off, up to 10000).
     #[oai(default)]
     pub latency_ms: u64,
+    /// Compress my SSE streams with gzip (watch the events pile up).
+    #[oai(default)]
+    pub gzip: bool,
 }
 
 impl poem_openapi::types::Example for FaultSwitches {
@@ -46,6 +50,7 @@ impl poem_openapi::types::Example for FaultSwitches {
             idle_timeout_s: 30,
             buffer_s: 0,
             latency_ms: 0,
+            gzip: false,
         }
     }
 }

@@ -113,7 +113,8 @@ impl SseApi {
             dropped: self.state.drops.watch(&learner.id, Transport::Sse),
             tap,
         };
-        Ok(EventStream(session.into_stream()))
+        let gzip = session.faults.gzip;
+        Ok(EventStream::new(session.into_stream()).gzipped(gzip))
     }
 }
 
@@ -288,24 +289,73 @@ pub fn encode_reset(reset: &Reset) -> Bytes {
 }
 
 /// A `text/event-stream` response, documented as a stream of [`Event`]s.
-pub struct EventStream(BoxStream<'static, Bytes>);
+pub struct EventStream {
+    chunks: BoxStream<'static, Bytes>,
+    gzip: bool,
+}
 
 impl EventStream {
     /// A response that writes each chunk as it comes (chunks are whole SSE fields).
     pub fn new(chunks: BoxStream<'static, Bytes>) -> Self {
-        EventStream(chunks)
+        EventStream {
+            chunks,
+            gzip: false,
+        }
+    }
+
+    /// The "gzip on the stream" fault switch: the encoder waits to fill its
+    /// buffer before it writes, so events sit on the server — the reason
+    /// compression must stay off event streams.
+    pub fn gzipped(self, on: bool) -> Self {
+        EventStream { gzip: on, ..self }
     }
 }
 
 impl IntoResponse for EventStream {
     fn into_response(self) -> Response {
-        Response::builder()
+        let builder = Response::builder()
             .content_type(CONTENT_TYPE)
             .header(header::CACHE_CONTROL, "no-cache")
             // Tells nginx-like proxies not to buffer the stream.
-            .header("X-Accel-Buffering", "no")
-            .body(Body::from_bytes_stream(self.0.map(Ok::<_, std::io::Error>)))
+            .header("X-Accel-Buffering", "no");
+        if self.gzip {
+            builder
+                .header(header::CONTENT_ENCODING, "gzip")
+                .body(Body::from_bytes_stream(gzip(self.chunks)))
+        } else {
+            builder.body(Body::from_bytes_stream(
+                self.chunks.map(Ok::<_, std::io::Error>),
+            ))
+        }
     }
+}
+
+/// Compresses a stream the way a naive compression layer does: bytes come
+/// out only when the deflate buffers fill (tens of kilobytes), or at the end.
+fn gzip(
+    chunks: BoxStream<'static, Bytes>,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+    use std::io::Write;
+    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let end = stream::once(async { None });
+    chunks
+        .map(Some)
+        .chain(end)
+        .scan(Some(encoder), |state, chunk| {
+            let out = match (state.as_mut(), chunk) {
+                (Some(encoder), Some(chunk)) => encoder
+                    .write_all(&chunk)
+                    .map(|()| Bytes::from(std::mem::take(encoder.get_mut()))),
+                (Some(_), None) => state
+                    .take()
+                    .map_or(Ok(Vec::new()), |encoder| encoder.finish())
+                    .map(Bytes::from),
+                (None, _) => Ok(Bytes::new()),
+            };
+            std::future::ready(Some(out))
+        })
+        // Nothing compressed yet: write nothing (an empty chunk would end the body).
+        .filter(|out| std::future::ready(!matches!(out, Ok(b) if b.is_empty())))
 }
 
 impl ApiResponse for EventStream {
