@@ -5,6 +5,7 @@ import { initTheme } from "./theme.js";
 import { el } from "./dom.js";
 import { bytes, millis } from "./format.js";
 import { initChallenges } from "./challenges.js";
+import { initSix } from "./six.js";
 
 const $ = (id) => document.getElementById(id);
 initTheme($("theme"));
@@ -151,3 +152,4 @@ for (const [id, transport] of [["drop-sse", "sse"], ["drop-ws", "websocket"]]) {
 }
 loadFaults();
 initChallenges($("challenges"));
+initSix($("six"), $("six-open"), $("six-close"));

@@ -266,3 +266,17 @@ test("the lab races four lanes and fills in the table", async () => {
   assertClean(problems);
   await context.close();
 });
+
+test("a seventh SSE stream waits for a free connection (HTTP/1.1)", async () => {
+  const { page, problems, context } = await newLearner(browser, server.base, { width: 1280, height: 1300 });
+  await page.goto(`${server.base}/lab.html`);
+  await page.click("#six-open");
+  await page.waitForFunction(() => document.querySelectorAll('#six li[data-state="open"]').length === 6);
+  await page.waitForTimeout(1500);
+  assert.equal(await page.locator('#six li[data-state="open"]').count(), 6, "six streams open");
+  assert.equal(await page.locator('#six li[data-state="waiting"]').count(), 1, "the seventh still waits");
+  await page.screenshot({ path: path.join(screenshots, "lab-six-connections.png") });
+  await page.click("#six-close");
+  assertClean(problems);
+  await context.close();
+});
