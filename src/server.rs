@@ -89,6 +89,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             ChallengesApi {
                 challenges: state.challenges.clone(),
                 traffic: state.traffic.clone(),
+                faults: state.faults.clone(),
             },
         ),
         "realtime-playground",

@@ -194,3 +194,140 @@ async fn challenges_are_listed_and_unknown_ones_are_404() {
     assert_eq!(server.get("/api/lab/challenges/nope").await.status(), 404);
     server.stop().await;
 }
+
+async fn set_idle(server: &TestServer, learner: &str, seconds: u64) {
+    let res = server
+        .http
+        .put(server.url("/api/faults"))
+        .header("X-Learner", learner)
+        .json(&json!({ "idle_timeout_s": seconds }))
+        .send()
+        .await
+        .expect("faults");
+    assert_eq!(res.status(), 200);
+}
+
+async fn wait_for_state(server: &TestServer, learner: &str, id: &str, want: &str) -> Value {
+    tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            let s = state(server, learner, id).await;
+            if s["state"] == want {
+                return s;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{id} never became {want}"))
+}
+
+#[tokio::test]
+async fn outliving_the_idle_killer_with_heartbeats() {
+    let server = TestServer::start().await;
+    set_idle(&server, "keeper", 2).await;
+    call(
+        &server,
+        "keeper",
+        "POST",
+        "/api/lab/challenges/survive-the-idle-killer/start",
+    )
+    .await;
+    let res = server
+        .http
+        .get(server.url("/api/sse?heartbeat=1"))
+        .header("X-Learner", "keeper")
+        .send()
+        .await
+        .expect("sse");
+    let mut body = res.bytes_stream();
+    // Keep reading (so heartbeats flow) until the judge is satisfied: 2 s + 10 s.
+    let reader = tokio::spawn(async move { while let Some(Ok(_)) = body.next().await {} });
+    let s = wait_for_state(&server, "keeper", "survive-the-idle-killer", "solved").await;
+    assert!(
+        s["score"].as_u64() > Some(0),
+        "heartbeats cost some bytes: {s}"
+    );
+    reader.abort();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_silent_stream_loses_to_the_idle_killer() {
+    let server = TestServer::start().await;
+    set_idle(&server, "silent", 1).await;
+    call(
+        &server,
+        "silent",
+        "POST",
+        "/api/lab/challenges/survive-the-idle-killer/start",
+    )
+    .await;
+    let res = server
+        .http
+        .get(server.url("/api/sse?heartbeat=0"))
+        .header("X-Learner", "silent")
+        .send()
+        .await
+        .expect("sse");
+    let mut body = res.bytes_stream();
+    while let Some(Ok(_)) = body.next().await {}
+    wait_for_state(&server, "silent", "survive-the-idle-killer", "failed").await;
+    server.stop().await;
+}
+
+async fn chat_between(server: &TestServer, me: &str, other: &str) -> (Ws, Ws) {
+    let mut a = server.ws_as(me).await;
+    next_of_type(&mut a, "welcome").await;
+    let mut b = server.ws_as(other).await;
+    next_of_type(&mut b, "welcome").await;
+    for text in ["hi", "how are you?"] {
+        send_json(&mut a, json!({"type": "chat", "text": text})).await;
+        next_of_type(&mut a, "ack").await;
+    }
+    send_json(&mut b, json!({"type": "chat", "text": "fine!"})).await;
+    assert_eq!(next_of_type(&mut a, "chat").await["text"], "fine!");
+    (a, b)
+}
+
+#[tokio::test]
+async fn chatting_over_a_socket_beats_polling_given_a_little_time() {
+    let server = TestServer::start().await;
+    call(
+        &server,
+        "talker",
+        "POST",
+        "/api/lab/challenges/chat-cheaper-than-polling/start",
+    )
+    .await;
+    let _sockets = chat_between(&server, "talker", "friend").await;
+    // The comparison is with polling over the same time: a real chat takes
+    // a few seconds, during which a poller would have paid for every second.
+    let s = wait_for_state(&server, "talker", "chat-cheaper-than-polling", "solved").await;
+    assert!(s["score"].as_u64() > Some(0));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn chatting_while_polling_blows_the_budget() {
+    let server = TestServer::start().await;
+    call(
+        &server,
+        "spender",
+        "POST",
+        "/api/lab/challenges/chat-cheaper-than-polling/start",
+    )
+    .await;
+    for _ in 0..30 {
+        server
+            .http
+            .get(server.url("/api/poll?since=0"))
+            .header("X-Learner", "spender")
+            .send()
+            .await
+            .expect("poll");
+    }
+    let _sockets = chat_between(&server, "spender", "friend").await;
+    let s = state(&server, "spender", "chat-cheaper-than-polling").await;
+    assert_eq!(s["state"], "failed", "{s}");
+    server.stop().await;
+}

@@ -12,6 +12,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 
+use super::faults::{FaultSwitches, Faults};
 use crate::problem::ApiError;
 use crate::traffic::{Direction, Entry, EntryKind, Learner, TrafficLog, Transport};
 
@@ -37,7 +38,18 @@ pub struct Challenge {
     pub score_unit: &'static str,
     pub hint: &'static str,
     pub solution: &'static str,
-    judge: fn(&[Arc<Entry>]) -> Verdict,
+    judge: fn(&Evidence) -> Verdict,
+}
+
+/// What a judge gets to look at.
+pub struct Evidence<'a> {
+    /// The learner's traffic since they pressed start, oldest first.
+    pub entries: &'a [Arc<Entry>],
+    /// Their fault switches now.
+    pub faults: FaultSwitches,
+    /// When the attempt started and now, in milliseconds since the epoch.
+    pub started_ms: u64,
+    pub now_ms: u64,
 }
 
 pub const CHALLENGES: &[Challenge] = &[
@@ -65,13 +77,157 @@ pub const CHALLENGES: &[Challenge] = &[
                    what you missed.",
         judge: judge_drop_and_resume,
     },
+    Challenge {
+        id: "survive-the-idle-killer",
+        title: "Outlive the idle killer",
+        goal: "Turn on the idle-timeout killer (any timeout), then keep one SSE stream or WebSocket \
+               open for 10 seconds longer than the timeout.",
+        score_unit: "bytes spent on keeping it alive",
+        hint: "A proxy closes connections that stay silent. Something has to be written before the \
+               timeout: SSE comment lines, WebSocket pings.",
+        solution: "Set the idle killer to 5 s, then open new EventSource(\"/api/sse?heartbeat=2\"): a \
+                   comment every 2 s keeps the stream alive. With ?heartbeat=0 the killer closes it.",
+        judge: judge_survive_idle,
+    },
+    Challenge {
+        id: "chat-cheaper-than-polling",
+        title: "Chat on a budget",
+        goal: "Send at least 2 chat messages and receive one from another tab, spending fewer bytes \
+               than a client polling once a second would have spent in the same time.",
+        score_unit: "bytes",
+        hint: "Polling pays for every empty answer. A stream only pays when there is something to say.",
+        solution: "Open the chat in two tabs (lesson 8) and use the SSE side or the WebSocket side; \
+                   post a couple of messages from each. Idle streams cost almost nothing.",
+        judge: judge_chat_budget,
+    },
 ];
+
+/// What one idle 204 poll costs on the wire, roughly, in bytes.
+const POLL_COST: u64 = 300;
+
+fn judge_survive_idle(ev: &Evidence) -> Verdict {
+    let Some(idle) = ev.faults.idle_timeout() else {
+        return Verdict::Pending("Turn on the idle-timeout killer first (Fault switches).".into());
+    };
+    let needed_ms = idle.as_millis() as u64 + 10_000;
+    let mut opened: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    let mut kept_alive = 0u64;
+    for e in ev
+        .entries
+        .iter()
+        .filter(|e| matches!(e.transport, Transport::Sse | Transport::Websocket))
+    {
+        match e.kind {
+            EntryKind::Opened => {
+                opened.insert(e.connection, e.at_ms);
+            }
+            EntryKind::Frame
+                if matches!(e.frame.as_deref(), Some("heartbeat" | "ping" | "pong")) =>
+            {
+                kept_alive += e.bytes_up + e.bytes_down;
+            }
+            EntryKind::Closed
+                if e.close_reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains("idle-timeout")) =>
+            {
+                return Verdict::Failed(
+                    "The idle-timeout killer closed a connection: it was silent for too long."
+                        .into(),
+                );
+            }
+            EntryKind::Closed => {
+                opened.remove(&e.connection);
+            }
+            _ => {}
+        }
+    }
+    match opened.values().min() {
+        Some(&since) if ev.now_ms.saturating_sub(since) >= needed_ms => Verdict::Solved {
+            score: kept_alive,
+            message: format!("Alive for over {} s with the killer on.", needed_ms / 1000),
+        },
+        Some(&since) => Verdict::Pending(format!(
+            "Open for {} of {} s.",
+            ev.now_ms.saturating_sub(since) / 1000,
+            needed_ms / 1000
+        )),
+        None => Verdict::Pending("Open an SSE stream or a WebSocket and keep it open.".into()),
+    }
+}
+
+fn judge_chat_budget(ev: &Evidence) -> Verdict {
+    let (mut sent, mut received, mut spent) = (0u64, 0u64, 0u64);
+    let mut chat_streams = std::collections::HashSet::new();
+    let is_type = |e: &Entry, t: &str| {
+        e.preview
+            .as_deref()
+            .is_some_and(|p| p.contains(&format!("\"type\":\"{t}\"")))
+    };
+    for e in ev.entries {
+        if e.kind != EntryKind::Closed {
+            spent += e.bytes_up + e.bytes_down;
+        }
+        match (e.transport, e.kind) {
+            (Transport::Api, EntryKind::Exchange)
+                if e.method.as_deref() == Some("POST")
+                    && e.path.as_deref() == Some("/api/chat") =>
+            {
+                sent += 1
+            }
+            (Transport::Websocket, EntryKind::Frame)
+                if e.direction == Direction::Up && is_type(e, "chat") =>
+            {
+                sent += 1
+            }
+            (Transport::Websocket, EntryKind::Frame)
+                if e.direction == Direction::Down && is_type(e, "chat") =>
+            {
+                received += 1
+            }
+            (Transport::Sse, EntryKind::Opened)
+                if e.path.as_deref().is_some_and(|p| p.contains("topics=chat")) =>
+            {
+                chat_streams.insert(e.connection);
+            }
+            (Transport::Sse, EntryKind::Event) if chat_streams.contains(&e.connection) => {
+                received += 1
+            }
+            _ => {}
+        }
+    }
+    let elapsed_s = ev
+        .now_ms
+        .saturating_sub(ev.started_ms)
+        .div_ceil(1000)
+        .max(1);
+    let polling_would = elapsed_s * POLL_COST;
+    if sent >= 2 && received >= 1 {
+        if spent < polling_would {
+            Verdict::Solved {
+                score: spent,
+                message: format!(
+                    "{spent} B for the chat; polling once a second for {elapsed_s} s would have cost about {polling_would} B."
+                ),
+            }
+        } else {
+            Verdict::Failed(format!(
+                "{spent} B spent; polling once a second would have cost about {polling_would} B. Use a stream."
+            ))
+        }
+    } else {
+        Verdict::Pending(format!(
+            "{sent} of 2 messages sent, {received} of 1 received; {spent} B so far."
+        ))
+    }
+}
 
 fn asks(e: &Entry) -> bool {
     e.transport != Transport::Api && matches!(e.kind, EntryKind::Exchange | EntryKind::Opened)
 }
 
-fn judge_ten_for_three(entries: &[Arc<Entry>]) -> Verdict {
+fn judge_ten_for_three(ev: &Evidence) -> Verdict {
+    let entries = ev.entries;
     let (mut asked, mut updates) = (0u64, 0u64);
     for e in entries {
         if asks(e) {
@@ -98,7 +254,8 @@ fn judge_ten_for_three(entries: &[Arc<Entry>]) -> Verdict {
     ))
 }
 
-fn judge_drop_and_resume(entries: &[Arc<Entry>]) -> Verdict {
+fn judge_drop_and_resume(ev: &Evidence) -> Verdict {
+    let entries = ev.entries;
     let mut dropped_at: Option<u64> = None;
     for e in entries.iter().filter(|e| e.transport == Transport::Sse) {
         match e.kind {
@@ -150,7 +307,15 @@ fn judge_drop_and_resume(entries: &[Arc<Entry>]) -> Verdict {
 struct Attempt {
     /// Only entries after this `seq` count.
     start_seq: Option<u64>,
+    started_ms: u64,
     best: Option<u64>,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
 }
 
 #[derive(Default)]
@@ -188,6 +353,7 @@ pub struct ChallengeStatus {
 pub struct ChallengesApi {
     pub challenges: Arc<Challenges>,
     pub traffic: TrafficLog,
+    pub faults: Arc<Faults>,
 }
 
 impl ChallengesApi {
@@ -212,7 +378,13 @@ impl ChallengesApi {
             None => (State::Idle, "Press start, then go.".to_owned(), None),
             Some(start) => {
                 let entries = self.traffic.entries(learner, None, start, usize::MAX);
-                match (c.judge)(&entries) {
+                let evidence = Evidence {
+                    entries: &entries,
+                    faults: self.faults.of(learner),
+                    started_ms: attempt.started_ms,
+                    now_ms: now_ms(),
+                };
+                match (c.judge)(&evidence) {
                     Verdict::Pending(m) => (State::Pending, m, None),
                     Verdict::Failed(m) => (State::Failed, m, None),
                     Verdict::Solved { score, message } => (State::Solved, message, Some(score)),
@@ -260,10 +432,9 @@ impl ChallengesApi {
                 attempts.clear();
             }
         }
-        attempts
-            .entry((learner.clone(), c.id))
-            .or_default()
-            .start_seq = start;
+        let attempt = attempts.entry((learner.clone(), c.id)).or_default();
+        attempt.start_seq = start;
+        attempt.started_ms = now_ms();
     }
 }
 

@@ -72,7 +72,7 @@ impl Transport {
 
     /// The transport a request path belongs to, or `None` for paths the log
     /// ignores (pages, Swagger UI, the OpenAPI document, the log itself,
-    /// lesson progress).
+    /// lesson progress, challenge verdicts).
     pub fn of_path(path: &str) -> Option<Transport> {
         match path {
             "/api/poll" => Some(Transport::Poll),
@@ -80,7 +80,12 @@ impl Transport {
             "/api/sse" => Some(Transport::Sse),
             "/api/ws" => Some(Transport::Websocket),
             // The learning UI's own bookkeeping is not the learner's traffic.
-            p if p.starts_with("/api/traffic") || p.starts_with("/api/lessons") => None,
+            p if p.starts_with("/api/traffic")
+                || p.starts_with("/api/lessons")
+                || p.starts_with("/api/lab/challenges") =>
+            {
+                None
+            }
             p if p.starts_with("/api/") => Some(Transport::Api),
             _ => None,
         }
