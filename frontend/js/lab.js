@@ -6,6 +6,7 @@ import { el } from "./dom.js";
 import { bytes, millis } from "./format.js";
 import { initChallenges } from "./challenges.js";
 import { initSix } from "./six.js";
+import { raceInBrowser, summarize } from "./browser-race.js";
 
 const $ = (id) => document.getElementById(id);
 initTheme($("theme"));
@@ -72,7 +73,7 @@ function renderResult(run) {
         el("span", { class: "bar-value", text: millis(d) }));
     }));
   $("race-result").replaceChildren(
-    el("p", { class: "muted small", text: `Race #${run.id}: ${run.published} events, one every ${run.rate_ms} ms for ${run.duration_s} s; polling every ${run.poll_interval_ms} ms.` }),
+    el("p", { class: "muted small", text: `Race #${run.id} (${run.mode === "browser" ? "this browser's clients" : "the server's clients"}): ${run.published} events, ${run.burst} every ${run.rate_ms} ms for ${run.duration_s} s; polling every ${run.poll_interval_ms} ms.` }),
     table,
     el("h3", { text: "Median delay, publish → received" }),
     bars);
@@ -85,15 +86,34 @@ function renderResult(run) {
   $("export").hidden = false;
 }
 
+/** Live view of a browser race: events received per lane so far. */
+function showLive(lanes) {
+  const rows = LANES.map(([name, label]) => {
+    const n = lanes[name].received.length;
+    const fill = el("span", { class: "fill" });
+    fill.style.width = `${Math.min(100, n * 4)}%`;
+    return el("div", { class: `bar-row t-${name}` },
+      el("span", { class: "badge", text: label }),
+      el("span", { class: "bar" }, fill),
+      el("span", { class: "bar-value", text: `${n} events` }));
+  });
+  $("race-live").replaceChildren(el("h3", { text: "Received so far, in this browser" }), ...rows);
+}
+
 $("race").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const form = new FormData(ev.target);
-  const body = Object.fromEntries([...form].map(([k, v]) => [k, Number(v)]));
+  const body = Object.fromEntries([...form].filter(([k]) => k !== "mode").map(([k, v]) => [k, Number(v)]));
+  body.mode = form.get("mode");
   const status = $("race-status");
   const bar = $("race-progress");
   $("race-start").disabled = true;
   try {
+    // Where the browser lanes start: the newest event and log entry before the race.
+    const since = (await json("/api/status")).last_id;
+    const logStart = (await json("/api/traffic?limit=1")).entries.at(-1)?.seq ?? 0;
     const run = await json("/api/lab/runs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const browserRace = run.mode === "browser" ? await raceInBrowser(run, since, showLive) : null;
     const started = Date.now();
     const total = (run.duration_s + 1.5) * 1000;
     for (;;) {
@@ -102,8 +122,17 @@ $("race").addEventListener("submit", async (ev) => {
       bar.setAttribute("aria-valuenow", String(pct));
       bar.querySelector("span").style.width = `${pct}%`;
       status.textContent = `Race #${run.id} running… ${Math.round((Date.now() - started) / 1000)} s`;
-      const now = await json(`/api/lab/runs/${run.id}`);
+      let now = await json(`/api/lab/runs/${run.id}`);
       if (now.status === "done") {
+        if (browserRace) {
+          // Let the last events reach every lane, then report what they saw.
+          await new Promise((r) => setTimeout(r, run.poll_interval_ms + 500));
+          browserRace.finish();
+          await new Promise((r) => setTimeout(r, 300));
+          const log = await json(`/api/traffic?since=${logStart}&limit=10000`);
+          const lanes = summarize(browserRace.lanes, now.published, log.entries);
+          now = await json(`/api/lab/runs/${run.id}/report`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(lanes) });
+        }
         bar.querySelector("span").style.width = "100%";
         bar.setAttribute("aria-valuenow", "100");
         status.textContent = `Race #${run.id} done.`;

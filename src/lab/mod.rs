@@ -69,6 +69,29 @@ pub struct RunRequest {
     /// Lanes to race: `poll`, `long_poll`, `sse`, `websocket` (all when empty).
     #[oai(default)]
     pub transports: Vec<String>,
+    /// Events published at each tick (1–20): bursts show how each lane copes.
+    #[oai(
+        default = "default_burst",
+        validator(minimum(value = "1"), maximum(value = "20"))
+    )]
+    pub burst: u64,
+    /// `server`: the server's own Rust clients race. `browser`: the server only
+    /// publishes; your browser's clients race and report with
+    /// `POST /api/lab/runs/{id}/report`.
+    #[oai(default)]
+    pub mode: RunMode,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum RunMode {
+    #[default]
+    Server,
+    Browser,
+}
+
+fn default_burst() -> u64 {
+    1
 }
 
 fn default_duration() -> u64 {
@@ -93,6 +116,8 @@ impl poem_openapi::types::Example for RunRequest {
                 "sse".into(),
                 "websocket".into(),
             ],
+            burst: 1,
+            mode: RunMode::Server,
         }
     }
 }
@@ -140,7 +165,11 @@ pub struct Run {
     pub duration_s: u64,
     pub rate_ms: u64,
     pub poll_interval_ms: u64,
-    /// Events published during the run.
+    pub burst: u64,
+    pub mode: RunMode,
+    /// The private topic the run publishes on.
+    pub topic: String,
+    /// Events published so far.
     pub published: u64,
     /// Filled in when the run is done.
     pub lanes: Vec<Lane>,
@@ -196,6 +225,9 @@ impl Lab {
             duration_s: req.duration_s,
             rate_ms: req.rate_ms,
             poll_interval_ms: req.poll_interval_ms,
+            burst: req.burst,
+            mode: req.mode,
+            topic: format!("lab-{id}"),
             published: 0,
             lanes: Vec::new(),
         };
@@ -211,7 +243,12 @@ impl Lab {
             duration: Duration::from_secs(req.duration_s),
             rate: Duration::from_millis(req.rate_ms),
             poll_interval: Duration::from_millis(req.poll_interval_ms),
-            lanes,
+            burst: req.burst,
+            lanes: if req.mode == RunMode::Browser {
+                Vec::new()
+            } else {
+                lanes
+            },
         };
         let lab = self.clone();
         tokio::spawn(async move {
@@ -223,7 +260,9 @@ impl Lab {
             if let Some(run) = lab.runs().0.get_mut(&id) {
                 run.status = RunStatus::Done;
                 run.published = published;
-                run.lanes = lanes;
+                if run.mode == RunMode::Server {
+                    run.lanes = lanes;
+                }
             }
         });
         Some(run)
@@ -316,6 +355,28 @@ impl LabApi {
                 5,
             )),
         }
+    }
+
+    /// Report what my browser's clients saw (browser mode)
+    ///
+    /// At most four lanes; the run must be a `browser` run that has finished.
+    #[oai(path = "/lab/runs/:id/report", method = "post", tag = "LabTags::Lab")]
+    async fn report(&self, id: Path<u64>, body: Json<Vec<Lane>>) -> Result<Json<Run>, ApiError> {
+        if body.0.len() > 4 {
+            return Err(ApiError::bad_request("A race has at most four lanes."));
+        }
+        let mut runs = self.lab.runs();
+        let run = runs
+            .0
+            .get_mut(&id)
+            .ok_or_else(|| ApiError::not_found(format!("There is no race #{}.", id.0)))?;
+        if run.mode != RunMode::Browser || run.status != RunStatus::Done {
+            return Err(ApiError::bad_request(
+                "Only a finished browser-mode race takes a report.",
+            ));
+        }
+        run.lanes = body.0;
+        Ok(Json(run.clone()))
     }
 
     /// A race and its result

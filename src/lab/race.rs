@@ -29,6 +29,8 @@ pub struct RaceConfig {
     /// Time between two published events.
     pub rate: Duration,
     pub poll_interval: Duration,
+    /// Events per tick.
+    pub burst: u64,
     pub lanes: Vec<Transport>,
 }
 
@@ -106,15 +108,15 @@ pub async fn run(
     let mut next = Instant::now();
     while next < end {
         tokio::time::sleep_until(next).await;
-        seq += 1;
-        let mut p = published.lock().await;
-        p.insert(seq, now_us());
-        drop(p);
-        hub.publish(NewEvent {
-            topic: topic.clone(),
-            kind: "race".into(),
-            data: serde_json::json!({ "run": run_id, "seq": seq }),
-        });
+        for _ in 0..config.burst.max(1) {
+            seq += 1;
+            published.lock().await.insert(seq, now_us());
+            hub.publish(NewEvent {
+                topic: topic.clone(),
+                kind: "race".into(),
+                data: serde_json::json!({ "run": run_id, "seq": seq }),
+            });
+        }
         next += config.rate;
     }
     let mut outcomes = BTreeMap::new();

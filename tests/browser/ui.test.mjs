@@ -280,3 +280,27 @@ test("a seventh SSE stream waits for a free connection (HTTP/1.1)", async () => 
   assertClean(problems);
   await context.close();
 });
+
+test("the lab's browser mode races this browser's own clients", async () => {
+  const { page, problems, context } = await newLearner(browser, server.base, { width: 1280, height: 1300 });
+  await page.goto(`${server.base}/lab.html`);
+  await page.fill("input[name=duration_s]", "3");
+  await page.fill("input[name=rate_ms]", "500");
+  await page.fill("input[name=poll_interval_ms]", "500");
+  await page.fill("input[name=burst]", "2");
+  await page.selectOption("select[name=mode]", "browser");
+  await page.click("#race-start");
+  await page.locator(".race-live .bar-row").first().waitFor();
+  await page.locator(".race-table").waitFor({ timeout: 20000 });
+  const run = await (await page.request.get(`${server.base}/api/lab/runs/${(await page.textContent("#race-status")).match(/#(\d+)/)[1]}`)).json();
+  assert.equal(run.mode, "browser");
+  assert.equal(run.lanes.length, 4);
+  for (const lane of run.lanes) {
+    assert.equal(lane.lost, 0, `${lane.transport} lost nothing`);
+    assert.equal(lane.duplicated, 0, `${lane.transport} duplicated nothing`);
+    assert.ok(lane.bytes_down > 0, `${lane.transport} bytes measured`);
+  }
+  await page.screenshot({ path: path.join(screenshots, "lab-browser-race.png"), fullPage: true });
+  assertClean(problems);
+  await context.close();
+});
