@@ -7,6 +7,8 @@ import { bytes, millis } from "./format.js";
 import { initChallenges } from "./challenges.js";
 import { initSix } from "./six.js";
 import { raceInBrowser, summarize } from "./browser-race.js";
+import { mount as mountChat } from "./widgets/chat.js";
+import { initChatCost } from "./chat-cost.js";
 
 const $ = (id) => document.getElementById(id);
 initTheme($("theme"));
@@ -182,3 +184,8 @@ for (const [id, transport] of [["drop-sse", "sse"], ["drop-ws", "websocket"]]) {
 loadFaults();
 initChallenges($("challenges"));
 initSix($("six"), $("six-open"), $("six-close"));
+$("chat-start").addEventListener("click", (ev) => {
+  ev.currentTarget.disabled = true;
+  mountChat($("chat"));
+  initChatCost($("chat-cost"));
+});

@@ -300,6 +300,13 @@ test("the lab's browser mode races this browser's own clients", async () => {
     assert.equal(lane.duplicated, 0, `${lane.transport} duplicated nothing`);
     assert.ok(lane.bytes_down > 0, `${lane.transport} bytes measured`);
   }
+  // The chat, both ways, with its cost.
+  await page.click("#chat-start");
+  await page.waitForTimeout(500);
+  const sends = page.locator(".chat-grid .widget-controls button");
+  await sends.nth(0).click();
+  await sends.nth(1).click();
+  await page.locator("#chat-cost", { hasText: "1 POST" }).waitFor();
   await page.screenshot({ path: path.join(screenshots, "lab-browser-race.png"), fullPage: true });
   assertClean(problems);
   await context.close();
