@@ -23,6 +23,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use crate::hub::Hub;
 use crate::problem::ApiError;
+use crate::traffic::stats::percentile;
 use crate::traffic::{TrafficLog, Transport};
 use race::{LaneOutcome, RaceConfig, lane_traffic};
 
@@ -275,12 +276,7 @@ impl Lab {
         unique.dedup();
         let mut delays = o.delays_ms.clone();
         delays.sort_by(f64::total_cmp);
-        let pick = |p: f64| {
-            (!delays.is_empty()).then(|| {
-                let rank = ((p * delays.len() as f64).ceil() as usize).clamp(1, delays.len());
-                delays[rank - 1]
-            })
-        };
+        let pick = |p: f64| percentile(&delays, p);
         let total = traffic.bytes_up + traffic.bytes_down;
         Lane {
             transport: t.as_str().into(),

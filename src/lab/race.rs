@@ -179,27 +179,34 @@ impl LaneContext {
             .ok_or_else(|| "no last_id".to_owned())
     }
 
+    /// One poll or long-poll: records the events and returns the next cursor.
+    async fn ask(
+        &self,
+        http: &reqwest::Client,
+        out: &mut LaneOutcome,
+        url: String,
+        since: u64,
+    ) -> Result<u64, String> {
+        let res = http
+            .get(url)
+            .header("X-Learner", &self.learner)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        match res.status().as_u16() {
+            200 => self.record_batch(out, res).await,
+            _ => Ok(cursor_header(&res).unwrap_or(since)),
+        }
+    }
+
     async fn poll(&self, out: &mut LaneOutcome) -> Result<(), String> {
         let http = self.http()?;
         let mut since = self.start_id;
         let mut tick = tokio::time::interval(self.poll_interval);
         loop {
             tick.tick().await;
-            let res = http
-                .get(format!(
-                    "{}/api/poll?since={since}&topics={}",
-                    self.base, self.topic
-                ))
-                .header("X-Learner", &self.learner)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            match res.status().as_u16() {
-                200 => since = self.record_batch(out, res).await?,
-                _ => {
-                    since = cursor_header(&res).unwrap_or(since);
-                }
-            }
+            let url = format!("{}/api/poll?since={since}&topics={}", self.base, self.topic);
+            since = self.ask(&http, out, url, since).await?;
         }
     }
 
@@ -212,19 +219,11 @@ impl LaneContext {
                 .saturating_duration_since(Instant::now())
                 .as_secs()
                 .clamp(1, 25);
-            let res = http
-                .get(format!(
-                    "{}/api/long-poll?since={since}&topics={}&timeout={left}",
-                    self.base, self.topic
-                ))
-                .header("X-Learner", &self.learner)
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
-            match res.status().as_u16() {
-                200 => since = self.record_batch(out, res).await?,
-                _ => since = cursor_header(&res).unwrap_or(since),
-            }
+            let url = format!(
+                "{}/api/long-poll?since={since}&topics={}&timeout={left}",
+                self.base, self.topic
+            );
+            since = self.ask(&http, out, url, since).await?;
         }
     }
 

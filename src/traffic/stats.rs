@@ -85,11 +85,11 @@ impl poem_openapi::types::Example for Stats {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
+/// Nearest-rank percentile of sorted values (`p` from 0 to 1).
+pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     if sorted.is_empty() {
         return None;
     }
-    // Nearest rank.
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     Some(sorted[rank - 1])
 }
