@@ -80,7 +80,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(128..=16 * 1024 * 1024))]
     pub max_body_bytes: u64,
 
-    /// Extra origins allowed to open WebSockets, comma-separated (e.g. http://localhost:3000).
+    /// Extra origins allowed to open WebSockets and send state-changing requests
+    /// (POST, PUT, PATCH, DELETE), comma-separated (e.g. http://localhost:3000).
     /// The page's own origin and clients that send no Origin are always allowed.
     #[arg(long, env = "PLAYGROUND_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,

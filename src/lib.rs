@@ -20,6 +20,8 @@
 //! - [`drops`] lets a learner make the server cut their own connections.
 //! - [`feed`] runs the built-in publishers (`ticker`, `notifications`).
 //! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).
+//! - [`security`] keeps other sites out (Origin checks) and sends the
+//!   security headers (CSP without inline scripts, nosniff, referrer policy).
 //! - [`problem`] turns every error into an RFC 9457 problem document.
 //! - [`frontend`] serves the embedded web UI from `frontend/`.
 //! - [`shutdown`] is the one signal long-lived work watches to wrap up.
@@ -36,6 +38,7 @@ pub mod hub;
 pub mod lab;
 pub mod lessons;
 pub mod problem;
+pub mod security;
 pub mod server;
 pub mod shutdown;
 pub mod state;

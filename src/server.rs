@@ -23,6 +23,7 @@ use crate::lab::challenges::ChallengesApi;
 use crate::lab::faults::FaultsApi;
 use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
+use crate::security::SecurityHeaders;
 use crate::state::AppState;
 use crate::traffic::api::TrafficApi;
 use crate::traffic::{Capture, LearnerIdentity};
@@ -103,6 +104,8 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
 /// Every route of the app.
 pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let api = api_service(state);
+    let security =
+        SecurityHeaders::new(&api.swagger_ui_html(), state.config.allowed_origins.clone());
     let docs = api.swagger_ui();
     let spec_json = api.spec_endpoint();
     let spec_yaml = api.spec_endpoint_yaml();
@@ -123,6 +126,8 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         .nest("/", Frontend)
         .with(BodyLimit::new(state.config.max_body_bytes as usize))
         .with(ProblemDetails)
+        // Inside the capture, so its headers count in the bytes on the wire.
+        .with(security)
         .with(Capture::new(state.traffic.clone()))
         .with(LearnerIdentity)
         .with(Tracing)

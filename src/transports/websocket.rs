@@ -128,24 +128,12 @@ fn ws_config(state: &AppState) -> WebSocketConfig {
 /// drive a learner's socket. Same origin, listed origins and clients that send
 /// no `Origin` (curl, websocat, scripts) pass.
 fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let same_origin = origin.split_once("://").is_some_and(|(scheme, authority)| {
-        matches!(scheme, "http" | "https") && authority.eq_ignore_ascii_case(host)
-    });
-    if same_origin || allowed.iter().any(|a| a.trim_end_matches('/') == origin) {
-        return Ok(());
-    }
-    Err(ApiError::forbidden(format!(
-        "WebSocket connections from the origin {origin:?} are not allowed. Open the page from \
-         this server, or start it with --allowed-origins {origin}."
-    )))
+    crate::security::foreign_origin(headers, allowed).map_err(|origin| {
+        ApiError::forbidden(format!(
+            "WebSocket connections from the origin {origin:?} are not allowed. Open the page from \
+             this server, or start it with --allowed-origins {origin}."
+        ))
+    })
 }
 
 /// Validates the upgrade request (RFC 6455 §4.2.1) and returns the key.

@@ -1,0 +1,168 @@
+//! What keeps other sites and sniffing browsers out.
+//!
+//! - [`foreign_origin`]: the one same-origin rule, shared by the WebSocket
+//!   upgrade (cross-site WebSocket hijacking) and state-changing requests
+//!   (CSRF). Clients that send no `Origin` (curl, scripts) pass.
+//! - [`SecurityHeaders`]: `X-Content-Type-Options: nosniff` and
+//!   `Referrer-Policy` on every answer, and a Content-Security-Policy with no
+//!   inline scripts on every page. Swagger UI's page inlines its script and
+//!   stylesheet, so its policy allows exactly those, by hash.
+
+use base64::Engine;
+use poem::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
+use sha2::{Digest, Sha256};
+
+use crate::problem::Problem;
+
+/// `Err(origin)` when the request carries an `Origin` that is neither this
+/// server (as named by `Host`) nor in `allowed`.
+pub fn foreign_origin(headers: &HeaderMap, allowed: &[String]) -> std::result::Result<(), String> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let same_origin = origin.split_once("://").is_some_and(|(scheme, authority)| {
+        matches!(scheme, "http" | "https") && authority.eq_ignore_ascii_case(host)
+    });
+    if same_origin || allowed.iter().any(|a| a.trim_end_matches('/') == origin) {
+        Ok(())
+    } else {
+        Err(origin.to_owned())
+    }
+}
+
+/// Hashes of the inline `<script>` and `<style>` blocks of a page, as CSP
+/// source expressions (`'sha256-…'`).
+fn inline_hashes(html: &str, tag: &str) -> Vec<String> {
+    let open = format!("<{tag}");
+    let close = format!("</{tag}>");
+    let mut hashes = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find(&open) {
+        let after = &rest[start..];
+        let Some(head_end) = after.find('>') else {
+            break;
+        };
+        let head = &after[..head_end];
+        let body_start = head_end + 1;
+        let Some(body_len) = after[body_start..].find(&close) else {
+            break;
+        };
+        if !head.contains("src=") {
+            let body = &after[body_start..body_start + body_len];
+            let digest = Sha256::digest(body.as_bytes());
+            hashes.push(format!(
+                "'sha256-{}'",
+                base64::engine::general_purpose::STANDARD.encode(digest)
+            ));
+        }
+        rest = &after[body_start + body_len + close.len()..];
+    }
+    hashes
+}
+
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; \
+     base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Middleware adding the headers above.
+pub struct SecurityHeaders {
+    docs_policy: String,
+    allowed_origins: Vec<String>,
+}
+
+impl SecurityHeaders {
+    /// `swagger_html` is the Swagger UI page, whose inline blocks are hashed.
+    pub fn new(swagger_html: &str, allowed_origins: Vec<String>) -> Self {
+        let scripts = inline_hashes(swagger_html, "script").join(" ");
+        let styles = inline_hashes(swagger_html, "style").join(" ");
+        SecurityHeaders {
+            docs_policy: format!(
+                "default-src 'self'; script-src 'self' {scripts}; style-src 'self' {styles}; \
+                 img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; \
+                 base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+            ),
+            allowed_origins,
+        }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for SecurityHeaders {
+    type Output = SecurityHeadersEndpoint<E>;
+
+    fn transform(&self, inner: E) -> Self::Output {
+        SecurityHeadersEndpoint {
+            inner,
+            docs_policy: HeaderValue::from_str(&self.docs_policy)
+                .unwrap_or(HeaderValue::from_static(PAGE_POLICY)),
+            allowed_origins: self.allowed_origins.clone(),
+        }
+    }
+}
+
+pub struct SecurityHeadersEndpoint<E> {
+    inner: E,
+    docs_policy: HeaderValue,
+    allowed_origins: Vec<String>,
+}
+
+impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> Result<Response> {
+        let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        if changes_state && let Err(origin) = foreign_origin(req.headers(), &self.allowed_origins) {
+            // Cross-site request forgery: another site's page posting with the learner's cookie.
+            return Ok(Problem::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "Requests that change state are not accepted from the origin {origin:?}. Use this \
+                     server's own pages, or start it with --allowed-origins {origin}."
+                ),
+            )
+            .into_response());
+        }
+        let is_docs = req.uri().path().starts_with("/docs");
+        let mut resp = self.inner.call(req).await?.into_response();
+        let headers = resp.headers_mut();
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
+        let is_html = headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
+        if is_html {
+            let policy = if is_docs {
+                self.docs_policy.clone()
+            } else {
+                HeaderValue::from_static(PAGE_POLICY)
+            };
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+        Ok(resp)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_blocks_are_hashed_and_external_ones_skipped() {
+        let html = "<script src=\"/x.js\"></script><script>alert(1)</script><style>p{}</style>";
+        let scripts = inline_hashes(html, "script");
+        assert_eq!(scripts.len(), 1);
+        assert!(scripts[0].starts_with("'sha256-"));
+        assert_eq!(inline_hashes(html, "style").len(), 1);
+    }
+}
