@@ -118,6 +118,7 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
         let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         if changes_state && let Err(origin) = foreign_origin(req.headers(), &self.allowed_origins) {
             // Cross-site request forgery: another site's page posting with the learner's cookie.
+            tracing::info!(%origin, path = %req.uri().path(), "refused a request from a foreign origin");
             return Ok(Problem::new(
                 StatusCode::FORBIDDEN,
                 format!(

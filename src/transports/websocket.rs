@@ -129,6 +129,7 @@ fn ws_config(state: &AppState) -> WebSocketConfig {
 /// no `Origin` (curl, websocat, scripts) pass.
 fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
     crate::security::foreign_origin(headers, allowed).map_err(|origin| {
+        tracing::info!(%origin, "refused a WebSocket upgrade from a foreign origin");
         ApiError::forbidden(format!(
             "WebSocket connections from the origin {origin:?} are not allowed. Open the page from \
              this server, or start it with --allowed-origins {origin}."
