@@ -27,6 +27,7 @@ use crate::security::SecurityHeaders;
 use crate::state::AppState;
 use crate::traffic::api::TrafficApi;
 use crate::traffic::{Capture, LearnerIdentity};
+use crate::transports::echo::EchoApi;
 use crate::transports::long_polling::LongPollingApi;
 use crate::transports::polling::PollingApi;
 use crate::transports::sse::SseApi;
@@ -46,6 +47,7 @@ type Apis = (
     LongPollingApi,
     SseApi,
     WebSocketApi,
+    EchoApi,
     TrafficApi,
     LessonsApi,
     DropsApi,
@@ -65,6 +67,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             LongPollingApi { state: s() },
             SseApi { state: s() },
             WebSocketApi { state: s() },
+            EchoApi { state: s() },
             TrafficApi {
                 log: state.traffic.clone(),
                 shutdown: state.shutdown.clone(),

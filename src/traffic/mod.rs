@@ -78,7 +78,7 @@ impl Transport {
             "/api/poll" => Some(Transport::Poll),
             "/api/long-poll" => Some(Transport::LongPoll),
             "/api/sse" => Some(Transport::Sse),
-            "/api/ws" => Some(Transport::Websocket),
+            "/api/ws" | "/api/ws/echo" => Some(Transport::Websocket),
             // The learning UI's own bookkeeping is not the learner's traffic.
             p if p.starts_with("/api/traffic")
                 || p.starts_with("/api/lessons")

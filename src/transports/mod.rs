@@ -6,7 +6,9 @@
 //! - [`long_polling`]: `GET /api/long-poll`, held until news or a timeout.
 //! - [`sse`]: `GET /api/sse`, one response that never ends (unless asked to).
 //! - [`websocket`]: `GET /api/ws`, an upgraded two-way connection.
+//! - [`echo`]: `GET /api/ws/echo`, a bare WebSocket that returns every message.
 
+pub mod echo;
 pub mod long_polling;
 pub mod polling;
 pub mod sse;

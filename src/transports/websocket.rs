@@ -114,7 +114,7 @@ impl WebSocketApi {
     }
 }
 
-fn ws_config(state: &AppState) -> WebSocketConfig {
+pub(crate) fn ws_config(state: &AppState) -> WebSocketConfig {
     let max = state.config.ws_max_message_bytes as usize;
     // Small read buffer and no write buffering keep an idle socket at a few KB.
     WebSocketConfig::default()
@@ -127,7 +127,7 @@ fn ws_config(state: &AppState) -> WebSocketConfig {
 /// Rejects cross-site WebSocket hijacking: a page on another origin must not
 /// drive a learner's socket. Same origin, listed origins and clients that send
 /// no `Origin` (curl, websocat, scripts) pass.
-fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
+pub(crate) fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
     crate::security::foreign_origin(headers, allowed).map_err(|origin| {
         tracing::info!(%origin, "refused a WebSocket upgrade from a foreign origin");
         ApiError::forbidden(format!(
@@ -138,7 +138,7 @@ fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError>
 }
 
 /// Validates the upgrade request (RFC 6455 §4.2.1) and returns the key.
-fn handshake_key(headers: &HeaderMap) -> Result<String, ApiError> {
+pub(crate) fn handshake_key(headers: &HeaderMap) -> Result<String, ApiError> {
     let has_token = |name: header::HeaderName, token: &str| {
         headers.get_all(name).iter().any(|v| {
             v.to_str()
@@ -174,7 +174,7 @@ fn handshake_key(headers: &HeaderMap) -> Result<String, ApiError> {
 
 /// The `101 Switching Protocols` answer.
 pub struct Upgrade {
-    accept: String,
+    pub(crate) accept: String,
 }
 
 impl IntoResponse for Upgrade {
@@ -312,7 +312,7 @@ const MAX_TOPICS: usize = 64;
 type Outcome = (CloseCode, String);
 
 /// Why the loop stopped reading.
-enum Stop {
+pub(crate) enum Stop {
     /// Send this close frame (then wait briefly for the reply).
     Close(CloseCode, &'static str),
     /// The peer closed or vanished; nothing more to send.
@@ -695,7 +695,7 @@ fn ack(answers: &'static str, reference: Option<serde_json::Value>) -> ServerMes
 }
 
 /// Maps a socket error to the close code RFC 6455 prescribes for it.
-fn stop_for(err: WsError) -> Stop {
+pub(crate) fn stop_for(err: WsError) -> Stop {
     match err {
         WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
             Stop::Close(CloseCode::Size, "message too big")
@@ -714,7 +714,7 @@ fn stop_for(err: WsError) -> Stop {
 }
 
 /// A frame's kind, payload size and text, for the traffic log.
-fn describe(msg: &Message) -> (FrameKind, usize, Option<&str>) {
+pub(crate) fn describe(msg: &Message) -> (FrameKind, usize, Option<&str>) {
     match msg {
         Message::Text(t) => (FrameKind::Text, t.len(), Some(t.as_str())),
         Message::Binary(b) => (FrameKind::Binary, b.len(), None),

@@ -1,0 +1,116 @@
+//! `GET /api/ws/echo`: a bare WebSocket that sends every text and binary
+//! message straight back, for exploring frames (fragmentation, binary, ping
+//! payloads, close codes) without the JSON protocol of `/api/ws`.
+//!
+//! tungstenite reassembles fragments, answers pings and close frames, and
+//! rejects protocol violations; this loop maps its errors to the RFC 6455
+//! close codes the same way `/api/ws` does.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use poem::Request;
+use poem_openapi::OpenApi;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+
+use super::websocket::{Stop, Upgrade, check_origin, describe, handshake_key, stop_for, ws_config};
+use crate::api::ApiTags;
+use crate::problem::ApiError;
+use crate::state::AppState;
+use crate::traffic::Tap;
+
+pub struct EchoApi {
+    pub state: AppState,
+}
+
+#[OpenApi]
+impl EchoApi {
+    /// WebSocket echo: every message comes back as-is
+    ///
+    /// Text comes back as text, binary as binary, fragmented messages come
+    /// back whole; pings are answered with pongs carrying the same payload.
+    /// Invalid UTF-8 closes with 1007, protocol violations with 1002, messages
+    /// over the size limit with 1009, and a close frame is echoed per RFC 6455.
+    #[oai(path = "/ws/echo", method = "get", tag = "ApiTags::WebSocket")]
+    async fn echo(&self, req: &Request, tap: Tap) -> Result<Upgrade, ApiError> {
+        check_origin(req.headers(), &self.state.config.allowed_origins)?;
+        let key = handshake_key(req.headers())?;
+        let on_upgrade = req.take_upgrade().map_err(|_| {
+            ApiError::bad_request("This connection cannot be upgraded (is it HTTP/1.1?).")
+        })?;
+        let state = self.state.clone();
+        let tracker = state.shutdown.tracker().clone();
+        tracker.spawn(async move {
+            let Ok(upgraded) = on_upgrade.await else {
+                tap.ws_closed(1006, "the upgrade failed");
+                return;
+            };
+            let mut ws =
+                WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config(&state)))
+                    .await;
+            let (code, reason) = run(&mut ws, &state, &tap).await;
+            tap.ws_closed(u16::from(code), &reason);
+        });
+        Ok(Upgrade {
+            accept: derive_accept_key(key.as_bytes()),
+        })
+    }
+}
+
+async fn run<S>(ws: &mut WebSocketStream<S>, state: &AppState, tap: &Tap) -> (CloseCode, String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let stop = loop {
+        let msg = tokio::select! {
+            _ = state.shutdown.wait() => break Stop::Close(CloseCode::Away, "server shutting down"),
+            msg = ws.next() => msg,
+        };
+        let msg = match msg {
+            None => break Stop::Gone(CloseCode::Abnormal, "the client vanished"),
+            Some(Err(err)) => break stop_for(err),
+            Some(Ok(msg)) => msg,
+        };
+        let (kind, len, text) = describe(&msg);
+        tap.ws_received(kind, len, text);
+        match msg {
+            Message::Text(_) | Message::Binary(_) => {
+                let (kind, len, text) = describe(&msg);
+                tap.ws_sent(kind, len, text, None);
+                if let Err(err) = ws.send(msg).await {
+                    break stop_for(err);
+                }
+            }
+            Message::Close(frame) => {
+                // tungstenite has queued the echo of the close frame; let it flush.
+                let code = frame.map_or(CloseCode::Status, |f| f.code);
+                let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                    while let Some(Ok(_)) = ws.next().await {}
+                })
+                .await;
+                break Stop::Gone(code, "the client closed the connection");
+            }
+            _ => {}
+        }
+    };
+    match stop {
+        Stop::Close(code, reason) => {
+            let frame = CloseFrame {
+                code,
+                reason: reason.into(),
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                if ws.send(Message::Close(Some(frame))).await.is_ok() {
+                    while let Some(Ok(_)) = ws.next().await {}
+                }
+            })
+            .await;
+            (code, reason.into())
+        }
+        Stop::Gone(code, reason) => (code, reason.into()),
+    }
+}
