@@ -268,3 +268,49 @@ async fn a_peer_that_ignores_pings_is_disconnected() {
     assert_eq!(outcome, Some(1008), "closed for not answering pings");
     server.stop().await;
 }
+
+/// Garbage of every shape gets an answer and the connection stays up.
+#[tokio::test]
+async fn random_messages_never_break_the_connection() {
+    let server = TestServer::start().await;
+    let mut ws = server.ws().await;
+    next_of_type(&mut ws, "welcome").await;
+    let mut rng = fastrand::Rng::with_seed(7);
+    let pieces = [
+        "{",
+        "}",
+        "\"type\"",
+        ":",
+        "\"subscribe\"",
+        "\"publish\"",
+        "\"chat\"",
+        "\"topics\"",
+        "[",
+        "]",
+        ",",
+        "\"since\"",
+        "-1",
+        "18446744073709551616",
+        "null",
+        "true",
+        "\"\\u0000\"",
+        "\"ref\"",
+        "1e309",
+        "\"é\"",
+    ];
+    for _ in 0..300 {
+        let text: String = (0..rng.usize(0..12))
+            .map(|_| pieces[rng.usize(..pieces.len())])
+            .collect();
+        ws.send(Message::text(text.clone())).await.expect("send");
+        let reply = next_json(&mut ws).await;
+        let kind = reply["type"].as_str().unwrap_or_default().to_owned();
+        assert!(
+            ["error", "ack", "pong", "echo", "event", "chat", "reset"].contains(&kind.as_str()),
+            "{text:?} got {reply}"
+        );
+    }
+    send_json(&mut ws, serde_json::json!({"type": "ping"})).await;
+    assert_eq!(next_of_type(&mut ws, "pong").await["type"], "pong");
+    server.stop().await;
+}
