@@ -14,10 +14,12 @@ use poem_openapi::OpenApi;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 
-use super::websocket::{Stop, Upgrade, check_origin, describe, handshake_key, stop_for, ws_config};
+use super::websocket::{
+    Stop, Upgrade, check_origin, describe, finish, handshake_key, stop_for, ws_config,
+};
 use crate::api::ApiTags;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -97,20 +99,5 @@ where
             _ => {}
         }
     };
-    match stop {
-        Stop::Close(code, reason) => {
-            let frame = CloseFrame {
-                code,
-                reason: reason.into(),
-            };
-            let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                if ws.send(Message::Close(Some(frame))).await.is_ok() {
-                    while let Some(Ok(_)) = ws.next().await {}
-                }
-            })
-            .await;
-            (code, reason.into())
-        }
-        Stop::Gone(code, reason) => (code, reason.into()),
-    }
+    finish(ws, stop, tap).await
 }

@@ -388,30 +388,7 @@ impl Session {
             return (CloseCode::Abnormal, "the connection broke".into());
         }
         let stop = self.serve(&mut ws).await;
-        match stop {
-            Stop::Close(code, reason) => {
-                let frame = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
-                // Best effort: the peer may already be unreachable.
-                let _ = tokio::time::timeout(Duration::from_secs(1), async {
-                    if self
-                        .send(&mut ws, Message::Close(Some(frame)), None)
-                        .await
-                        .is_ok()
-                    {
-                        // Read until the peer's close reply ends the stream.
-                        while let Some(Ok(msg)) = ws.next().await {
-                            self.tap_received(&msg);
-                        }
-                    }
-                })
-                .await;
-                (code, reason.into())
-            }
-            Stop::Gone(code, reason) => (code, reason.into()),
-        }
+        finish(&mut ws, stop, &self.tap).await
     }
 
     fn tap_received(&self, msg: &Message) {
@@ -710,6 +687,40 @@ pub(crate) fn stop_for(err: WsError) -> Stop {
             Stop::Gone(CloseCode::Policy, "the client stopped reading")
         }
         _ => Stop::Gone(CloseCode::Abnormal, "the connection broke"),
+    }
+}
+
+/// Ends a session: for [`Stop::Close`] sends the close frame and waits (a
+/// second at most; the peer may be gone) for the reply, logging both.
+pub(crate) async fn finish<S>(
+    ws: &mut WebSocketStream<S>,
+    stop: Stop,
+    tap: &Tap,
+) -> (CloseCode, String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    match stop {
+        Stop::Close(code, reason) => {
+            let frame = Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            }));
+            let (kind, len, _) = describe(&frame);
+            tap.ws_sent(kind, len, None, None);
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
+                if ws.send(frame).await.is_ok() {
+                    // Read until the peer's close reply ends the stream.
+                    while let Some(Ok(msg)) = ws.next().await {
+                        let (kind, len, text) = describe(&msg);
+                        tap.ws_received(kind, len, text);
+                    }
+                }
+            })
+            .await;
+            (code, reason.into())
+        }
+        Stop::Gone(code, reason) => (code, reason.into()),
     }
 }
 
