@@ -9,10 +9,12 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
+use crate::connections::OpenConnections;
 use crate::feed::{Feed, MAX_INTERVAL_MS, MIN_INTERVAL_MS};
 use crate::hub::NewEvent;
 use crate::problem::ApiError;
 use crate::state::AppState;
+use crate::traffic::Learner;
 
 #[derive(Tags)]
 pub enum ApiTags {
@@ -169,6 +171,8 @@ pub struct Status {
     pub buffer_capacity: u64,
     /// Live subscriptions: held long-polls, open SSE streams, subscribed WebSockets.
     pub subscribers: u64,
+    /// Long-lived connections open right now, by kind (every learner together).
+    pub connections: OpenConnections,
     pub feeds: Vec<FeedState>,
     /// Server version.
     pub version: String,
@@ -182,6 +186,12 @@ impl poem_openapi::types::Example for Status {
             buffered: 1000,
             buffer_capacity: 1000,
             subscribers: 3,
+            connections: OpenConnections {
+                sse: 2,
+                websocket: 1,
+                total: 3,
+                ..Default::default()
+            },
             feeds: vec![FeedState::example()],
             version: env!("CARGO_PKG_VERSION").into(),
         }
@@ -199,8 +209,18 @@ impl EventsApi {
     /// The hub numbers the event and delivers it to every poller, long-poller,
     /// SSE stream and WebSocket subscriber that wants its topic. Answers
     /// `202 Accepted` with the new id at once; delivery happens in the background.
+    /// Each learner may publish `--publish-rate-per-learner` events per second
+    /// (bursts of twice that); beyond it the answer is `429` with `Retry-After`.
     #[oai(path = "/events", method = "post", tag = "ApiTags::Events")]
-    async fn publish(&self, body: Json<PublishRequest>) -> Result<PublishResponse, ApiError> {
+    async fn publish(
+        &self,
+        learner: Learner,
+        body: Json<PublishRequest>,
+    ) -> Result<PublishResponse, ApiError> {
+        self.state
+            .limits
+            .check(&learner.id)
+            .map_err(|wait| wait.into_problem("publishing"))?;
         let Json(req) = body;
         validate_names(&req.topic, &req.kind).map_err(ApiError::bad_request)?;
         let event = self.state.hub.publish(NewEvent {
@@ -217,7 +237,8 @@ impl EventsApi {
     /// Hub status
     ///
     /// The newest event id, how much of the stream the replay buffer still
-    /// holds, how many live subscriptions are open, and each feed's state.
+    /// holds, how many live subscriptions and connections are open, and each
+    /// feed's state.
     #[oai(path = "/status", method = "get", tag = "ApiTags::Events")]
     async fn status(&self) -> Json<Status> {
         let stats = self.state.hub.stats();
@@ -227,6 +248,7 @@ impl EventsApi {
             buffered: stats.buffered as u64,
             buffer_capacity: stats.capacity as u64,
             subscribers: stats.subscribers as u64,
+            connections: self.state.connections.snapshot(),
             feeds: self.state.feeds.iter().map(FeedState::from).collect(),
             version: env!("CARGO_PKG_VERSION").into(),
         })

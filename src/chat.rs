@@ -68,6 +68,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::api::ApiTags;
 use crate::hub::{Hub, NewEvent};
+use crate::limits::PublishLimits;
 use crate::problem::ApiError;
 use crate::traffic::Learner;
 
@@ -103,6 +104,7 @@ pub enum ChatResponse {
 /// Chat the SSE way: send with a POST, receive on `/api/sse?topics=chat`.
 pub struct ChatApi {
     pub hub: Hub,
+    pub limits: Arc<PublishLimits>,
 }
 
 #[OpenApi]
@@ -111,9 +113,13 @@ impl ChatApi {
     ///
     /// SSE only carries server → client, so an SSE chat sends each message as
     /// an ordinary POST. The message becomes a `chat` event on the `chat`
-    /// topic, which every `/api/sse?topics=chat` stream receives.
+    /// topic, which every `/api/sse?topics=chat` stream receives. Counts
+    /// against your publish rate (`429` with `Retry-After` when over it).
     #[oai(path = "/chat", method = "post", tag = "ApiTags::Events")]
     async fn post(&self, learner: Learner, body: Json<ChatPost>) -> Result<ChatResponse, ApiError> {
+        self.limits
+            .check(&learner.id)
+            .map_err(|wait| wait.into_problem("chatting"))?;
         let text = body.0.text.trim().to_owned();
         if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {
             return Err(ApiError::bad_request(format!(

@@ -32,6 +32,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub replay_buffer: u64,
 
+    /// Where event ids start. `clock`: after the start time in microseconds, so a
+    /// restarted server never reuses an id and old Last-Event-IDs get a `restarted`
+    /// reset. `from-one`: 1, 2, 3… (easier to read; a restart reuses ids).
+    #[arg(long, env = "PLAYGROUND_EVENT_IDS", value_enum, default_value_t = EventIds::Clock)]
+    pub event_ids: EventIds,
+
     /// Milliseconds between events of each built-in feed at start.
     #[arg(long, env = "PLAYGROUND_FEED_INTERVAL_MS", default_value_t = 2000,
           value_parser = clap::value_parser!(u64).range(50..=3_600_000))]
@@ -86,6 +92,33 @@ pub struct Config {
     #[arg(long, env = "PLAYGROUND_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Events and chat messages one learner may publish per second, over HTTP and
+    /// WebSocket together (bursts of twice as many pass); more get 429 + Retry-After.
+    #[arg(long, env = "PLAYGROUND_PUBLISH_RATE_PER_LEARNER", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub publish_rate_per_learner: u32,
+
+    /// Events and chat messages one WebSocket connection may publish per second
+    /// (bursts of twice as many pass); more get an `error` message.
+    #[arg(long, env = "PLAYGROUND_PUBLISH_RATE_PER_CONNECTION", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub publish_rate_per_connection: u32,
+
+    /// Bad WebSocket messages (invalid, unknown or over the rate) a connection may send
+    /// before it is closed with 1008; the budget refills by a tenth per second.
+    #[arg(long, env = "PLAYGROUND_WS_ERROR_BUDGET", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub ws_error_budget: u32,
+
+    /// Long-polls, SSE streams and WebSockets one client address may hold open at
+    /// once; more get 503. 0 means no limit.
+    #[arg(
+        long,
+        env = "PLAYGROUND_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 512
+    )]
+    pub max_connections_per_address: u32,
+
     /// Most entries the traffic log keeps, for all learners together.
     #[arg(long, env = "PLAYGROUND_TRAFFIC_LOG_SIZE", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(10..=10_000_000))]
@@ -105,6 +138,25 @@ pub struct Config {
     pub shutdown_grace_secs: f64,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EventIds {
+    Clock,
+    FromOne,
+}
+
+impl EventIds {
+    /// The id after which this run's ids start.
+    pub fn base(self) -> u64 {
+        match self {
+            EventIds::FromOne => 0,
+            EventIds::Clock => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as u64)
+                .unwrap_or_default(),
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         // The defaults are the ones `--help` documents.
@@ -113,11 +165,12 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Settings suited to tests: a free port, feeds paused.
+    /// Settings suited to tests: a free port, feeds paused, ids from 1.
     pub fn for_tests() -> Self {
         Config {
             port: 0,
             feeds_paused: true,
+            event_ids: EventIds::FromOne,
             ..Config::default()
         }
     }

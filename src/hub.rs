@@ -5,6 +5,11 @@
 //! events in a bounded replay ring (for catch-up after a disconnect) and hands
 //! each one to live subscribers through a bounded broadcast channel.
 //!
+//! Ids of one run start after a *base*. With [`Hub::starting_after`] the base
+//! is the start time in microseconds, so a restarted server never hands out
+//! an id an earlier run used: a client resuming with an old id is told about
+//! the restart instead of silently getting somebody else's event #42.
+//!
 //! A client that asks for events after an id the ring no longer holds gets an
 //! explicit [`Reset`], never a silent skip. A subscriber that falls behind the
 //! broadcast channel is caught up from the ring, or told it was reset.
@@ -123,12 +128,13 @@ impl<S: AsRef<str>> FromIterator<S> for TopicFilter {
 pub struct Reset {
     /// `gap`: the requested id has left the replay buffer.
     /// `unknown_id`: the id is newer than anything published (e.g. the server restarted).
+    /// `restarted`: the id belongs to an earlier run of the server.
     pub reason: ResetReason,
     /// The id the client asked to continue after.
     pub requested_since: u64,
     /// Oldest id still in the buffer, if any. Everything from here on is replayed.
     pub oldest_available: Option<u64>,
-    /// Newest id published so far (0 when nothing was published yet).
+    /// Newest id published so far (the run's base when nothing was published yet).
     pub last_id: u64,
     /// Human-readable explanation.
     pub message: String,
@@ -154,6 +160,7 @@ impl poem_openapi::types::Example for Reset {
 pub enum ResetReason {
     Gap,
     UnknownId,
+    Restarted,
 }
 
 /// Where a client wants to start reading.
@@ -206,6 +213,8 @@ pub struct HubStats {
 struct Ring {
     events: VecDeque<Arc<Event>>,
     capacity: usize,
+    /// Ids of this run are greater than this.
+    base: u64,
     last_id: u64,
 }
 
@@ -218,10 +227,24 @@ impl Ring {
         let since = match from {
             Cursor::Now => self.last_id,
             Cursor::Oldest => self.oldest_id().map_or(self.last_id, |o| o - 1),
+            // 0 is "from the beginning", whatever the base.
+            Cursor::After(0) => self.base,
             Cursor::After(id) => id,
         };
         let last_id = self.last_id;
-        let reset = if since > last_id {
+        let reset = if since < self.base {
+            Some(Reset {
+                reason: ResetReason::Restarted,
+                requested_since: since,
+                oldest_available: self.oldest_id(),
+                last_id,
+                message: format!(
+                    "Event #{since} is from before the server restarted (this run's ids start \
+                     after #{}). Events published since the restart follow.",
+                    self.base
+                ),
+            })
+        } else if since > last_id {
             Some(Reset {
                 reason: ResetReason::UnknownId,
                 requested_since: since,
@@ -260,7 +283,7 @@ impl Ring {
                 _ => None,
             }
         };
-        let after = if reset.is_some() { 0 } else { since };
+        let after = if reset.is_some() { self.base } else { since };
         // Ids in the ring are consecutive, so the start index is arithmetic.
         let skip = match self.oldest_id() {
             Some(oldest) if after >= oldest => (after - oldest + 1) as usize,
@@ -290,6 +313,11 @@ impl Hub {
     /// subscriber fall `live_capacity` events behind before it is caught up
     /// from the ring.
     pub fn new(replay_capacity: usize, live_capacity: usize) -> Self {
+        Self::starting_after(0, replay_capacity, live_capacity)
+    }
+
+    /// A hub whose first event gets id `base + 1`.
+    pub fn starting_after(base: u64, replay_capacity: usize, live_capacity: usize) -> Self {
         let replay_capacity = replay_capacity.max(1);
         let (live, _) = broadcast::channel(live_capacity.max(1));
         Hub {
@@ -297,7 +325,8 @@ impl Hub {
                 ring: Mutex::new(Ring {
                     events: VecDeque::with_capacity(replay_capacity),
                     capacity: replay_capacity,
-                    last_id: 0,
+                    base,
+                    last_id: base,
                 }),
                 live,
             }),

@@ -20,6 +20,8 @@
 //! - [`drops`] lets a learner make the server cut their own connections.
 //! - [`feed`] runs the built-in publishers (`ticker`, `notifications`).
 //! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).
+//! - [`limits`] caps how fast a learner or a socket may publish, and
+//!   [`connections`] counts open long-lived connections and caps them per address.
 //! - [`security`] keeps other sites out (Origin checks) and sends the
 //!   security headers (CSP without inline scripts, nosniff, referrer policy).
 //! - [`problem`] turns every error into an RFC 9457 problem document.
@@ -31,12 +33,14 @@ pub mod api;
 pub mod body_limit;
 pub mod chat;
 pub mod config;
+pub mod connections;
 pub mod drops;
 pub mod feed;
 pub mod frontend;
 pub mod hub;
 pub mod lab;
 pub mod lessons;
+pub mod limits;
 pub mod problem;
 pub mod security;
 pub mod server;

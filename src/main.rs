@@ -38,6 +38,14 @@ async fn main() -> std::process::ExitCode {
     println!("  Swagger UI: {home}docs");
     println!("  OpenAPI:    {home}openapi.json");
     println!("Press Ctrl-C to stop.");
+    if !addr.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {}, which other machines can reach. The playground is meant \
+             for local use: anyone who can reach this port can publish events and open \
+             connections (each learner still sees only their own traffic log).",
+            addr.ip()
+        );
+    }
     if open && let Err(err) = open_browser(&home) {
         eprintln!("could not open a browser ({err}); open {home} yourself.");
     }

@@ -72,6 +72,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
                 log: state.traffic.clone(),
                 shutdown: state.shutdown.clone(),
                 heartbeat: state.config.sse_heartbeat(),
+                connections: state.connections.clone(),
             },
             LessonsApi {
                 library: state.lessons.clone(),
@@ -83,6 +84,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             },
             ChatApi {
                 hub: state.hub.clone(),
+                limits: state.limits.clone(),
             },
             LabApi {
                 lab: state.lab.clone(),

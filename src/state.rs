@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::chat::ChatRoom;
 use crate::config::Config;
+use crate::connections::Connections;
 use crate::drops::Drops;
 use crate::feed::{FeedSettings, Feeds};
 use crate::hub::Hub;
@@ -14,6 +15,7 @@ use crate::lab::challenges::Challenges;
 use crate::lab::faults::Faults;
 use crate::lessons::Library;
 use crate::lessons::progress::ProgressStore;
+use crate::limits::PublishLimits;
 use crate::shutdown::Shutdown;
 use crate::traffic::TrafficLog;
 
@@ -35,6 +37,8 @@ pub struct AppState {
     pub lab: Arc<Lab>,
     pub faults: Arc<Faults>,
     pub challenges: Arc<Challenges>,
+    pub limits: Arc<PublishLimits>,
+    pub connections: Arc<Connections>,
 }
 
 impl AppState {
@@ -44,7 +48,11 @@ impl AppState {
     pub fn new(config: Config, addr: SocketAddr) -> Result<Self, String> {
         let lessons = Arc::new(Library::load()?);
         let shutdown = Shutdown::new();
-        let hub = Hub::new(config.replay_buffer as usize, LIVE_CHANNEL_CAPACITY);
+        let hub = Hub::starting_after(
+            config.event_ids.base(),
+            config.replay_buffer as usize,
+            LIVE_CHANNEL_CAPACITY,
+        );
         let feeds = Feeds::start(
             &hub,
             FeedSettings {
@@ -62,6 +70,8 @@ impl AppState {
             lab: Arc::new(Lab::new(addr, hub.clone(), traffic.clone())),
             faults: Arc::default(),
             challenges: Arc::default(),
+            limits: Arc::new(PublishLimits::new(&config)),
+            connections: Connections::new(config.max_connections_per_address as usize),
             lessons,
             progress: Arc::default(),
             drops: Arc::default(),

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use poem::http::header;
+use poem::web::RemoteAddr;
 use poem::web::sse::Event as SseEvent;
 use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
@@ -17,6 +18,7 @@ use tokio::time::Instant;
 
 use super::stats::{self, Stats};
 use super::{Entry, Learner, TrafficLog, Transport};
+use crate::connections::{Connections, Held, Permit, client_ip};
 use crate::problem::ApiError;
 use crate::shutdown::Shutdown;
 use crate::transports::sse::{EventStream, heartbeat_timer, parse_last_event_id};
@@ -61,6 +63,7 @@ pub struct TrafficApi {
     pub log: TrafficLog,
     pub shutdown: Shutdown,
     pub heartbeat: Duration,
+    pub connections: Arc<Connections>,
 }
 
 fn parse_transport(raw: Option<&str>) -> Result<Option<Transport>, ApiError> {
@@ -136,6 +139,7 @@ impl TrafficApi {
     async fn stream(
         &self,
         learner: Learner,
+        remote: &RemoteAddr,
         /// Only this transport.
         transport: Query<Option<String>>,
         /// End after this many entries (1–100000).
@@ -160,6 +164,9 @@ impl TrafficApi {
         _x_learner: Header<Option<String>>,
     ) -> Result<EventStream, ApiError> {
         let transport = parse_transport(transport.as_deref())?;
+        let permit = self
+            .connections
+            .open(client_ip(remote), Held::TrafficStream)?;
         let resume = parse_last_event_id(last_event_id.as_deref())?
             .or(*since)
             // An id newer than anything logged (e.g. from before a restart): start over.
@@ -183,6 +190,7 @@ impl TrafficApi {
             deadline: duration.map(|s| Instant::now() + Duration::from_secs(s)),
             heartbeat,
             shutdown: self.shutdown.clone(),
+            _permit: permit,
         };
         let retry = Bytes::from(SseEvent::retry(2000).to_string());
         let entries = stream::unfold(state, |mut s| async move {
@@ -279,6 +287,7 @@ struct LiveLog {
     deadline: Option<Instant>,
     heartbeat: tokio::time::Interval,
     shutdown: Shutdown,
+    _permit: Permit,
 }
 
 impl LiveLog {

@@ -58,13 +58,25 @@ impl Learner {
                 set_cookie: None,
             };
         }
-        let id = format!("l-{:016x}", fastrand::u64(..));
+        let id = new_id();
         let cookie = format!("{COOKIE}={id}; Path=/; Max-Age=31536000; HttpOnly; SameSite=Lax");
         Learner {
             id: id.into(),
             set_cookie: Some(cookie),
         }
     }
+}
+
+/// 128 random bits from the operating system: another client cannot guess
+/// somebody's id and read their log, even when the server is reachable.
+fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No OS randomness (never seen on Linux): fall back to a weaker source.
+        bytes = fastrand::u128(..).to_le_bytes();
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("l-{hex}")
 }
 
 impl<'a> FromRequest<'a> for Learner {

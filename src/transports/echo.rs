@@ -21,6 +21,7 @@ use super::websocket::{
     Stop, Upgrade, check_origin, describe, finish, handshake_key, stop_for, ws_config,
 };
 use crate::api::ApiTags;
+use crate::connections::{Held, client_ip};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::Tap;
@@ -41,12 +42,17 @@ impl EchoApi {
     async fn echo(&self, req: &Request, tap: Tap) -> Result<Upgrade, ApiError> {
         check_origin(req.headers(), &self.state.config.allowed_origins)?;
         let key = handshake_key(req.headers())?;
+        let permit = self
+            .state
+            .connections
+            .open(client_ip(req.remote_addr()), Held::WebSocket)?;
         let on_upgrade = req.take_upgrade().map_err(|_| {
             ApiError::bad_request("This connection cannot be upgraded (is it HTTP/1.1?).")
         })?;
         let state = self.state.clone();
         let tracker = state.shutdown.tracker().clone();
         tracker.spawn(async move {
+            let _permit = permit;
             let Ok(upgraded) = on_upgrade.await else {
                 tap.ws_closed(1006, "the upgrade failed");
                 return;

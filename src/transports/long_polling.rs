@@ -5,11 +5,13 @@
 
 use std::time::Duration;
 
+use poem::web::RemoteAddr;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
 
 use super::{DEFAULT_BATCH, MAX_BATCH, PollResponse};
 use crate::api::ApiTags;
+use crate::connections::{Held, client_ip};
 use crate::hub::{Cursor, Delivery, TopicFilter};
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -42,6 +44,7 @@ impl LongPollingApi {
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
         tap: Tap,
+        remote: &RemoteAddr,
     ) -> Result<PollResponse, ApiError> {
         let config = &self.state.config;
         let timeout = match *timeout {
@@ -58,6 +61,10 @@ impl LongPollingApi {
         };
         let topics = TopicFilter::parse(topics.as_deref());
         let limit = limit.unwrap_or(DEFAULT_BATCH).min(MAX_BATCH) as usize;
+        let _held = self
+            .state
+            .connections
+            .open(client_ip(remote), Held::LongPoll)?;
         let mut sub = self
             .state
             .hub

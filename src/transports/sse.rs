@@ -13,6 +13,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use poem::http::header;
+use poem::web::RemoteAddr;
 use poem::web::sse::Event as SseEvent;
 use poem::{Body, IntoResponse, Response};
 use poem_openapi::param::{Header, Query};
@@ -26,6 +27,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::until;
 use crate::api::ApiTags;
+use crate::connections::{Held, Permit, client_ip};
 use crate::hub::{Cursor, Delivery, Event, Reset, Subscription, TopicFilter};
 use crate::lab::faults::FaultSwitches;
 use crate::problem::ApiError;
@@ -89,8 +91,10 @@ impl SseApi {
         last_event_id_header: Header<Option<String>>,
         tap: Tap,
         learner: Learner,
+        remote: &RemoteAddr,
     ) -> Result<EventStream, ApiError> {
         let resume = parse_last_event_id(last_event_id_header.as_deref())?.or(*last_event_id);
+        let permit = self.state.connections.open(client_ip(remote), Held::Sse)?;
         let session = Session {
             sub: self
                 .state
@@ -112,6 +116,7 @@ impl SseApi {
             shutdown: self.state.shutdown.token().clone(),
             dropped: self.state.drops.watch(&learner.id, Transport::Sse),
             tap,
+            _permit: permit,
         };
         let gzip = session.faults.gzip;
         Ok(EventStream::new(session.into_stream()).gzipped(gzip))
@@ -138,6 +143,8 @@ struct Session {
     faults: FaultSwitches,
     /// When the stream last wrote anything (for the idle-timeout killer).
     last_write: Instant,
+    /// Counts this stream as open until it is dropped.
+    _permit: Permit,
     /// Events held by the buffering-proxy switch, and when they go out.
     held: Vec<std::sync::Arc<crate::hub::Event>>,
     release_at: Option<Instant>,

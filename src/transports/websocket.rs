@@ -27,8 +27,10 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 
 use crate::api::ApiTags;
 use crate::chat::{ChatMessage, MAX_CHAT_CHARS};
+use crate::connections::{Held, client_ip};
 use crate::hub::{Cursor, Delivery, Event, NewEvent, Reset, Subscription, TopicFilter};
 use crate::lab::faults::FaultSwitches;
+use crate::limits::{ConnectionLimit, ErrorBudget, RetryAfter};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::capture::FrameKind;
@@ -64,16 +66,27 @@ impl WebSocketApi {
     /// - `event` (`{"type":"event","event":{id,topic,type,data,published_at}}`),
     /// - `reset` (events you asked for are gone; what is left follows),
     /// - `chat`, `ack`, `echo`, `pong`, and `error` (`code` + `message`; the
-    ///   connection stays open).
+    ///   connection stays open). A `rate_limited` error carries `retry_after_ms`.
+    ///
+    /// **Limits.** `publish` and `chat` count against a per-connection and a
+    /// per-learner rate (`--publish-rate-per-connection`,
+    /// `--publish-rate-per-learner`). Each bad message (invalid JSON, unknown
+    /// type, over the rate, binary) gets an `error`; a connection that keeps
+    /// sending them (`--ws-error-budget`) is closed with 1008. An address holding
+    /// too many open connections gets `503`.
     ///
     /// The server sends ping frames every 20 s and closes peers that do not
     /// answer. Close codes: 1000 normal, 1001 server shutting down, 1002
-    /// protocol error, 1007 invalid UTF-8, 1008 no pong, 1009 message too big
+    /// protocol error, 1007 invalid UTF-8, 1008 no pong or abuse, 1009 message too big
     /// (over 64 KiB by default). Upgrades from a foreign `Origin` get `403`.
     #[oai(path = "/ws", method = "get", tag = "ApiTags::WebSocket")]
     async fn ws(&self, req: &Request, tap: Tap, learner: Learner) -> Result<Upgrade, ApiError> {
         check_origin(req.headers(), &self.state.config.allowed_origins)?;
         let key = handshake_key(req.headers())?;
+        let permit = self
+            .state
+            .connections
+            .open(client_ip(req.remote_addr()), Held::WebSocket)?;
         let on_upgrade = req.take_upgrade().map_err(|_| {
             ApiError::bad_request("This connection cannot be upgraded (is it HTTP/1.1?).")
         })?;
@@ -85,6 +98,7 @@ impl WebSocketApi {
         let name = state.chat.new_member_name("ws");
         let tracker = state.shutdown.tracker().clone();
         tracker.spawn(async move {
+            let _permit = permit;
             match on_upgrade.await {
                 Ok(upgraded) => {
                     let ws = WebSocketStream::from_raw_socket(
@@ -94,10 +108,15 @@ impl WebSocketApi {
                     )
                     .await;
                     tracing::info!(client = %name, "websocket connected");
-                    let (code, reason) =
-                        Session::new(state, name.clone(), tap.clone(), dropped, faults)
-                            .run(ws)
-                            .await;
+                    let session = Session::new(
+                        state,
+                        name.clone(),
+                        learner.id,
+                        tap.clone(),
+                        dropped,
+                        faults,
+                    );
+                    let (code, reason) = session.run(ws).await;
                     let code = u16::from(code);
                     tap.ws_closed(code, &reason);
                     tracing::info!(client = %name, code, reason, "websocket closed");
@@ -288,6 +307,9 @@ enum ServerMessage<'a> {
         message: String,
         #[serde(rename = "ref", skip_serializing_if = "Option::is_none")]
         reference: Option<serde_json::Value>,
+        /// Only on `rate_limited`: when the next publish may pass.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -302,6 +324,7 @@ fn error(code: &'static str, message: impl Into<String>) -> ServerMessage<'stati
         code,
         message: message.into(),
         reference: None,
+        retry_after_ms: None,
     }
 }
 
@@ -323,6 +346,11 @@ pub(crate) enum Stop {
 struct Session {
     state: AppState,
     name: String,
+    learner: Arc<str>,
+    /// This connection's own publish bucket (the learner's is in `state.limits`).
+    publish_limit: ConnectionLimit,
+    /// Bad messages left before the connection is closed with 1008.
+    errors: ErrorBudget,
     subscription: Option<(Subscription, TopicFilter)>,
     chat: broadcast::Receiver<Arc<ChatMessage>>,
     tap: Tap,
@@ -336,12 +364,16 @@ impl Session {
     fn new(
         state: AppState,
         name: String,
+        learner: Arc<str>,
         tap: Tap,
         dropped: tokio::sync::watch::Receiver<u64>,
         faults: FaultSwitches,
     ) -> Self {
         let chat = state.chat.join();
         Session {
+            publish_limit: state.limits.for_connection(),
+            errors: ErrorBudget::new(state.config.ws_error_budget),
+            learner,
             state,
             name,
             subscription: None,
@@ -431,11 +463,22 @@ impl Session {
                     Some(Ok(msg)) => {
                         self.tap_received(&msg);
                         match msg {
-                    Message::Text(text) => self.handle_text(text.as_str()),
-                    Message::Binary(_) => Some(error(
-                        "binary_not_supported",
-                        "This endpoint speaks JSON text messages; binary frames are ignored.",
-                    ).to_frame()),
+                    Message::Text(text) => {
+                        let reply = self.handle_text(text.as_str());
+                        if matches!(reply, ServerMessage::Error { .. }) && !self.errors.spend() {
+                            return Stop::Close(CloseCode::Policy, "too many bad or rate-limited messages");
+                        }
+                        Some(reply.to_frame())
+                    }
+                    Message::Binary(_) => {
+                        if !self.errors.spend() {
+                            return Stop::Close(CloseCode::Policy, "too many bad or rate-limited messages");
+                        }
+                        Some(error(
+                            "binary_not_supported",
+                            "This endpoint speaks JSON text messages; binary frames are ignored.",
+                        ).to_frame())
+                    }
                     Message::Pong(_) => {
                         pong_deadline = None;
                         None
@@ -497,7 +540,7 @@ impl Session {
         }
     }
 
-    fn handle_text(&mut self, text: &str) -> Option<Message> {
+    fn handle_text(&mut self, text: &str) -> ServerMessage<'static> {
         let msg: ClientMessage = match serde_json::from_str(text) {
             Ok(msg) => msg,
             Err(err) => {
@@ -512,16 +555,29 @@ impl Session {
                         ),
                     )
                 };
-                return Some(error(code, message).to_frame());
+                return error(code, message);
             }
         };
-        let reply = match msg {
+        match msg {
             ClientMessage::Subscribe {
                 topics,
                 since,
                 reference,
             } => self.subscribe(topics, since, reference),
             ClientMessage::Unsubscribe { topics, reference } => self.unsubscribe(topics, reference),
+            ClientMessage::Publish { reference, .. } | ClientMessage::Chat { reference, .. }
+                if let Some(wait) = self.over_rate() =>
+            {
+                ServerMessage::Error {
+                    code: "rate_limited",
+                    message: format!(
+                        "You are publishing too fast; wait {} ms before the next publish or chat.",
+                        wait.millis()
+                    ),
+                    reference,
+                    retry_after_ms: Some(wait.millis()),
+                }
+            }
             ClientMessage::Publish {
                 topic,
                 event,
@@ -534,6 +590,7 @@ impl Session {
                         code: "invalid_chat",
                         message: format!("Chat text must have 1 to {MAX_CHAT_CHARS} characters."),
                         reference,
+                        retry_after_ms: None,
                     }
                 } else {
                     self.state.chat.say(&self.name, &text);
@@ -542,8 +599,15 @@ impl Session {
             }
             ClientMessage::Echo { data, reference } => ServerMessage::Echo { data, reference },
             ClientMessage::Ping { reference } => ServerMessage::Pong { reference },
-        };
-        Some(reply.to_frame())
+        }
+    }
+
+    /// `Some(wait)` when this connection or its learner is over the publish rate.
+    fn over_rate(&self) -> Option<RetryAfter> {
+        self.publish_limit
+            .check()
+            .and_then(|()| self.state.limits.check(&self.learner))
+            .err()
     }
 
     fn subscribe(
@@ -561,6 +625,7 @@ impl Session {
                 code: "invalid_subscribe",
                 message: format!("{bad:?} is not a valid topic name."),
                 reference,
+                retry_after_ms: None,
             };
         }
         let requested: TopicFilter = requested.into_iter().collect();
@@ -576,6 +641,7 @@ impl Session {
                 code: "too_many_topics",
                 message: format!("A connection may follow at most {MAX_TOPICS} topics."),
                 reference,
+                retry_after_ms: None,
             };
         }
         // Without `since`, an existing subscription carries on where it was, so nothing is skipped.
@@ -615,6 +681,7 @@ impl Session {
                           then subscribe to the ones you want."
                     .into(),
                 reference,
+                retry_after_ms: None,
             };
         }
         let left: TopicFilter = current
@@ -646,6 +713,7 @@ impl Session {
                 code: "invalid_publish",
                 message,
                 reference,
+                retry_after_ms: None,
             };
         }
         let published = self.state.hub.publish(NewEvent {

@@ -164,6 +164,27 @@ impl TestServer {
     }
 }
 
+/// Waits until the server counts exactly `n` open long-lived connections
+/// (`connections.total` in `/api/status`): proof that closed or vanished
+/// clients were cleaned up.
+pub async fn wait_for_connections(server: &TestServer, n: u64) {
+    let outcome = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let status = server.status().await;
+            if status["connections"]["total"].as_u64() == Some(n) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(
+        outcome.is_ok(),
+        "open connections never reached {n}: {}",
+        server.status().await["connections"]
+    );
+}
+
 /// Next SSE event that is not the `retry`-only preamble.
 pub async fn next_sse(stream: &mut (impl Stream<Item = SseEvent> + Unpin)) -> Option<SseEvent> {
     tokio::time::timeout(PATIENCE, async {
