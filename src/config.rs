@@ -133,6 +133,12 @@ pub struct Config {
     #[arg(long, env = "PLAYGROUND_NO_TRAFFIC_LOG")]
     pub no_traffic_log: bool,
 
+    /// Seconds a write to a client may make no progress before the connection is
+    /// closed (frees streams whose reader stopped reading).
+    #[arg(long, env = "PLAYGROUND_WRITE_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub write_timeout_secs: u64,
+
     /// Seconds to wait for connections to finish on Ctrl-C / SIGTERM.
     #[arg(long, env = "PLAYGROUND_SHUTDOWN_GRACE", default_value_t = 1.5)]
     pub shutdown_grace_secs: f64,
@@ -189,6 +195,10 @@ impl Config {
 
     pub fn ws_ping_timeout(&self) -> Duration {
         Duration::from_secs(self.ws_ping_timeout_secs)
+    }
+
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_secs(self.write_timeout_secs)
     }
 
     pub fn shutdown_grace(&self) -> Duration {

@@ -26,6 +26,7 @@
 //!   security headers (CSP without inline scripts, nosniff, referrer policy).
 //! - [`problem`] turns every error into an RFC 9457 problem document.
 //! - [`frontend`] serves the embedded web UI from `frontend/`.
+//! - [`write_timeout`] frees connections whose client stopped reading.
 //! - [`shutdown`] is the one signal long-lived work watches to wrap up.
 //! - [`config`] lists every tunable, as flags and environment variables.
 
@@ -48,6 +49,7 @@ pub mod shutdown;
 pub mod state;
 pub mod traffic;
 pub mod transports;
+pub mod write_timeout;
 
 pub use config::Config;
 pub use server::{BoundServer, bind};

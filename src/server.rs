@@ -7,7 +7,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{ContactObject, OpenApiService};
@@ -32,6 +32,7 @@ use crate::transports::long_polling::LongPollingApi;
 use crate::transports::polling::PollingApi;
 use crate::transports::sse::SseApi;
 use crate::transports::websocket::WebSocketApi;
+use crate::write_timeout::WriteTimeoutAcceptor;
 
 const API_DESCRIPTION: &str = "\
 Four ways to get the same live stream of events: **short polling**, **long-polling**, \
@@ -140,7 +141,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
 
 /// A server whose socket is bound but which is not serving yet.
 pub struct BoundServer {
-    acceptor: TcpAcceptor,
+    acceptor: WriteTimeoutAcceptor,
     state: AppState,
     local_addr: SocketAddr,
 }
@@ -154,6 +155,7 @@ pub async fn bind(config: Config) -> io::Result<BoundServer> {
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .ok_or_else(|| io::Error::other("the listener has no address"))?;
+    let acceptor = WriteTimeoutAcceptor::new(acceptor, config.write_timeout());
     let state = AppState::new(config, local_addr).map_err(io::Error::other)?;
     Ok(BoundServer {
         acceptor,

@@ -1,10 +1,13 @@
 //! A real server on port 0 and helpers to drive it with real clients.
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use std::time::Duration;
 
 use eventsource_stream::{Event as SseEvent, Eventsource};
 use futures_util::{Stream, StreamExt};
+use realtime_playground::state::AppState;
 use realtime_playground::{Config, bind};
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -22,6 +25,8 @@ pub struct TestServer {
     pub base: String,
     pub host: String,
     pub http: reqwest::Client,
+    /// The server's shared state, to publish in-process when HTTP would be too slow.
+    pub state: AppState,
     stop: Option<oneshot::Sender<()>>,
     done: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -34,6 +39,7 @@ impl TestServer {
     pub async fn with(config: Config) -> Self {
         let server = bind(config).await.expect("bind");
         let addr = server.local_addr();
+        let state = server.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
         let done = tokio::spawn(server.run(async move {
             let _ = stopped.await;
@@ -42,6 +48,7 @@ impl TestServer {
             base: format!("http://{addr}"),
             host: addr.to_string(),
             http: reqwest::Client::new(),
+            state,
             stop: Some(stop),
             done: Some(done),
         }
@@ -53,6 +60,7 @@ impl TestServer {
             base: server.base.clone(),
             host: server.host.clone(),
             http: server.http.clone(),
+            state: server.state.clone(),
             stop: None,
             done: None,
         }
