@@ -1,9 +1,11 @@
 //! "Drop my connections": lets a learner (or a lesson's play mode) make the
 //! server cut their open SSE streams or WebSockets, to watch what each
 //! transport does about it. Each open connection watches a counter for its
-//! learner and transport; bumping the counter ends them all.
+//! learner and transport; bumping the counter ends them all. With
+//! `reconnect: false` the learner's next SSE reconnect also gets `204 No
+//! Content`, which tells an `EventSource` to stop for good.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use poem_openapi::payload::Json;
@@ -15,9 +17,14 @@ use crate::traffic::{Learner, Transport};
 
 type Key = (Arc<str>, Transport);
 
+/// Most learners whose next SSE reconnect is refused at once (oldest forgotten first).
+const MAX_REFUSALS: usize = 1024;
+
 #[derive(Default)]
 pub struct Drops {
     senders: Mutex<HashMap<Key, watch::Sender<u64>>>,
+    /// Learners whose next SSE reconnect gets `204 No Content` (one-shot).
+    refusals: Mutex<VecDeque<Arc<str>>>,
 }
 
 impl Drops {
@@ -44,6 +51,26 @@ impl Drops {
             None => 0,
         }
     }
+
+    /// Remembers to answer this learner's next SSE reconnect with `204`.
+    pub fn refuse_next_reconnect(&self, learner: &Arc<str>) {
+        let mut refusals = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        if !refusals.contains(learner) {
+            if refusals.len() >= MAX_REFUSALS {
+                refusals.pop_front();
+            }
+            refusals.push_back(learner.clone());
+        }
+    }
+
+    /// True (once) if this learner's reconnect must be refused.
+    pub fn take_refusal(&self, learner: &Arc<str>) -> bool {
+        let mut refusals = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        match refusals.iter().position(|l| l == learner) {
+            Some(i) => refusals.remove(i).is_some(),
+            None => false,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -59,12 +86,22 @@ pub enum DropTarget {
 pub struct DropRequest {
     /// Which of my connections to cut: `sse`, `websocket` or `all`.
     pub transport: DropTarget,
+    /// `false`: also answer my next SSE reconnect (a request with
+    /// `Last-Event-ID` or `?last_event_id`) with `204 No Content`, which
+    /// makes `EventSource` stop for good. Default `true`.
+    #[oai(default = "reconnect_by_default")]
+    pub reconnect: bool,
+}
+
+fn reconnect_by_default() -> bool {
+    true
 }
 
 impl poem_openapi::types::Example for DropRequest {
     fn example() -> Self {
         DropRequest {
             transport: DropTarget::Sse,
+            reconnect: true,
         }
     }
 }
@@ -87,6 +124,12 @@ impl DropsApi {
     /// network or a restarting proxy would. Watch the difference: a browser's
     /// `EventSource` reconnects by itself and resumes with `Last-Event-ID`;
     /// a WebSocket (closed with 1001) stays closed unless your code reconnects.
+    ///
+    /// With `"reconnect": false` (and `transport` `sse` or `all`) the server
+    /// also answers your next SSE reconnect (`GET /api/sse` with
+    /// `Last-Event-ID` or `?last_event_id`) with `204 No Content`, once: the
+    /// WHATWG spec's way to tell an `EventSource` to stop reconnecting
+    /// (`readyState` becomes `CLOSED`). The reconnect after that gets `200` again.
     #[oai(path = "/connections/drop", method = "post", tag = "ApiTags::Events")]
     async fn drop_mine(&self, learner: Learner, body: Json<DropRequest>) -> Json<Dropped> {
         let targets: &[Transport] = match body.transport {
@@ -94,6 +137,10 @@ impl DropsApi {
             DropTarget::Websocket => &[Transport::Websocket],
             DropTarget::All => &[Transport::Sse, Transport::Websocket],
         };
+        // Before the cut, so even an instant reconnect is refused.
+        if !body.reconnect && body.transport != DropTarget::Websocket {
+            self.drops.refuse_next_reconnect(&learner.id);
+        }
         let dropped = targets
             .iter()
             .map(|t| self.drops.drop_connections(&learner.id, *t) as u64)

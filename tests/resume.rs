@@ -176,3 +176,100 @@ async fn a_websocket_stays_down_unless_the_client_reconnects_and_catches_up() {
     );
     server.stop().await;
 }
+
+/// `"reconnect": false`: the learner's streams are cut and their next SSE
+/// reconnect gets `204 No Content` (EventSource stops for good), once; other
+/// learners and fresh (non-resuming) requests are not affected.
+#[tokio::test]
+async fn drop_without_reconnect_answers_the_next_reconnect_with_204_once() {
+    let server = TestServer::start().await;
+    let open = |learner: &'static str, last: Option<String>| {
+        let mut req = server
+            .http
+            .get(server.url("/api/sse?duration=5"))
+            .header("X-Learner", learner);
+        if let Some(id) = last {
+            req = req.header("Last-Event-ID", id);
+        }
+        req.send()
+    };
+    let first = server.publish("resume", json!({})).await.to_string();
+    // An open stream, cut by a default drop: the reconnect is welcome.
+    let live = open("stopper", None).await.expect("sse");
+    assert_eq!(live.status(), 200);
+    let mut live = live.bytes_stream();
+    // The `retry:` preamble: the stream is open and watching for drops.
+    live.next().await.expect("retry").expect("bytes");
+    assert_eq!(drop_mine(&server, "stopper", "sse").await, 1);
+    read_to_end(&mut live).await;
+    let res = open("stopper", Some(first.clone())).await.expect("sse");
+    assert_eq!(res.status(), 200);
+
+    // That one, cut with `reconnect: false`.
+    let mut live = res.bytes_stream();
+    live.next().await.expect("retry").expect("bytes");
+    assert_eq!(drop_without_reconnect(&server, "stopper", "sse").await, 1);
+    read_to_end(&mut live).await;
+
+    // Someone else's reconnect, and stopper's fresh request: they stream as usual.
+    assert_eq!(
+        open("other", Some(first.clone()))
+            .await
+            .expect("sse")
+            .status(),
+        200
+    );
+    assert_eq!(open("stopper", None).await.expect("sse").status(), 200);
+    // stopper's reconnect: 204, empty body.
+    let refused = open("stopper", Some(first.clone())).await.expect("sse");
+    assert_eq!(refused.status(), 204);
+    assert!(refused.bytes().await.expect("body").is_empty());
+    // One-shot: the reconnect after that streams again.
+    assert_eq!(
+        open("stopper", Some(first.clone()))
+            .await
+            .expect("sse")
+            .status(),
+        200
+    );
+
+    // `?last_event_id=` counts as a reconnect too; `transport: websocket` refuses nothing.
+    drop_without_reconnect(&server, "stopper", "websocket").await;
+    let query = |learner: &'static str| {
+        server
+            .http
+            .get(server.url(&format!("/api/sse?duration=5&last_event_id={first}")))
+            .header("X-Learner", learner)
+            .send()
+    };
+    assert_eq!(query("stopper").await.expect("sse").status(), 200);
+    drop_without_reconnect(&server, "stopper", "all").await;
+    assert_eq!(query("stopper").await.expect("sse").status(), 204);
+    assert_eq!(query("stopper").await.expect("sse").status(), 200);
+    server.stop().await;
+}
+
+async fn drop_without_reconnect(server: &TestServer, learner: &str, transport: &str) -> u64 {
+    let res: serde_json::Value = server
+        .http
+        .post(server.url("/api/connections/drop"))
+        .header("X-Learner", learner)
+        .json(&json!({ "transport": transport, "reconnect": false }))
+        .send()
+        .await
+        .expect("drop")
+        .json()
+        .await
+        .expect("json");
+    res["dropped"].as_u64().expect("dropped")
+}
+
+async fn read_to_end(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+) {
+    tokio::time::timeout(PATIENCE, async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await
+    .expect("the server ended the stream");
+}

@@ -63,6 +63,10 @@ impl SseApi {
     ///
     /// Without `limit` or `duration` the stream never ends, so in Swagger UI
     /// set one of them, e.g. `limit=3`.
+    ///
+    /// After `POST /api/connections/drop` with `"reconnect": false`, your next
+    /// reconnect (a request with `Last-Event-ID` or `?last_event_id`) gets
+    /// `204 No Content`, once: `EventSource` then stops for good.
     #[oai(path = "/sse", method = "get", tag = "ApiTags::Sse")]
     #[allow(clippy::too_many_arguments)] // one per documented query parameter or header
     async fn sse(
@@ -92,8 +96,11 @@ impl SseApi {
         tap: Tap,
         learner: Learner,
         remote: &RemoteAddr,
-    ) -> Result<EventStream, ApiError> {
+    ) -> Result<SseAnswer, ApiError> {
         let resume = parse_last_event_id(last_event_id_header.as_deref())?.or(*last_event_id);
+        if resume.is_some() && self.state.drops.take_refusal(&learner.id) {
+            return Ok(SseAnswer::NoReconnect);
+        }
         let permit = self.state.connections.open(client_ip(remote), Held::Sse)?;
         let session = Session {
             sub: self
@@ -119,7 +126,46 @@ impl SseApi {
             _permit: permit,
         };
         let gzip = session.faults.gzip;
-        Ok(EventStream::new(session.into_stream()).gzipped(gzip))
+        Ok(SseAnswer::Stream(
+            EventStream::new(session.into_stream()).gzipped(gzip),
+        ))
+    }
+}
+
+/// `GET /api/sse`: the stream, or `204` to a reconnect the learner asked to refuse.
+pub enum SseAnswer {
+    Stream(EventStream),
+    NoReconnect,
+}
+
+impl IntoResponse for SseAnswer {
+    fn into_response(self) -> Response {
+        match self {
+            SseAnswer::Stream(stream) => stream.into_response(),
+            SseAnswer::NoReconnect => Response::builder()
+                .status(poem::http::StatusCode::NO_CONTENT)
+                .finish(),
+        }
+    }
+}
+
+impl ApiResponse for SseAnswer {
+    fn meta() -> MetaResponses {
+        let mut meta = EventStream::meta();
+        meta.responses.push(MetaResponse {
+            description: "No Content: this reconnect is refused because you dropped your \
+                          streams with `\"reconnect\": false`; `EventSource` stops for good. \
+                          Once only: the next request streams again.",
+            status: Some(204),
+            status_range: None,
+            content: vec![],
+            headers: vec![],
+        });
+        meta
+    }
+
+    fn register(registry: &mut Registry) {
+        EventStream::register(registry);
     }
 }
 

@@ -779,9 +779,14 @@ where
             let _ = tokio::time::timeout(Duration::from_secs(1), async {
                 if ws.send(frame).await.is_ok() {
                     // Read until the peer's close reply ends the stream.
+                    let mut replied = false;
                     while let Some(Ok(msg)) = ws.next().await {
+                        replied |= matches!(msg, Message::Close(_));
                         let (kind, len, text) = describe(&msg);
                         tap.ws_received(kind, len, text);
+                    }
+                    if !replied {
+                        linger(ws.get_mut()).await;
                     }
                 }
             })
@@ -790,6 +795,21 @@ where
         }
         Stop::Gone(code, reason) => (code, reason.into()),
     }
+}
+
+/// After a read error tokio-tungstenite yields nothing more, so the peer's
+/// close reply (or the rest of a refused message) would sit unread, and
+/// closing a socket with unread data makes the kernel send RST, which can
+/// destroy the close frame in flight. Instead: FIN, then read until the peer
+/// closes too (bounded by the caller's timeout).
+async fn linger<S>(raw: &mut S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let _ = raw.shutdown().await;
+    let mut sink = [0u8; 4096];
+    while matches!(raw.read(&mut sink).await, Ok(n) if n > 0) {}
 }
 
 /// A frame's kind, payload size and text, for the traffic log.
