@@ -72,6 +72,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
                 log: state.traffic.clone(),
                 shutdown: state.shutdown.clone(),
                 heartbeat: state.config.sse_heartbeat(),
+                config: state.config.clone(),
             },
             LessonsApi {
                 library: state.lessons.clone(),

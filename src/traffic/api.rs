@@ -61,6 +61,8 @@ pub struct TrafficApi {
     pub log: TrafficLog,
     pub shutdown: Shutdown,
     pub heartbeat: Duration,
+    /// For `--stream-max-secs`.
+    pub config: std::sync::Arc<crate::config::Config>,
 }
 
 fn parse_transport(raw: Option<&str>) -> Result<Option<Transport>, ApiError> {
@@ -180,7 +182,7 @@ impl TrafficApi {
             backlog: backlog.into(),
             cursor: resume.unwrap_or(0),
             remaining: *limit,
-            deadline: duration.map(|s| Instant::now() + Duration::from_secs(s)),
+            deadline: self.config.stream_deadline(*duration),
             heartbeat,
             shutdown: self.shutdown.clone(),
         };

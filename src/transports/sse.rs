@@ -98,7 +98,7 @@ impl SseApi {
                 .subscribe(Cursor::after_or(resume, Cursor::Now)),
             topics: TopicFilter::parse(topics.as_deref()),
             remaining: *limit,
-            deadline: duration.map(|s| Instant::now() + Duration::from_secs(s)),
+            deadline: self.state.config.stream_deadline(*duration),
             heartbeat: match *heartbeat {
                 Some(0) => None,
                 Some(s) => Some(Duration::from_secs(s)),
