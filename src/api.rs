@@ -141,9 +141,11 @@ impl From<&Feed> for FeedState {
 pub struct FeedUpdate {
     /// `true` starts the feed, `false` pauses it.
     pub running: Option<bool>,
+    #[oai(nullable)]
     /// Milliseconds between events (50 to 3,600,000).
     #[oai(validator(minimum(value = "50"), maximum(value = "3600000")))]
     pub interval_ms: Option<u64>,
+    #[oai(nullable)]
 }
 
 impl poem_openapi::types::Example for FeedUpdate {
@@ -163,6 +165,7 @@ pub struct Status {
     pub last_id: u64,
     /// Oldest id still in the replay buffer.
     pub oldest_id: Option<u64>,
+    #[oai(nullable)]
     /// Events in the replay buffer.
     pub buffered: u64,
     /// Size of the replay buffer, in events.

@@ -150,8 +150,11 @@ pub struct Lane {
     /// Bytes that were bodies and frame payloads.
     pub payload_bytes: u64,
     /// Publish → received, median, milliseconds.
+    #[oai(nullable)]
     pub delay_p50_ms: Option<f64>,
+    #[oai(nullable)]
     pub delay_p95_ms: Option<f64>,
+    #[oai(nullable)]
     pub delay_max_ms: Option<f64>,
     /// Anything that went wrong in the lane's client.
     pub errors: Vec<String>,
