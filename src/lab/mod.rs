@@ -370,7 +370,7 @@ impl LabApi {
             .get_mut(&id)
             .ok_or_else(|| ApiError::not_found(format!("There is no race #{}.", id.0)))?;
         if run.mode != RunMode::Browser || run.status != RunStatus::Done {
-            return Err(ApiError::bad_request(
+            return Err(ApiError::conflict(
                 "Only a finished browser-mode race takes a report.",
             ));
         }

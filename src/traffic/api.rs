@@ -212,7 +212,7 @@ impl TrafficApi {
         /// Use this learner id instead of the cookie.
         #[oai(name = "X-Learner")]
         _x_learner: Header<Option<String>>,
-    ) -> Json<Stats> {
+    ) -> Result<Json<Stats>, ApiError> {
         let window_s = window.unwrap_or(60).min(MAX_WINDOW_S);
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -226,7 +226,8 @@ impl TrafficApi {
             .filter(|e| e.at_ms >= from)
             .collect();
         let open = self.log.open_connections(&learner.id);
-        Json(stats::compute(&entries, &open, window_s))
+        // Errors only come from parsing `window` (400).
+        Ok(Json(stats::compute(&entries, &open, window_s)))
     }
 
     /// My traffic as HAR
