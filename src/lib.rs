@@ -37,6 +37,7 @@ pub mod frontend;
 pub mod hub;
 pub mod lab;
 pub mod lessons;
+pub mod openapi;
 pub mod problem;
 pub mod security;
 pub mod server;
