@@ -68,7 +68,7 @@ pub struct RunRequest {
     )]
     pub poll_interval_ms: u64,
     /// Lanes to race: `poll`, `long_poll`, `sse`, `websocket` (all when empty).
-    #[oai(default)]
+    #[oai(default, validator(pattern = "^(poll|long_poll|sse|websocket)$"))]
     pub transports: Vec<String>,
     /// Events published at each tick (1–20): bursts show how each lane copes.
     #[oai(

@@ -172,7 +172,7 @@ pub struct AnswerRequest {
     #[oai(nullable)]
     pub scenario: Option<String>,
     #[oai(default)]
-    pub answer: String,
+    pub answer: crate::openapi::Text,
 }
 
 #[derive(Debug, Object)]

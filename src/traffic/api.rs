@@ -89,6 +89,7 @@ impl TrafficApi {
         &self,
         learner: Learner,
         /// Only this transport: `poll`, `long_poll`, `sse`, `websocket` or `api`.
+        #[oai(validator(pattern = "^(poll|long_poll|sse|websocket|api)?$"))]
         transport: Query<Option<String>>,
         /// Only entries after this `seq`.
         since: Query<Option<u64>>,
@@ -138,7 +139,8 @@ impl TrafficApi {
     async fn stream(
         &self,
         learner: Learner,
-        /// Only this transport.
+        /// Only this transport: `poll`, `long_poll`, `sse`, `websocket` or `api`.
+        #[oai(validator(pattern = "^(poll|long_poll|sse|websocket|api)?$"))]
         transport: Query<Option<String>>,
         /// End after this many entries (1–100000).
         #[oai(
@@ -155,7 +157,8 @@ impl TrafficApi {
         /// Start after this `seq` (entries already in the log are replayed first).
         since: Query<Option<u64>>,
         /// Resume after this `seq` (sent by `EventSource` when it reconnects; wins over `since`).
-        #[oai(name = "Last-Event-ID")]
+        // Digits only, at most 19 (so it always fits a u64), checked by poem before the handler runs.
+        #[oai(name = "Last-Event-ID", validator(pattern = "^[0-9]{1,19}$"))]
         last_event_id: Header<Option<String>>,
         /// Use this learner id instead of the cookie.
         #[oai(name = "X-Learner")]
