@@ -12,6 +12,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use crate::connections::OpenConnections;
 use crate::feed::{Feed, MAX_INTERVAL_MS, MIN_INTERVAL_MS};
 use crate::hub::NewEvent;
+use crate::openapi::Text;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::Learner;
@@ -44,20 +45,20 @@ const MAX_NAME_LEN: usize = 64;
 pub struct PublishRequest {
     /// Topic to publish on: letters, digits, `-`, `_` or `.`, at most 64 characters.
     #[oai(validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_.\-]+$"))]
-    pub topic: String,
+    pub topic: Text,
     /// Event type (becomes the SSE `event:` field). Same rules as `topic`.
     #[oai(
         rename = "type",
         default = "default_event_type",
         validator(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_.\-]+$")
     )]
-    pub kind: String,
+    pub kind: Text,
     /// Any JSON value.
     #[oai(default)]
     pub data: serde_json::Value,
 }
 
-fn default_event_type() -> String {
+fn default_event_type() -> Text {
     "message".into()
 }
 
@@ -142,9 +143,11 @@ impl From<&Feed> for FeedState {
 #[oai(example)]
 pub struct FeedUpdate {
     /// `true` starts the feed, `false` pauses it.
+    #[oai(nullable)]
     pub running: Option<bool>,
     /// Milliseconds between events (50 to 3,600,000).
     #[oai(validator(minimum(value = "50"), maximum(value = "3600000")))]
+    #[oai(nullable)]
     pub interval_ms: Option<u64>,
 }
 
@@ -164,6 +167,7 @@ pub struct Status {
     /// Newest event id (0 before the first event).
     pub last_id: u64,
     /// Oldest id still in the replay buffer.
+    #[oai(nullable)]
     pub oldest_id: Option<u64>,
     /// Events in the replay buffer.
     pub buffered: u64,
@@ -224,8 +228,8 @@ impl EventsApi {
         let Json(req) = body;
         validate_names(&req.topic, &req.kind).map_err(ApiError::bad_request)?;
         let event = self.state.hub.publish(NewEvent {
-            topic: req.topic,
-            kind: req.kind,
+            topic: req.topic.into(),
+            kind: req.kind.into(),
             data: req.data,
         });
         Ok(PublishResponse::Accepted(Json(Published {

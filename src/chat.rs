@@ -77,7 +77,8 @@ use crate::traffic::Learner;
 #[oai(example)]
 pub struct ChatPost {
     /// 1 to 1000 characters.
-    pub text: String,
+    #[oai(validator(min_length = 1, max_length = 1000))]
+    pub text: crate::openapi::Text,
 }
 
 impl poem_openapi::types::Example for ChatPost {

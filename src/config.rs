@@ -62,6 +62,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub sse_heartbeat_secs: u64,
 
+    /// Longest life of any Server-Sent Events stream (/api/sse, /api/traffic/stream),
+    /// in seconds, whatever its `duration` asks; 0 means no cap. Streams without
+    /// `limit` or `duration` otherwise never end.
+    #[arg(long, env = "PLAYGROUND_STREAM_MAX_SECS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=86400))]
+    pub stream_max_secs: u64,
+
     /// Reconnection delay suggested to SSE clients through the `retry:` field, in milliseconds.
     #[arg(long, env = "PLAYGROUND_SSE_RETRY_MS", default_value_t = 2000)]
     pub sse_retry_ms: u64,
@@ -189,6 +196,17 @@ impl Config {
         Duration::from_secs(self.sse_heartbeat_secs)
     }
 
+    /// When a stream opened now must end: the earlier of the requested
+    /// `duration` (seconds) and `--stream-max-secs`.
+    pub fn stream_deadline(&self, duration_secs: Option<u64>) -> Option<tokio::time::Instant> {
+        let cap = (self.stream_max_secs > 0).then_some(self.stream_max_secs);
+        let secs = match (duration_secs, cap) {
+            (Some(d), Some(c)) => Some(d.min(c)),
+            (d, c) => d.or(c),
+        }?;
+        Some(tokio::time::Instant::now() + Duration::from_secs(secs))
+    }
+
     pub fn ws_ping_interval(&self) -> Duration {
         Duration::from_secs(self.ws_ping_interval_secs)
     }
@@ -228,6 +246,21 @@ mod tests {
         assert_eq!(c.feed_interval_ms, 2000);
         assert_eq!(c.long_poll_timeout_secs, 25);
         assert_eq!(c.ws_max_message_bytes, 65536);
+    }
+
+    #[tokio::test]
+    async fn stream_max_secs_caps_the_requested_duration() {
+        let secs = |c: &Config, d| {
+            c.stream_deadline(d)
+                .map(|at| (at - tokio::time::Instant::now()).as_secs_f64().round() as u64)
+        };
+        let uncapped = Config::default();
+        assert_eq!(secs(&uncapped, None), None);
+        assert_eq!(secs(&uncapped, Some(30)), Some(30));
+        let capped = Config::try_parse_from(["x", "--stream-max-secs", "5"]).expect("flags");
+        assert_eq!(secs(&capped, None), Some(5));
+        assert_eq!(secs(&capped, Some(30)), Some(5));
+        assert_eq!(secs(&capped, Some(2)), Some(2));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use poem_openapi::{Enum, Object, OpenApi};
 use tokio::sync::watch;
 
 use crate::api::ApiTags;
+use crate::problem::ApiError;
 use crate::traffic::{Learner, Transport};
 
 type Key = (Arc<str>, Transport);
@@ -131,7 +132,11 @@ impl DropsApi {
     /// WHATWG spec's way to tell an `EventSource` to stop reconnecting
     /// (`readyState` becomes `CLOSED`). The reconnect after that gets `200` again.
     #[oai(path = "/connections/drop", method = "post", tag = "ApiTags::Events")]
-    async fn drop_mine(&self, learner: Learner, body: Json<DropRequest>) -> Json<Dropped> {
+    async fn drop_mine(
+        &self,
+        learner: Learner,
+        body: Json<DropRequest>,
+    ) -> Result<Json<Dropped>, ApiError> {
         let targets: &[Transport] = match body.transport {
             DropTarget::Sse => &[Transport::Sse],
             DropTarget::Websocket => &[Transport::Websocket],
@@ -145,6 +150,7 @@ impl DropsApi {
             .iter()
             .map(|t| self.drops.drop_connections(&learner.id, *t) as u64)
             .sum();
-        Json(Dropped { dropped })
+        // Errors only come from parsing the body (400, 413, 415) and the origin check (403).
+        Ok(Json(Dropped { dropped }))
     }
 }

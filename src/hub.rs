@@ -133,6 +133,7 @@ pub struct Reset {
     /// The id the client asked to continue after.
     pub requested_since: u64,
     /// Oldest id still in the buffer, if any. Everything from here on is replayed.
+    #[oai(nullable)]
     pub oldest_available: Option<u64>,
     /// Newest id published so far (the run's base when nothing was published yet).
     pub last_id: u64,

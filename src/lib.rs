@@ -42,6 +42,7 @@ pub mod hub;
 pub mod lab;
 pub mod lessons;
 pub mod limits;
+pub mod openapi;
 pub mod problem;
 pub mod security;
 pub mod server;

@@ -70,6 +70,9 @@ pub enum ApiError {
     /// No such resource (for example an unknown feed name).
     #[oai(status = 404, content_type = "application/problem+json")]
     NotFound(Json<Problem>),
+    /// The resource is not in a state that allows this (for example a race that has not finished).
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
     /// The request body is larger than the configured limit.
     #[oai(status = 413, content_type = "application/problem+json")]
     PayloadTooLarge(Json<Problem>),
@@ -108,6 +111,10 @@ impl ApiError {
 
     pub fn not_found(detail: impl Into<String>) -> Self {
         ApiError::NotFound(Json(Problem::new(StatusCode::NOT_FOUND, detail)))
+    }
+
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        ApiError::Conflict(Json(Problem::new(StatusCode::CONFLICT, detail)))
     }
 
     pub fn upgrade_required(detail: impl Into<String>) -> Self {

@@ -74,6 +74,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
                 shutdown: state.shutdown.clone(),
                 heartbeat: state.config.sse_heartbeat(),
                 connections: state.connections.clone(),
+                config: state.config.clone(),
             },
             LessonsApi {
                 library: state.lessons.clone(),
@@ -113,13 +114,30 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let security =
         SecurityHeaders::new(&api.swagger_ui_html(), state.config.allowed_origins.clone());
     let docs = api.swagger_ui();
-    let spec_json = api.spec_endpoint();
-    let spec_yaml = api.spec_endpoint_yaml();
+    let doc = crate::openapi::document(&api.spec(), &state.config);
+    let allow = crate::openapi::AllowHeader::new(&doc);
+    let spec_json = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    let spec_yaml = serde_yaml::to_string(&doc).unwrap_or_default();
     Route::new()
         .nest("/api", api)
         .nest("/docs", docs)
-        .at("/openapi.json", spec_json)
-        .at("/openapi.yaml", spec_yaml)
+        .at(
+            "/openapi.json",
+            poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json")
+                    .body(spec_json.clone())
+            }),
+        )
+        .at(
+            "/openapi.yaml",
+            poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/x-yaml")
+                    .header("Content-Disposition", "inline; filename=\"spec.yaml\"")
+                    .body(spec_yaml.clone())
+            }),
+        )
         .at(
             "/highlight.css",
             poem::endpoint::make_sync(|_| {
@@ -132,6 +150,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         .nest("/", Frontend)
         .with(BodyLimit::new(state.config.max_body_bytes as usize))
         .with(ProblemDetails)
+        .with(allow)
         // Inside the capture, so its headers count in the bytes on the wire.
         .with(security)
         .with(Capture::new(state.traffic.clone()))

@@ -345,8 +345,10 @@ pub struct ChallengeStatus {
     /// What the judge says about the current attempt.
     pub message: String,
     /// This attempt's score, when solved (lower is better).
+    #[oai(nullable)]
     pub score: Option<u64>,
     /// Your best score so far.
+    #[oai(nullable)]
     pub best: Option<u64>,
 }
 

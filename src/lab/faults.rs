@@ -29,15 +29,15 @@ const MAX_LEARNERS: usize = 10_000;
 pub struct FaultSwitches {
     /// Close my SSE streams and WebSockets after this many seconds without a
     /// byte written (0 = off, 1–300).
-    #[oai(default)]
+    #[oai(default, validator(maximum(value = "300")))]
     pub idle_timeout_s: u64,
     /// Hold my SSE events and release them in bursts every this many seconds
     /// (0 = off, 1–60).
-    #[oai(default)]
+    #[oai(default, validator(maximum(value = "60")))]
     pub buffer_s: u64,
     /// Delay every event delivered to my streams and sockets by this many
     /// milliseconds (0 = off, up to 10000).
-    #[oai(default)]
+    #[oai(default, validator(maximum(value = "10000")))]
     pub latency_ms: u64,
     /// Compress my SSE streams with gzip (watch the events pile up).
     #[oai(default)]

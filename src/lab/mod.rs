@@ -68,7 +68,7 @@ pub struct RunRequest {
     )]
     pub poll_interval_ms: u64,
     /// Lanes to race: `poll`, `long_poll`, `sse`, `websocket` (all when empty).
-    #[oai(default)]
+    #[oai(default, validator(pattern = "^(poll|long_poll|sse|websocket)$"))]
     pub transports: Vec<String>,
     /// Events published at each tick (1–20): bursts show how each lane copes.
     #[oai(
@@ -150,8 +150,11 @@ pub struct Lane {
     /// Bytes that were bodies and frame payloads.
     pub payload_bytes: u64,
     /// Publish → received, median, milliseconds.
+    #[oai(nullable)]
     pub delay_p50_ms: Option<f64>,
+    #[oai(nullable)]
     pub delay_p95_ms: Option<f64>,
+    #[oai(nullable)]
     pub delay_max_ms: Option<f64>,
     /// Anything that went wrong in the lane's client.
     pub errors: Vec<String>,
@@ -367,7 +370,7 @@ impl LabApi {
             .get_mut(&id)
             .ok_or_else(|| ApiError::not_found(format!("There is no race #{}.", id.0)))?;
         if run.mode != RunMode::Browser || run.status != RunStatus::Done {
-            return Err(ApiError::bad_request(
+            return Err(ApiError::conflict(
                 "Only a finished browser-mode race takes a report.",
             ));
         }

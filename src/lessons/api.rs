@@ -55,10 +55,13 @@ pub struct PlayStep {
     /// `say`, `start`, `stop`, `publish`, `feed`, `drop`, `ws_send` or `wait`.
     pub action: String,
     /// The client (`poll`, `long-poll`, `sse`, `ws`) or feed the action is about.
+    #[oai(nullable)]
     pub target: Option<String>,
     /// Sentence to narrate, text to publish or JSON to send.
+    #[oai(nullable)]
     pub text: Option<String>,
     /// For `wait`: seconds; for `feed`: 1 on, 0 off.
+    #[oai(nullable)]
     pub value: Option<u64>,
 }
 
@@ -91,6 +94,7 @@ pub struct StepDetail {
     pub title: String,
     /// Sanitized HTML; `<div class="widget" data-widget="…">` marks where the live widget goes.
     pub html: String,
+    #[oai(nullable)]
     pub widget: Option<String>,
     pub checks: Vec<CheckInfo>,
     pub play: Vec<PlayStep>,
@@ -112,9 +116,12 @@ pub struct LessonDetail {
     pub minutes: u32,
     pub intro_html: String,
     pub steps: Vec<StepDetail>,
+    #[oai(nullable)]
     pub previous: Option<String>,
+    #[oai(nullable)]
     pub next: Option<String>,
     /// Swagger UI section for this lesson's endpoints.
+    #[oai(nullable)]
     pub swagger: Option<String>,
     /// Scenarios of the decision exercise (without the answers).
     pub scenarios: Vec<ScenarioInfo>,
@@ -162,9 +169,10 @@ pub enum AnswerKind {
 #[derive(Debug, Object)]
 pub struct AnswerRequest {
     pub kind: AnswerKind,
+    #[oai(nullable)]
     pub scenario: Option<String>,
     #[oai(default)]
-    pub answer: String,
+    pub answer: crate::openapi::Text,
 }
 
 #[derive(Debug, Object)]
@@ -176,11 +184,14 @@ pub struct KeyPointResult {
 
 #[derive(Debug, Object)]
 pub struct AnswerResult {
+    #[oai(nullable)]
     pub correct: Option<bool>,
     /// The recommended choice, for decisions.
+    #[oai(nullable)]
     pub best: Option<String>,
     pub feedback: String,
     pub key_points: Vec<KeyPointResult>,
+    #[oai(nullable)]
     pub model_answer: Option<String>,
 }
 

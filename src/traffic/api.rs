@@ -64,6 +64,8 @@ pub struct TrafficApi {
     pub shutdown: Shutdown,
     pub heartbeat: Duration,
     pub connections: Arc<Connections>,
+    /// For `--stream-max-secs`.
+    pub config: std::sync::Arc<crate::config::Config>,
 }
 
 fn parse_transport(raw: Option<&str>) -> Result<Option<Transport>, ApiError> {
@@ -90,6 +92,7 @@ impl TrafficApi {
         &self,
         learner: Learner,
         /// Only this transport: `poll`, `long_poll`, `sse`, `websocket` or `api`.
+        #[oai(validator(pattern = "^(poll|long_poll|sse|websocket|api)?$"))]
         transport: Query<Option<String>>,
         /// Only entries after this `seq`.
         since: Query<Option<u64>>,
@@ -140,7 +143,8 @@ impl TrafficApi {
         &self,
         learner: Learner,
         remote: &RemoteAddr,
-        /// Only this transport.
+        /// Only this transport: `poll`, `long_poll`, `sse`, `websocket` or `api`.
+        #[oai(validator(pattern = "^(poll|long_poll|sse|websocket|api)?$"))]
         transport: Query<Option<String>>,
         /// End after this many entries (1–100000).
         #[oai(
@@ -157,7 +161,8 @@ impl TrafficApi {
         /// Start after this `seq` (entries already in the log are replayed first).
         since: Query<Option<u64>>,
         /// Resume after this `seq` (sent by `EventSource` when it reconnects; wins over `since`).
-        #[oai(name = "Last-Event-ID")]
+        // Digits only, at most 19 (so it always fits a u64), checked by poem before the handler runs.
+        #[oai(name = "Last-Event-ID", validator(pattern = "^[0-9]{1,19}$"))]
         last_event_id: Header<Option<String>>,
         /// Use this learner id instead of the cookie.
         #[oai(name = "X-Learner")]
@@ -187,7 +192,7 @@ impl TrafficApi {
             backlog: backlog.into(),
             cursor: resume.unwrap_or(0),
             remaining: *limit,
-            deadline: duration.map(|s| Instant::now() + Duration::from_secs(s)),
+            deadline: self.config.stream_deadline(*duration),
             heartbeat,
             shutdown: self.shutdown.clone(),
             _permit: permit,
@@ -218,7 +223,7 @@ impl TrafficApi {
         /// Use this learner id instead of the cookie.
         #[oai(name = "X-Learner")]
         _x_learner: Header<Option<String>>,
-    ) -> Json<Stats> {
+    ) -> Result<Json<Stats>, ApiError> {
         let window_s = window.unwrap_or(60).min(MAX_WINDOW_S);
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -232,7 +237,8 @@ impl TrafficApi {
             .filter(|e| e.at_ms >= from)
             .collect();
         let open = self.log.open_connections(&learner.id);
-        Json(stats::compute(&entries, &open, window_s))
+        // Errors only come from parsing `window` (400).
+        Ok(Json(stats::compute(&entries, &open, window_s)))
     }
 
     /// My traffic as HAR

@@ -33,12 +33,16 @@ pub struct TransportStats {
     /// Bytes server → client on the wire.
     pub bytes_down: u64,
     /// `(bytes_up + bytes_down) / events_delivered`; absent when nothing was delivered.
+    #[oai(nullable)]
     pub bytes_per_event: Option<f64>,
     /// Publish → delivered, median, in milliseconds.
+    #[oai(nullable)]
     pub delay_p50_ms: Option<f64>,
     /// Publish → delivered, 95th percentile, in milliseconds.
+    #[oai(nullable)]
     pub delay_p95_ms: Option<f64>,
     /// Publish → delivered, worst, in milliseconds.
+    #[oai(nullable)]
     pub delay_max_ms: Option<f64>,
     /// Connections open right now.
     pub open_connections: u64,

@@ -91,7 +91,8 @@ impl SseApi {
         #[oai(validator(maximum(value = "3600")))]
         heartbeat: Query<Option<u64>>,
         /// Resume after this id (sent by `EventSource` when it reconnects).
-        #[oai(name = "Last-Event-ID")]
+        // Digits only, at most 19 (so it always fits a u64), checked by poem before the handler runs.
+        #[oai(name = "Last-Event-ID", validator(pattern = "^[0-9]{1,19}$"))]
         last_event_id_header: Header<Option<String>>,
         tap: Tap,
         learner: Learner,
@@ -109,7 +110,7 @@ impl SseApi {
                 .subscribe(Cursor::after_or(resume, Cursor::Now)),
             topics: TopicFilter::parse(topics.as_deref()),
             remaining: *limit,
-            deadline: duration.map(|s| Instant::now() + Duration::from_secs(s)),
+            deadline: self.state.config.stream_deadline(*duration),
             heartbeat: match *heartbeat {
                 Some(0) => None,
                 Some(s) => Some(Duration::from_secs(s)),
@@ -411,6 +412,39 @@ fn gzip(
         .filter(|out| std::future::ready(!matches!(out, Ok(b) if b.is_empty())))
 }
 
+/// One Server-Sent Event as a client parses it: its fields, `data` as text.
+fn sse_event_schema() -> MetaSchema {
+    let field = |ty, description| {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            description: Some(description),
+            ..MetaSchema::new(ty)
+        }))
+    };
+    MetaSchema {
+        description: Some(
+            "One event of the stream (`retry:` and `: heartbeat` lines carry no event).",
+        ),
+        required: vec!["data"],
+        properties: vec![
+            ("id", field("string", "The event's id; absent on `reset`.")),
+            ("event", field("string", "The event's type, or `reset`.")),
+            (
+                "data",
+                field(
+                    "string",
+                    "JSON: an Event (a Reset on `event: reset`) on /api/sse, a traffic-log \
+                     entry on /api/traffic/stream.",
+                ),
+            ),
+            (
+                "retry",
+                field("integer", "Reconnection delay in milliseconds."),
+            ),
+        ],
+        ..MetaSchema::new("object")
+    }
+}
+
 impl ApiResponse for EventStream {
     fn meta() -> MetaResponses {
         MetaResponses {
@@ -421,10 +455,8 @@ impl ApiResponse for EventStream {
                 status_range: None,
                 content: vec![MetaMediaType {
                     content_type: "text/event-stream",
-                    schema: MetaSchemaRef::Inline(Box::new(MetaSchema {
-                        items: Some(Box::new(Event::schema_ref())),
-                        ..MetaSchema::new_with_format("array", "event-stream")
-                    })),
+                    // Before OpenAPI 3.2, the schema of an event stream describes one event.
+                    schema: MetaSchemaRef::Inline(Box::new(sse_event_schema())),
                 }],
                 headers: vec![],
             }],
