@@ -73,6 +73,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
                 log: state.traffic.clone(),
                 shutdown: state.shutdown.clone(),
                 heartbeat: state.config.sse_heartbeat(),
+                retry_ms: state.config.sse_retry_ms,
                 connections: state.connections.clone(),
                 config: state.config.clone(),
             },

@@ -19,9 +19,10 @@ use tokio::time::Instant;
 use super::stats::{self, Stats};
 use super::{Entry, Learner, TrafficLog, Transport};
 use crate::connections::{Connections, Held, Permit, client_ip};
+use crate::hub::{Reset, ResetReason};
 use crate::problem::ApiError;
 use crate::shutdown::Shutdown;
-use crate::transports::sse::{EventStream, heartbeat_timer, parse_last_event_id};
+use crate::transports::sse::{EventStream, encode_reset, heartbeat_timer, parse_last_event_id};
 use crate::transports::until;
 
 #[derive(Tags)]
@@ -63,6 +64,8 @@ pub struct TrafficApi {
     pub log: TrafficLog,
     pub shutdown: Shutdown,
     pub heartbeat: Duration,
+    /// The `retry:` the stream opens with (`--sse-retry-ms`, as on `/api/sse`).
+    pub retry_ms: u64,
     pub connections: Arc<Connections>,
     /// For `--stream-max-secs`.
     pub config: std::sync::Arc<crate::config::Config>,
@@ -135,7 +138,9 @@ impl TrafficApi {
     ///
     /// A Server-Sent Events stream of your new log entries (`event: entry`,
     /// `id:` = the entry's `seq`, `data:` = the entry as JSON). Reconnecting
-    /// with `Last-Event-ID` replays what you missed. This stream is not
+    /// with `Last-Event-ID` replays what you missed; an id newer than anything
+    /// logged (the server restarted) gets `event: reset` first, then your
+    /// whole log. This stream is not
     /// logged itself. Give `limit` or `duration` when trying it here.
     #[oai(path = "/traffic/stream", method = "get", tag = "TrafficTags::Traffic")]
     #[allow(clippy::too_many_arguments)] // one per documented query parameter or header
@@ -172,10 +177,12 @@ impl TrafficApi {
         let permit = self
             .connections
             .open(client_ip(remote), Held::TrafficStream)?;
-        let resume = parse_last_event_id(last_event_id.as_deref())?
-            .or(*since)
-            // An id newer than anything logged (e.g. from before a restart): start over.
-            .map(|seq| if seq > self.log.last_seq() { 0 } else { seq });
+        let requested = parse_last_event_id(last_event_id.as_deref())?.or(*since);
+        let last_seq = self.log.last_seq();
+        // An id newer than anything logged (e.g. from before a restart): start
+        // over, and say so first — never a silent jump.
+        let unknown = requested.filter(|&seq| seq > last_seq);
+        let resume = requested.map(|seq| if unknown.is_some() { 0 } else { seq });
         let live = self.log.subscribe();
         let backlog = match resume {
             Some(seq) => self
@@ -183,6 +190,18 @@ impl TrafficApi {
                 .entries(&learner.id, transport, seq, MAX_LIMIT as usize),
             None => Vec::new(),
         };
+        let reset = unknown.map(|seq| {
+            encode_reset(&Reset {
+                reason: ResetReason::UnknownId,
+                requested_since: seq,
+                oldest_available: backlog.first().map(|e| e.seq),
+                last_id: last_seq,
+                message: format!(
+                    "Entry #{seq} was never logged here (the newest is #{last_seq}); \
+                     the server may have restarted. Your whole log follows."
+                ),
+            })
+        });
         let heartbeat = heartbeat_timer(self.heartbeat);
         let state = LiveLog {
             log: self.log.clone(),
@@ -197,13 +216,15 @@ impl TrafficApi {
             shutdown: self.shutdown.clone(),
             _permit: permit,
         };
-        let retry = Bytes::from(SseEvent::retry(2000).to_string());
+        let retry = Bytes::from(SseEvent::retry(self.retry_ms).to_string());
         let entries = stream::unfold(state, |mut s| async move {
             let chunk = s.next_chunk().await?;
             Some((chunk, s))
         });
         Ok(EventStream::new(
-            stream::once(async move { retry }).chain(entries).boxed(),
+            stream::iter(std::iter::once(retry).chain(reset))
+                .chain(entries)
+                .boxed(),
         ))
     }
 
