@@ -92,6 +92,8 @@ impl Connections {
         }
         *counts.open.slot(held) += 1;
         counts.open.total += 1;
+        drop(counts);
+        held.log("opened", addr);
         Ok(Permit {
             connections: self.clone(),
             addr,
@@ -129,6 +131,21 @@ impl Drop for Permit {
         let slot = counts.open.slot(self.held);
         *slot = slot.saturating_sub(1);
         counts.open.total = counts.open.total.saturating_sub(1);
+        drop(counts);
+        self.held.log("closed", self.addr);
+    }
+}
+
+impl Held {
+    /// Connects and disconnects go to the log (never what was said on them);
+    /// long-polls come and go too often for `info`.
+    fn log(self, what: &str, addr: Option<IpAddr>) {
+        let ip = addr.map(|a| a.to_string()).unwrap_or_default();
+        if self == Held::LongPoll {
+            tracing::debug!(kind = ?self, %ip, "{what}");
+        } else {
+            tracing::info!(kind = ?self, %ip, "{what}");
+        }
     }
 }
 

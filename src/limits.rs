@@ -36,6 +36,7 @@ impl RetryAfter {
 
     /// The `429` problem for HTTP callers.
     pub fn into_problem(self, what: &str) -> ApiError {
+        tracing::debug!(wait_ms = self.millis(), "refused: {what} too fast");
         ApiError::too_many_requests(
             format!(
                 "You are {what} too fast: wait {} ms (see the publish rate limits in \

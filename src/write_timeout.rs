@@ -7,6 +7,11 @@
 //! the connection count would be held forever. This acceptor gives every
 //! accepted socket a write timeout: a write that makes no progress for
 //! `--write-timeout-secs` fails, and the connection is closed and freed.
+//!
+//! A peer that vanished entirely (unplugged, no ACKs any more) is the other
+//! half-open case: there the kernel keeps retransmitting for many minutes.
+//! `TCP_USER_TIMEOUT` (Linux) cuts that to the same timeout, counted from the
+//! first unacknowledged write: the next heartbeat or ping.
 
 use std::pin::Pin;
 use std::time::Duration;
@@ -39,6 +44,8 @@ impl Acceptor for WriteTimeoutAcceptor {
         let (stream, local, remote, scheme) = self.inner.accept().await?;
         // Small writes (events, heartbeats) go out at once.
         let _ = stream.set_nodelay(true);
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        let _ = socket2::SockRef::from(&stream).set_tcp_user_timeout(Some(self.timeout));
         let mut stream = TimeoutStream::new(stream);
         stream.set_write_timeout(Some(self.timeout));
         Ok((Box::pin(stream), local, remote, scheme))

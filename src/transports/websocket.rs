@@ -879,3 +879,69 @@ mod tests {
         assert!(serde_json::from_str::<ClientMessage>(r#"{"type":"dance"}"#).is_err());
     }
 }
+
+/// Property test: whatever text a client sends, the session answers with one
+/// well-formed JSON message and never panics.
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use crate::config::Config;
+    use proptest::prelude::*;
+
+    fn session(rt: &tokio::runtime::Runtime) -> Session {
+        let _guard = rt.enter();
+        let state = AppState::new(Config::for_tests(), ([127, 0, 0, 1], 0).into()).expect("state");
+        let (_tx, dropped) = tokio::sync::watch::channel(0);
+        Session::new(
+            state,
+            "ws-fuzz".into(),
+            Arc::from("fuzzer"),
+            Tap::default(),
+            dropped,
+            FaultSwitches::default(),
+        )
+    }
+
+    fn answer(session: &mut Session, text: &str) -> serde_json::Value {
+        let frame = session.handle_text(text).to_frame();
+        let Message::Text(json) = frame else {
+            panic!("not a text frame")
+        };
+        serde_json::from_str(json.as_str()).expect("the answer is JSON")
+    }
+
+    fn config() -> ProptestConfig {
+        ProptestConfig::with_cases(3000)
+    }
+
+    #[test]
+    fn any_text_gets_one_typed_answer() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        let session = std::cell::RefCell::new(session(&rt));
+        proptest!(config(), |(text in ".{0,200}")| {
+            let reply = answer(&mut session.borrow_mut(), &text);
+            prop_assert!(reply["type"].is_string(), "{reply}");
+        });
+    }
+
+    #[test]
+    fn message_shaped_json_gets_one_typed_answer() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("rt");
+        let session = std::cell::RefCell::new(session(&rt));
+        proptest!(config(), |(
+            kind in "(subscribe|unsubscribe|publish|chat|echo|ping|pong|)",
+            field in "(topics|since|topic|event|data|text|ref|x)",
+            value in r#"(null|true|-1|0|18446744073709551616|1e309|""|"a"|\[\]|\["t"\]|\{\})"#,
+        )| {
+            let text = format!(r#"{{"type":"{kind}","{field}":{value}}}"#);
+            let reply = answer(&mut session.borrow_mut(), &text);
+            prop_assert!(reply["type"].is_string(), "{text} → {reply}");
+        });
+    }
+}
