@@ -26,7 +26,7 @@
 //!   security headers (CSP without inline scripts, nosniff, referrer policy).
 //! - [`problem`] turns every error into an RFC 9457 problem document.
 //! - [`frontend`] serves the embedded web UI from `frontend/`.
-//! - [`write_timeout`] frees connections whose client stopped reading.
+//! - [`sockets`] frees connections whose client stopped reading or hung up.
 //! - [`shutdown`] is the one signal long-lived work watches to wrap up.
 //! - [`config`] lists every tunable, as flags and environment variables.
 
@@ -47,10 +47,10 @@ pub mod problem;
 pub mod security;
 pub mod server;
 pub mod shutdown;
+pub mod sockets;
 pub mod state;
 pub mod traffic;
 pub mod transports;
-pub mod write_timeout;
 
 pub use config::Config;
 pub use server::{BoundServer, bind};

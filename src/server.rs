@@ -24,6 +24,7 @@ use crate::lab::faults::FaultsApi;
 use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
 use crate::security::SecurityHeaders;
+use crate::sockets::SocketAcceptor;
 use crate::state::AppState;
 use crate::traffic::api::TrafficApi;
 use crate::traffic::{Capture, LearnerIdentity};
@@ -32,7 +33,6 @@ use crate::transports::long_polling::LongPollingApi;
 use crate::transports::polling::PollingApi;
 use crate::transports::sse::SseApi;
 use crate::transports::websocket::WebSocketApi;
-use crate::write_timeout::WriteTimeoutAcceptor;
 
 const API_DESCRIPTION: &str = "\
 Four ways to get the same live stream of events: **short polling**, **long-polling**, \
@@ -161,7 +161,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
 
 /// A server whose socket is bound but which is not serving yet.
 pub struct BoundServer {
-    acceptor: WriteTimeoutAcceptor,
+    acceptor: SocketAcceptor,
     state: AppState,
     local_addr: SocketAddr,
 }
@@ -175,8 +175,9 @@ pub async fn bind(config: Config) -> io::Result<BoundServer> {
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .ok_or_else(|| io::Error::other("the listener has no address"))?;
-    let acceptor = WriteTimeoutAcceptor::new(acceptor, config.write_timeout());
+    let write_timeout = config.write_timeout();
     let state = AppState::new(config, local_addr).map_err(io::Error::other)?;
+    let acceptor = SocketAcceptor::new(acceptor, write_timeout, state.peers.clone());
     Ok(BoundServer {
         acceptor,
         state,

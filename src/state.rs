@@ -17,6 +17,7 @@ use crate::lessons::Library;
 use crate::lessons::progress::ProgressStore;
 use crate::limits::PublishLimits;
 use crate::shutdown::Shutdown;
+use crate::sockets::PeerWatch;
 use crate::traffic::TrafficLog;
 
 /// How far a live subscriber may fall behind before it is caught up from the
@@ -39,6 +40,8 @@ pub struct AppState {
     pub challenges: Arc<Challenges>,
     pub limits: Arc<PublishLimits>,
     pub connections: Arc<Connections>,
+    /// Tells handlers when their client hung up.
+    pub peers: PeerWatch,
 }
 
 impl AppState {
@@ -71,6 +74,7 @@ impl AppState {
             faults: Arc::default(),
             challenges: Arc::default(),
             limits: Arc::new(PublishLimits::new(&config)),
+            peers: PeerWatch::default(),
             connections: Connections::new(config.max_connections_per_address as usize),
             lessons,
             progress: Arc::default(),

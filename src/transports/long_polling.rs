@@ -70,8 +70,12 @@ impl LongPollingApi {
             .hub
             .subscribe(Cursor::after_or(*since, Cursor::Now));
 
+        let hung_up = self.state.peers.hung_up(remote);
         let first = tokio::select! {
             d = sub.next_matching(&topics) => d,
+            // Nobody is left to read the answer: end now, as a timeout would,
+            // and free the subscription and the connection slot.
+            _ = hung_up.cancelled() => None,
             _ = tokio::time::sleep(timeout) => None,
             _ = self.state.shutdown.wait() => {
                 return Err(ApiError::unavailable("The server is shutting down; try again in a moment."));

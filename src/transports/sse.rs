@@ -122,6 +122,7 @@ impl SseApi {
             held: Vec::new(),
             release_at: None,
             shutdown: self.state.shutdown.token().clone(),
+            hung_up: self.state.peers.hung_up(remote),
             dropped: self.state.drops.watch(&learner.id, Transport::Sse),
             tap,
             _permit: permit,
@@ -196,6 +197,8 @@ struct Session {
     held: Vec<std::sync::Arc<crate::hub::Event>>,
     release_at: Option<Instant>,
     shutdown: CancellationToken,
+    /// Cancelled when the client closes its connection.
+    hung_up: CancellationToken,
     /// Changes when the learner asks the server to drop their streams.
     dropped: tokio::sync::watch::Receiver<u64>,
     tap: Tap,
@@ -244,6 +247,10 @@ impl Session {
                 }
                 Ok(()) = self.dropped.changed() => {
                     self.tap.closing("the server dropped it on request");
+                    return None;
+                }
+                _ = self.hung_up.cancelled() => {
+                    self.tap.closing("the client closed it");
                     return None;
                 }
                 _ = until(self.deadline) => {
