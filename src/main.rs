@@ -1,5 +1,7 @@
 //! `realtime-playground`: parse flags, start the server, print where it is.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use realtime_playground::{Config, bind, shutdown};
 use tracing_subscriber::EnvFilter;
@@ -13,6 +15,8 @@ async fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| EnvFilter::new("realtime_playground=info,poem=warn")),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a terminal; a log file or a pipe gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let open = config.open;

@@ -14,11 +14,16 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 async fn drop_mine(server: &TestServer, learner: &str, transport: &str) -> u64 {
+    drop_with(server, learner, json!({ "transport": transport })).await
+}
+
+/// `POST /api/connections/drop` as `learner`; how many connections were cut.
+async fn drop_with(server: &TestServer, learner: &str, body: serde_json::Value) -> u64 {
     let res: serde_json::Value = server
         .http
         .post(server.url("/api/connections/drop"))
         .header("X-Learner", learner)
-        .json(&json!({ "transport": transport }))
+        .json(&body)
         .send()
         .await
         .expect("drop")
@@ -250,18 +255,12 @@ async fn drop_without_reconnect_answers_the_next_reconnect_with_204_once() {
 }
 
 async fn drop_without_reconnect(server: &TestServer, learner: &str, transport: &str) -> u64 {
-    let res: serde_json::Value = server
-        .http
-        .post(server.url("/api/connections/drop"))
-        .header("X-Learner", learner)
-        .json(&json!({ "transport": transport, "reconnect": false }))
-        .send()
-        .await
-        .expect("drop")
-        .json()
-        .await
-        .expect("json");
-    res["dropped"].as_u64().expect("dropped")
+    drop_with(
+        server,
+        learner,
+        json!({ "transport": transport, "reconnect": false }),
+    )
+    .await
 }
 
 async fn read_to_end(

@@ -5,39 +5,15 @@
 
 mod common;
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 #[tokio::test]
 async fn sigterm_closes_websockets_with_1001_and_exits_within_2_s() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_realtime-playground"))
-        .args(["--port", "0", "--feeds-paused"])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the binary");
-
-    // The binary prints the port it picked.
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let port: u16 = tokio::time::timeout(common::PATIENCE, async {
-        while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if let Some(rest) = line.strip_prefix("realtime-playground is running on port ") {
-                return rest.trim().parse().expect("port number");
-            }
-        }
-        panic!("the binary never printed its port");
-    })
-    .await
-    .expect("started in time");
+    let (mut child, port) = common::spawn_binary(&[]).await;
     let base = format!("127.0.0.1:{port}");
 
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{base}/api/ws"))
@@ -54,13 +30,8 @@ async fn sigterm_closes_websockets_with_1001_and_exits_within_2_s() {
     let mut sse_body = sse.bytes_stream();
     assert!(sse_body.next().await.is_some(), "retry preamble");
 
-    let pid = child.id().expect("pid").to_string();
     let killed_at = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    common::terminate(&child);
 
     let close = tokio::time::timeout(Duration::from_secs(5), async {
         loop {

@@ -172,6 +172,47 @@ impl TestServer {
     }
 }
 
+/// The real binary, started as a user would (port 0, feeds paused, plus
+/// `args`), and the port it printed. Killed when dropped. stderr is piped
+/// (the log), so read it or it may fill.
+pub async fn spawn_binary(args: &[&str]) -> (tokio::process::Child, u16) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_realtime-playground"))
+        .args(["--port", "0", "--feeds-paused"])
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let port = tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = lines.next_line().await.expect("read stdout") {
+            if let Some(rest) = line.strip_prefix("realtime-playground is running on port ") {
+                return rest.trim().parse().expect("port number");
+            }
+        }
+        panic!("the binary never printed its port");
+    })
+    .await
+    .expect("started in time");
+    // Keep reading: a closed pipe would kill the binary at its next print.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, port)
+}
+
+/// Sends SIGTERM to a child started by [`spawn_binary`].
+pub fn terminate(child: &tokio::process::Child) {
+    let pid = child.id().expect("pid").to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
 /// Waits until the server counts exactly `n` open long-lived connections
 /// (`connections.total` in `/api/status`): proof that closed or vanished
 /// clients were cleaned up.
