@@ -427,6 +427,8 @@ def main() -> None:
         log_level="warning",
         backlog=4096,
         timeout_keep_alive=30,
+        # Held long-polls and open streams must not keep a stopped server alive.
+        timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
