@@ -15,9 +15,10 @@
 //! broadcast channel is caught up from the ring, or told it was reset.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use bytes::Bytes;
 use poem_openapi::Object;
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -44,6 +45,19 @@ pub struct Event {
     #[oai(skip)]
     #[serde(skip)]
     pub published_at_us: u64,
+    /// The event as each transport writes it, made on first use and shared by
+    /// every connection: a fan-out to 10,000 clients serializes once.
+    #[oai(skip)]
+    #[serde(skip)]
+    pub encoded: Encoded,
+}
+
+/// Wire forms of one event. Transports fill the slot they use.
+#[derive(Debug, Clone, Default)]
+pub struct Encoded {
+    json: OnceLock<Bytes>,
+    sse: OnceLock<Bytes>,
+    websocket: OnceLock<Bytes>,
 }
 
 impl poem_openapi::types::Example for Event {
@@ -56,6 +70,7 @@ impl poem_openapi::types::Example for Event {
             published_at: "2026-11-26T09:30:00.000Z".into(),
             published_at_ms: 1_795_685_400_000,
             published_at_us: 1_795_685_400_000_000,
+            encoded: Encoded::default(),
         }
     }
 }
@@ -71,8 +86,22 @@ impl Event {
     }
 
     /// The event as compact JSON (no raw newlines, so it fits one SSE `data:` line).
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_else(|_| String::from("{}"))
+    pub fn json(&self) -> &Bytes {
+        self.encoded.json.get_or_init(|| {
+            serde_json::to_vec(self)
+                .map(Bytes::from)
+                .unwrap_or_else(|_| Bytes::from_static(b"{}"))
+        })
+    }
+
+    /// The SSE frame of this event, made by `encode` the first time.
+    pub fn sse_frame(&self, encode: impl FnOnce(&Event) -> Bytes) -> Bytes {
+        self.encoded.sse.get_or_init(|| encode(self)).clone()
+    }
+
+    /// The WebSocket message of this event, made by `encode` the first time.
+    pub fn websocket_message(&self, encode: impl FnOnce(&Event) -> Bytes) -> Bytes {
+        self.encoded.websocket.get_or_init(|| encode(self)).clone()
     }
 
     /// Whether a subscriber filtering on `topics` wants this event.
@@ -354,6 +383,7 @@ impl Hub {
             published_at: humantime::format_rfc3339_millis(now).to_string(),
             published_at_ms: since_epoch.as_millis() as u64,
             published_at_us: since_epoch.as_micros() as u64,
+            encoded: Encoded::default(),
         });
         if ring.events.len() == ring.capacity {
             ring.events.pop_front();
@@ -516,6 +546,20 @@ mod tests {
 
     fn ids(events: &[Arc<Event>]) -> Vec<u64> {
         events.iter().map(|e| e.id).collect()
+    }
+
+    #[test]
+    fn an_event_is_encoded_once_for_every_connection() {
+        let hub = Hub::new(3, 16);
+        let event = hub.publish(new("a"));
+        let first = event.json().clone();
+        assert_eq!(first.as_ptr(), event.json().as_ptr(), "the same bytes");
+        let frame = event.sse_frame(|_| Bytes::from_static(b"frame"));
+        let again = event.sse_frame(|_| panic!("encoded twice"));
+        assert_eq!(frame, again);
+        let json: serde_json::Value = serde_json::from_slice(&first).expect("json");
+        assert_eq!(json["id"], event.id);
+        assert!(json.get("encoded").is_none());
     }
 
     #[test]

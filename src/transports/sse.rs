@@ -333,11 +333,13 @@ pub fn heartbeat_timer(every: Duration) -> tokio::time::Interval {
 
 /// `id:`, `event:` and `data:` lines for one event (poem writes the fields).
 pub fn encode_event(event: &Event) -> Bytes {
-    SseEvent::message(event.to_json())
-        .id(event.id.to_string())
-        .event_type(event.kind.as_str())
-        .to_string()
-        .into()
+    event.sse_frame(|e| {
+        SseEvent::message(String::from_utf8_lossy(e.json()))
+            .id(e.id.to_string())
+            .event_type(e.kind.as_str())
+            .to_string()
+            .into()
+    })
 }
 
 /// The reset signal; it has no `id:` so the client's last id stays put.

@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
 use crate::api::ApiTags;
 use crate::chat::{ChatMessage, MAX_CHAT_CHARS};
@@ -319,6 +319,19 @@ impl ServerMessage<'_> {
     }
 }
 
+/// `{"type":"event","event":…}`, serialized once per event for all sockets.
+fn event_frame(event: &Event) -> Message {
+    let bytes = event.websocket_message(|e| {
+        serde_json::to_vec(&ServerMessage::Event { event: e })
+            .unwrap_or_default()
+            .into()
+    });
+    // serde_json writes UTF-8; the check cannot fail.
+    Utf8Bytes::try_from(bytes)
+        .map(Message::Text)
+        .unwrap_or_else(|_| Message::text("{}"))
+}
+
 fn error(code: &'static str, message: impl Into<String>) -> ServerMessage<'static> {
     ServerMessage::Error {
         code,
@@ -507,7 +520,7 @@ impl Session {
                 _ = pong_overdue => return Stop::Close(CloseCode::Policy, "no pong received in time"),
                 delivery = next_event => match delivery {
                     Some(Delivery::Event(event)) => {
-                        let frame = ServerMessage::Event { event: &event }.to_frame();
+                        let frame = event_frame(&event);
                         if let Err(err) = self.send(ws, frame, Some(&event)).await {
                             return stop_for(err);
                         }
