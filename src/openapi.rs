@@ -51,6 +51,17 @@ pub fn document(raw: &str, config: &Config) -> Value {
     doc
 }
 
+/// Swagger UI's page with the completed document in place of the one
+/// poem-openapi embedded, so "Try it out" knows the same limits as clients.
+pub fn swagger_ui_html(html: &str, raw: &str, doc: &Value) -> String {
+    let completed = serde_json::to_string(doc).unwrap_or_else(|_| raw.to_owned());
+    html.replacen(
+        &format!("let spec = {raw};"),
+        &format!("let spec = {completed};"),
+        1,
+    )
+}
+
 /// Marks the properties of an object schema that have a `default` as `nullable`.
 fn defaults_take_null(schema: &mut Value) {
     if let Some(properties) = schema.get_mut("properties").and_then(Value::as_object_mut) {

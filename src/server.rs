@@ -112,16 +112,21 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
 /// Every route of the app.
 pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let api = api_service(state);
-    let security =
-        SecurityHeaders::new(&api.swagger_ui_html(), state.config.allowed_origins.clone());
-    let docs = api.swagger_ui();
-    let doc = crate::openapi::document(&api.spec(), &state.config);
+    let raw = api.spec();
+    let doc = crate::openapi::document(&raw, &state.config);
+    let docs_html = crate::openapi::swagger_ui_html(&api.swagger_ui_html(), &raw, &doc);
+    let security = SecurityHeaders::new(&docs_html, state.config.allowed_origins.clone());
+    let docs = poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone()));
     let allow = crate::openapi::AllowHeader::new(&doc);
     let spec_json = serde_json::to_string_pretty(&doc).unwrap_or_default();
     let spec_yaml = serde_yaml::to_string(&doc).unwrap_or_default();
     Route::new()
         .nest("/api", api)
-        .nest("/docs", docs)
+        .at("/docs", docs)
+        .at(
+            "/docs/",
+            poem::endpoint::make_sync(|_| poem::web::Redirect::permanent("/docs")),
+        )
         .at(
             "/openapi.json",
             poem::endpoint::make_sync(move |_| {

@@ -61,6 +61,14 @@ async fn swagger_ui_is_served_without_anything_from_another_host() {
     assert_eq!(res.status(), 200);
     let html = res.text().await.expect("html");
     assert!(html.contains("swagger"), "it is Swagger UI");
+    // It embeds the completed document, the same as /openapi.json.
+    assert!(
+        html.contains("\"maximum\":18446744073709551615"),
+        "integer ranges"
+    );
+    let slash = server.get("/docs/").await;
+    assert_eq!(slash.url().path(), "/docs", "/docs/ redirects");
+    assert_eq!(slash.status(), 200);
     for attr in [
         "src=\"http",
         "href=\"http",
