@@ -1,6 +1,6 @@
 //! Long-pollers: `GET /api/long-poll?since=<last>&timeout=10`, asked again
 //! as soon as each answer arrives. Over the same raw keep-alive socket as
-//! the short pollers ([`super::poll::RawHttp`]): one held request per client.
+//! the short pollers ([`RawHttp`]): one held request per client.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,8 +14,13 @@ use super::{Kind, Shared};
 /// Seconds the server may hold one request (every peer accepts 1–60).
 const HOLD_SECS: u64 = 10;
 
-pub(crate) async fn run(shared: Arc<Shared>, learner: String, permit: OwnedSemaphorePermit) {
-    let mut http = RawHttp::new(&shared.authority, &learner);
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    n: usize,
+    learner: String,
+    permit: OwnedSemaphorePermit,
+) {
+    let mut http = RawHttp::new(shared.clone(), n, &learner);
     let t0 = Instant::now();
     // "Connected" is the open socket: the first answer may take HOLD_SECS.
     match http.connect().await {

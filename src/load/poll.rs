@@ -4,7 +4,9 @@
 //! Pollers speak HTTP/1.1 over a raw keep-alive socket ([`RawHttp`]) rather
 //! than through reqwest: the throughput mode asks tens of thousands of times
 //! a second on the same two cores as the server, and a full client's cost
-//! per request would be measured instead of the server's.
+//! per request would be measured instead of the server's. The same raw
+//! socket serves the long-pollers and the SSE clients ([`read_head`],
+//! [`Chunked`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,10 +40,68 @@ impl Answer {
     }
 }
 
+/// The head of an HTTP/1.1 response: what the clients need of it.
+pub struct Head {
+    pub status: u16,
+    pub content_length: Option<usize>,
+    pub chunked: bool,
+    pub close: bool,
+    pub last_id: Option<u64>,
+}
+
+/// Reads a response head from `conn` into `buf` and removes it from `buf`
+/// (what follows it, the start of the body, stays there).
+pub async fn read_head(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Head, String> {
+    let mut searched = 0;
+    let end = loop {
+        if let Some(i) = find(&buf[searched..], b"\r\n\r\n") {
+            break searched + i + 4;
+        }
+        searched = buf.len().saturating_sub(3);
+        read_more(conn, buf).await?;
+    };
+    let text = std::str::from_utf8(&buf[..end]).map_err(|_| "head not UTF-8")?;
+    let mut head = Head {
+        status: text
+            .get(9..12)
+            .and_then(|s| s.parse().ok())
+            .ok_or("no status")?,
+        content_length: None,
+        chunked: false,
+        close: false,
+        last_id: None,
+    };
+    for line in text.split("\r\n").skip(1) {
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            head.content_length = value.parse().ok();
+        } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            head.chunked = value.eq_ignore_ascii_case("chunked");
+        } else if name.eq_ignore_ascii_case("connection") {
+            head.close = value.eq_ignore_ascii_case("close");
+        } else if name.eq_ignore_ascii_case("x-last-event-id") {
+            head.last_id = value.parse().ok();
+        }
+    }
+    buf.drain(..end);
+    Ok(head)
+}
+
+/// The request line and headers of a GET, ready to write.
+pub fn get_request(path: &str, authority: &str, learner: &str, extra: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nX-Learner: {learner}\r\n{extra}\r\n")
+        .into_bytes()
+}
+
 /// A minimal HTTP/1.1 client for one keep-alive connection: GET only,
 /// `Content-Length` or chunked bodies; reconnects when the server closes.
 pub struct RawHttp {
-    authority: String,
+    shared: Arc<Shared>,
+    /// The client's number (picks its source address).
+    n: usize,
     learner: String,
     conn: Option<TcpStream>,
     buf: Vec<u8>,
@@ -51,9 +111,10 @@ pub struct RawHttp {
 }
 
 impl RawHttp {
-    pub fn new(authority: &str, learner: &str) -> RawHttp {
+    pub(crate) fn new(shared: Arc<Shared>, n: usize, learner: &str) -> RawHttp {
         RawHttp {
-            authority: authority.into(),
+            shared,
+            n,
             learner: learner.into(),
             conn: None,
             buf: Vec::with_capacity(1024),
@@ -65,9 +126,7 @@ impl RawHttp {
     /// Opens the connection now (it is also opened on demand).
     pub async fn connect(&mut self) -> std::io::Result<()> {
         if self.conn.is_none() {
-            let s = TcpStream::connect(&self.authority).await?;
-            s.set_nodelay(true)?;
-            self.conn = Some(s);
+            self.conn = Some(super::dial(&self.shared, self.n).await?);
             self.buf.clear();
         }
         Ok(())
@@ -86,97 +145,127 @@ impl RawHttp {
         self.connect().await.map_err(|e| format!("connect: {e}"))?;
         if path != self.path {
             self.path = path.to_owned();
-            self.request = format!(
-                "GET {path} HTTP/1.1\r\nHost: {}\r\nX-Learner: {}\r\n\r\n",
-                self.authority, self.learner
-            )
-            .into_bytes();
+            self.request = get_request(path, &self.shared.authority, &self.learner, "");
         }
         let conn = self.conn.as_mut().ok_or("no connection")?;
         conn.write_all(&self.request)
             .await
             .map_err(|e| format!("write: {e}"))?;
-        // The head.
-        let head_end = loop {
-            if let Some(i) = find(&self.buf, b"\r\n\r\n") {
-                break i + 4;
-            }
-            read_more(conn, &mut self.buf).await?;
-        };
+        let head = read_head(conn, &mut self.buf).await?;
         let at_us = now_us();
-        let head = std::str::from_utf8(&self.buf[..head_end]).map_err(|_| "head not UTF-8")?;
-        let status: u16 = head
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .ok_or("no status")?;
-        let (mut length, mut chunked, mut close, mut last_id) = (None, false, false, None);
-        for line in head.split("\r\n").skip(1) {
-            let Some((name, value)) = line.split_once(':') else {
-                continue;
-            };
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.parse::<usize>().ok();
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.eq_ignore_ascii_case("chunked");
-            } else if name.eq_ignore_ascii_case("connection") {
-                close = value.eq_ignore_ascii_case("close");
-            } else if name.eq_ignore_ascii_case("x-last-event-id") {
-                last_id = value.parse().ok();
-            }
-        }
-        self.buf.drain(..head_end);
-        let body = if status == 204 || status == 304 {
+        let body = if head.status == 204 || head.status == 304 {
             Vec::new()
-        } else if chunked {
-            self.read_chunked().await?
+        } else if head.chunked {
+            let mut decoder = Chunked::default();
+            let mut body = Vec::new();
+            loop {
+                let used = decoder.feed(&self.buf, &mut body)?;
+                self.buf.drain(..used);
+                if decoder.done() {
+                    break body;
+                }
+                if body.len() > MAX_RESPONSE {
+                    return Err("response too large".into());
+                }
+                read_more(conn, &mut self.buf).await?;
+            }
         } else {
-            let n = length.ok_or("response without Content-Length")?;
+            let n = head
+                .content_length
+                .ok_or("response without Content-Length")?;
             if n > MAX_RESPONSE {
                 return Err("response too large".into());
             }
             while self.buf.len() < n {
-                let conn = self.conn.as_mut().ok_or("no connection")?;
                 read_more(conn, &mut self.buf).await?;
             }
             self.buf.drain(..n).collect()
         };
-        if close {
+        if head.close {
             self.conn = None;
         }
         Ok(Answer {
-            status,
-            last_id,
+            status: head.status,
+            last_id: head.last_id,
             body,
             at_us,
         })
     }
+}
 
-    async fn read_chunked(&mut self) -> Result<Vec<u8>, String> {
-        let mut body = Vec::new();
+/// Decodes `Transfer-Encoding: chunked` as bytes arrive, in any pieces.
+#[derive(Debug, Default)]
+pub struct Chunked {
+    state: ChunkState,
+}
+
+#[derive(Debug, Default, PartialEq)]
+enum ChunkState {
+    /// Reading the size line (hex digits, maybe `;extensions`).
+    #[default]
+    Size,
+    /// Bytes of data left in this chunk.
+    Data(usize),
+    /// The CRLF after a chunk's data.
+    DataEnd,
+    /// After the last (empty) chunk: the final CRLF.
+    Trailer,
+    Done,
+}
+
+impl Chunked {
+    /// Appends the body bytes found in `input` to `out`; returns how many
+    /// bytes of `input` were used (the rest waits for more input).
+    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, String> {
+        let mut at = 0;
         loop {
-            let conn = self.conn.as_mut().ok_or("no connection")?;
-            let Some(line_end) = find(&self.buf, b"\r\n") else {
-                read_more(conn, &mut self.buf).await?;
-                continue;
-            };
-            let size_text = std::str::from_utf8(&self.buf[..line_end]).map_err(|_| "bad chunk")?;
-            let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-                .map_err(|_| "bad chunk size")?;
-            // The chunk, its CRLF (and for the last chunk: no trailers, one CRLF).
-            let need = line_end + 2 + size + 2;
-            if body.len() + size > MAX_RESPONSE {
-                return Err("response too large".into());
-            }
-            while self.buf.len() < need {
-                read_more(conn, &mut self.buf).await?;
-            }
-            body.extend_from_slice(&self.buf[line_end + 2..line_end + 2 + size]);
-            self.buf.drain(..need);
-            if size == 0 {
-                return Ok(body);
+            match self.state {
+                ChunkState::Size => {
+                    let Some(nl) = find(&input[at..], b"\r\n") else {
+                        return Ok(at);
+                    };
+                    let line = std::str::from_utf8(&input[at..at + nl]).map_err(|_| "bad chunk")?;
+                    let size =
+                        usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
+                            .map_err(|_| format!("bad chunk size {line:?}"))?;
+                    at += nl + 2;
+                    self.state = if size == 0 {
+                        ChunkState::Trailer
+                    } else {
+                        ChunkState::Data(size)
+                    };
+                }
+                ChunkState::Data(left) => {
+                    let take = left.min(input.len() - at);
+                    out.extend_from_slice(&input[at..at + take]);
+                    at += take;
+                    if take < left {
+                        self.state = ChunkState::Data(left - take);
+                        return Ok(at);
+                    }
+                    self.state = ChunkState::DataEnd;
+                }
+                ChunkState::DataEnd | ChunkState::Trailer => {
+                    if input.len() - at < 2 {
+                        return Ok(at);
+                    }
+                    if &input[at..at + 2] != b"\r\n" {
+                        return Err("chunk not followed by CRLF".into());
+                    }
+                    at += 2;
+                    self.state = if self.state == ChunkState::Trailer {
+                        ChunkState::Done
+                    } else {
+                        ChunkState::Size
+                    };
+                }
+                ChunkState::Done => return Ok(at),
             }
         }
+    }
+
+    pub fn done(&self) -> bool {
+        self.state == ChunkState::Done
     }
 }
 
@@ -184,7 +273,7 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
 
-async fn read_more(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), String> {
+pub async fn read_more(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), String> {
     if buf.len() > MAX_RESPONSE {
         return Err("response too large".into());
     }
@@ -212,11 +301,12 @@ pub fn error_kind(e: &str) -> &'static str {
 /// A short poller: asks, records what came, waits `interval` (or not at all).
 pub(crate) async fn run(
     shared: Arc<Shared>,
+    n: usize,
     learner: String,
     permit: OwnedSemaphorePermit,
     interval: Duration,
 ) {
-    let mut http = RawHttp::new(&shared.authority, &learner);
+    let mut http = RawHttp::new(shared.clone(), n, &learner);
     let mut permit = Some(permit);
     let t0 = Instant::now();
     let mut since: Option<u64> = None;
@@ -272,5 +362,26 @@ pub(crate) async fn run(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_bodies_decode_in_any_pieces() {
+        let wire = b"5\r\nhello\r\n7;x=1\r\n, world\r\n0\r\n\r\n";
+        for split in 0..wire.len() {
+            let (mut d, mut out, mut pending) = (Chunked::default(), Vec::new(), Vec::new());
+            for piece in [&wire[..split], &wire[split..]] {
+                pending.extend_from_slice(piece);
+                let used = d.feed(&pending, &mut out).unwrap();
+                pending.drain(..used);
+            }
+            assert!(d.done(), "split at {split}");
+            assert_eq!(out, b"hello, world");
+        }
+        assert!(Chunked::default().feed(b"zz\r\n", &mut Vec::new()).is_err());
     }
 }

@@ -96,6 +96,71 @@ pub fn clock_ticks_per_sec() -> f64 {
         .unwrap_or(100.0)
 }
 
+/// CPU use of the server, of this process (the generator) and of the whole
+/// machine at one moment; two of them give shares over the time between.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuSnapshot {
+    at: std::time::Instant,
+    server_secs: Option<f64>,
+    generator_secs: Option<f64>,
+    /// (busy, total) clock ticks over all cores, from `/proc/stat`.
+    machine: Option<(u64, u64)>,
+}
+
+/// CPU shares between two snapshots; 100 % is one core, except `machine_busy`
+/// which is a share of all cores.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, serde::Deserialize)]
+pub struct CpuUse {
+    pub server_secs: Option<f64>,
+    pub server_percent: Option<f64>,
+    pub generator_percent: Option<f64>,
+    pub machine_busy_percent: Option<f64>,
+}
+
+impl CpuSnapshot {
+    pub fn take(server: Option<&Process>) -> CpuSnapshot {
+        CpuSnapshot {
+            at: std::time::Instant::now(),
+            server_secs: server.and_then(Process::cpu_secs),
+            generator_secs: Process::new(std::process::id()).cpu_secs(),
+            machine: machine_ticks(),
+        }
+    }
+
+    /// What was used from `self` to `later`.
+    pub fn until(&self, later: &CpuSnapshot) -> CpuUse {
+        let secs = (later.at - self.at).as_secs_f64().max(1e-9);
+        let round = |v: f64| (v * 10.0).round() / 10.0;
+        let server = self.server_secs.zip(later.server_secs).map(|(a, b)| b - a);
+        CpuUse {
+            server_secs: server.map(|s| (s * 100.0).round() / 100.0),
+            server_percent: server.map(|s| round(s / secs * 100.0)),
+            generator_percent: self
+                .generator_secs
+                .zip(later.generator_secs)
+                .map(|(a, b)| round((b - a) / secs * 100.0)),
+            machine_busy_percent: self.machine.zip(later.machine).and_then(|(a, b)| {
+                let total = b.1.checked_sub(a.1).filter(|t| *t > 0)?;
+                Some(round(b.0.saturating_sub(a.0) as f64 / total as f64 * 100.0))
+            }),
+        }
+    }
+}
+
+/// (busy, total) ticks of all cores: busy is everything but idle and iowait.
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is inside user)
+    let total: u64 = v.iter().take(8).sum();
+    let idle = v.get(3)? + v.get(4).copied().unwrap_or(0);
+    Some((total - idle, total))
+}
+
 /// Connections the kernel dropped because a listener's accept queue was
 /// full (`TcpExt: ListenOverflows`, whole machine). A client whose SYN is
 /// dropped retries after a second, which shows as 1 s connect outliers.

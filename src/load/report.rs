@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use serde::{Deserialize, Serialize};
 
+use super::procfs::CpuUse;
 use super::{Kind, Scenario, Shared};
 use crate::traffic::stats::percentile;
 
@@ -126,6 +127,8 @@ pub struct Stage {
     pub kib_per_connection: Option<f64>,
     /// Connection attempts the kernel dropped meanwhile (accept queue full, whole machine).
     pub listen_overflows: Option<u64>,
+    /// CPU while this kind connected: who was busy.
+    pub cpu: CpuUse,
 }
 
 impl Stage {
@@ -140,6 +143,7 @@ impl Stage {
         rss_kb_before: Option<u64>,
         rss_kb_after: Option<u64>,
         listen_overflows: Option<u64>,
+        cpu: CpuUse,
     ) -> Stage {
         let mut ms: Vec<f64> = connect_us.iter().map(|us| *us as f64 / 1000.0).collect();
         ms.sort_by(f64::total_cmp);
@@ -160,6 +164,7 @@ impl Stage {
                 .filter(|_| connected > 0)
                 .map(|(b, a)| ((a as f64 - b as f64) / connected as f64 * 100.0).round() / 100.0),
             listen_overflows,
+            cpu,
         }
     }
 }
@@ -189,10 +194,6 @@ pub struct ServerReport {
     /// After every client connected.
     pub rss_kb_connected: Option<u64>,
     pub rss_kb_end: Option<u64>,
-    /// CPU time (user + system) in the measured window.
-    pub cpu_secs: Option<f64>,
-    /// `cpu_secs` / window; 100 % is one core.
-    pub cpu_percent: Option<f64>,
 }
 
 /// Everything one run measured.
@@ -218,6 +219,10 @@ pub struct Report {
     /// Fan-out mode: events × streaming clients that should have arrived, and how many did not.
     pub expected_deliveries: Option<u64>,
     pub missing_deliveries: Option<u64>,
+    /// CPU in the measured window: the server's, the generator's (100 % is
+    /// one core) and the whole machine's (% of all cores). A machine near
+    /// 100 % means the numbers are bounded by the cores, not by one side.
+    pub cpu: CpuUse,
     pub errors: BTreeMap<String, u64>,
     pub errors_total: u64,
     pub error_samples: Vec<String>,
@@ -231,6 +236,7 @@ impl Report {
         shared: &Shared,
         connect: Vec<Stage>,
         window_secs: f64,
+        cpu: CpuUse,
         server: Option<ServerReport>,
     ) -> Report {
         let per_sec = |n: u64| (n as f64 / window_secs.max(1e-9) * 10.0).round() / 10.0;
@@ -293,6 +299,7 @@ impl Report {
             deliveries_per_sec: per_sec(deliveries),
             expected_deliveries: expected,
             missing_deliveries: missing,
+            cpu,
             errors_total: errors.values().sum(),
             errors,
             error_samples: shared.error_samples.lock().unwrap().clone(),
@@ -354,7 +361,7 @@ impl Report {
             for c in &self.connect {
                 let _ = writeln!(
                     s,
-                    "{:<10} {:>7} {:>9} {:>6} {:>9.3} {:>9} {:>9} {:>9} {:>10}",
+                    "{:<10} {:>7} {:>9} {:>6} {:>9.3} {:>9} {:>9} {:>9} {:>10} {:>16}",
                     c.kind.name(),
                     c.clients,
                     c.connected,
@@ -363,7 +370,8 @@ impl Report {
                     opt(c.p50_ms),
                     opt(c.p99_ms),
                     opt(c.max_ms),
-                    opt(c.kib_per_connection)
+                    opt(c.kib_per_connection),
+                    cpu_shares(&c.cpu)
                 );
             }
             let _ = writeln!(
@@ -436,15 +444,21 @@ impl Report {
                 |kb: Option<u64>| kb.map_or("-".into(), |kb| format!("{:.1}", kb as f64 / 1024.0));
             let _ = writeln!(
                 s,
-                "\nserver pid {}: RSS {} MiB at start, {} connected, {} at end; CPU {} s ({} %) in the window",
+                "\nserver pid {}: RSS {} MiB at start, {} connected, {} at end",
                 srv.pid,
                 mib(srv.rss_kb_start),
                 mib(srv.rss_kb_connected),
                 mib(srv.rss_kb_end),
-                opt(srv.cpu_secs),
-                srv.cpu_percent.map_or("-".into(), |p| format!("{p:.0}"))
             );
         }
+        let _ = writeln!(
+            s,
+            "CPU in the window: server {} s = {} %, generator {} %, machine {} % busy (of all cores)",
+            opt(self.cpu.server_secs),
+            pct(self.cpu.server_percent),
+            pct(self.cpu.generator_percent),
+            pct(self.cpu.machine_busy_percent)
+        );
         if self.errors.is_empty() {
             let _ = writeln!(s, "\nerrors: 0");
         } else {
@@ -458,6 +472,20 @@ impl Report {
         }
         s
     }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("-".into(), |p| format!("{p:.0}"))
+}
+
+/// `server/generator/machine` CPU, in %.
+fn cpu_shares(c: &CpuUse) -> String {
+    format!(
+        "{}/{}/{}%",
+        pct(c.server_percent),
+        pct(c.generator_percent),
+        pct(c.machine_busy_percent)
+    )
 }
 
 #[cfg(test)]

@@ -3,15 +3,19 @@
 //! No full event-stream parser: the client only needs the publisher's
 //! `"sent_us"` in each `data:` line and a `reset` event if one comes. It
 //! scans complete lines as they arrive and carries a partial line over to
-//! the next chunk, which costs a fraction of building every event.
+//! the next chunk, which costs a fraction of building every event. It
+//! speaks HTTP/1.1 over its own socket (see [`super::poll`]), like the
+//! pollers: no client library's buffers and pool for 10,000 streams.
 
 use std::sync::Arc;
 
-use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use super::{Kind, Shared, now_us};
+use super::poll::{Chunked, Head, get_request, read_head, read_more};
+use super::{Kind, Shared, dial, now_us};
 
 /// Complete lines out of a byte stream: what ends in `\n` now, the rest later.
 #[derive(Default)]
@@ -47,59 +51,98 @@ fn has_reset(lines: &[u8]) -> bool {
 
 pub(crate) async fn run(
     shared: Arc<Shared>,
-    http: reqwest::Client,
+    n: usize,
     learner: String,
     permit: OwnedSemaphorePermit,
 ) {
     let t0 = Instant::now();
-    let sent = http
-        .get(format!("{}/api/sse?topics={}", shared.base, shared.topic))
-        .header("Accept", "text/event-stream")
-        .header("X-Learner", learner)
-        .send();
-    let res = tokio::select! {
-        r = sent => r,
+    let opened = tokio::select! {
+        r = open(&shared, n, &learner) => r,
         _ = shared.stop.cancelled() => return,
     };
-    let res = match res {
-        Ok(res) if res.status() == 200 => res,
-        Ok(res) => {
-            return shared.failed(
-                Kind::Sse,
-                &format!("status {}", res.status().as_u16()),
-                res.status(),
-            );
-        }
-        Err(e) => return shared.failed(Kind::Sse, "connect", e),
+    let (mut conn, head, mut buf) = match opened {
+        Ok(o) => o,
+        Err((what, detail)) => return shared.failed(Kind::Sse, &what, detail),
     };
     shared.connected(Kind::Sse, t0.elapsed());
     drop(permit);
-    let mut body = res.bytes_stream();
     let mut lines = Lines::default();
+    let mut chunks = head.chunked.then(Chunked::default);
+    let mut body = Vec::new();
     loop {
-        let chunk = tokio::select! {
+        if !buf.is_empty() {
+            let at = now_us();
+            let data = match chunks.as_mut() {
+                Some(decoder) => {
+                    body.clear();
+                    match decoder.feed(&buf, &mut body) {
+                        Ok(used) => buf.drain(..used),
+                        Err(e) => return shared.error(Kind::Sse, "bad chunk", e),
+                    };
+                    &body[..]
+                }
+                None => &buf[..],
+            };
+            lines.feed(data, |complete| {
+                shared.delivered(Kind::Sse, complete, at);
+                if has_reset(complete) {
+                    shared.error(
+                        Kind::Sse,
+                        "reset event",
+                        "the server lost events for this stream",
+                    );
+                }
+            });
+            if chunks.is_none() {
+                buf.clear();
+            }
+            if chunks.as_ref().is_some_and(Chunked::done) {
+                return shared.error(Kind::Sse, "stream ended", "the server ended the stream");
+            }
+        }
+        let read = tokio::select! {
             biased;
             _ = shared.stop.cancelled() => return,
-            c = body.next() => c,
+            r = read_more(&mut conn, &mut buf) => r,
         };
-        match chunk {
-            Some(Ok(bytes)) => {
-                let at = now_us();
-                lines.feed(&bytes, |complete| {
-                    shared.delivered(Kind::Sse, complete, at);
-                    if has_reset(complete) {
-                        shared.error(
-                            Kind::Sse,
-                            "reset event",
-                            "the server lost events for this stream",
-                        );
-                    }
-                });
-            }
-            Some(Err(e)) => return shared.error(Kind::Sse, "read", e),
-            None => return shared.error(Kind::Sse, "stream ended", "the server ended the stream"),
+        if let Err(e) = read {
+            let what = if e.starts_with("closed") {
+                "stream ended"
+            } else {
+                "read"
+            };
+            return shared.error(Kind::Sse, what, e);
         }
     }
+}
+
+/// Sends the request and reads the head; the error is a short kind and a message.
+async fn open(
+    shared: &Shared,
+    n: usize,
+    learner: &str,
+) -> Result<(TcpStream, Head, Vec<u8>), (String, String)> {
+    let mut conn = dial(shared, n)
+        .await
+        .map_err(|e| ("connect".to_string(), e.to_string()))?;
+    let path = format!("/api/sse?topics={}", shared.topic);
+    let request = get_request(
+        &path,
+        &shared.authority,
+        learner,
+        "Accept: text/event-stream\r\n",
+    );
+    conn.write_all(&request)
+        .await
+        .map_err(|e| ("connect".to_string(), e.to_string()))?;
+    let mut buf = Vec::with_capacity(1024);
+    let head = read_head(&mut conn, &mut buf)
+        .await
+        .map_err(|e| ("connect".to_string(), e))?;
+    if head.status != 200 {
+        return Err((format!("status {}", head.status), String::new()));
+    }
+    Ok((conn, head, buf))
 }
 
 #[cfg(test)]

@@ -324,7 +324,7 @@ pub fn tables(run: &Run) -> String {
         s,
         "\n### Every server\n\n\
          | Server | Connect: clients, s (p99 ms) | KiB/SSE | KiB/WS | Fan-out p50 / p99 / max ms | \
-         Sustained: deliveries/s (SSE p99 ms) | Poll req/s (server CPU) | Errors |\n\
+         Sustained: deliveries/s (SSE p99 ms; CPU) | Poll req/s (CPU) | Errors |\n\
          |---|---|---|---|---|---|---|---|"
     );
     for server in SERVERS.into_iter().filter(|s| run.has(s)) {
@@ -346,11 +346,23 @@ pub fn tables(run: &Run) -> String {
             });
         let sustained = run.get(server, "sustained").map_or("–".into(), |r| {
             let p99 = r.transport(Kind::Sse).and_then(|t| t.delay.p99_ms);
-            format!("{} ({})", thousands(r.deliveries_per_sec), opt(p99, 1))
+            format!(
+                "{} ({}; {} / {} / {} %)",
+                thousands(r.deliveries_per_sec),
+                opt(p99, 1),
+                opt(r.cpu.server_percent, 0),
+                opt(r.cpu.generator_percent, 0),
+                opt(r.cpu.machine_busy_percent, 0)
+            )
         });
         let poll = run.get(server, "poll").map_or("–".into(), |r| {
-            let cpu = r.server.as_ref().and_then(|s| s.cpu_percent);
-            format!("{} ({} %)", opt(r.poll_requests_per_sec(), 0), opt(cpu, 0))
+            format!(
+                "{} ({} / {} / {} %)",
+                r.poll_requests_per_sec().map_or("–".into(), thousands),
+                opt(r.cpu.server_percent, 0),
+                opt(r.cpu.generator_percent, 0),
+                opt(r.cpu.machine_busy_percent, 0)
+            )
         });
         let errors: u64 = ["connect", "fanout", "sustained", "poll"]
             .iter()
@@ -454,7 +466,13 @@ pub fn summarize(args: &SummaryArgs) -> Result<(), String> {
         .flat_map(|r| &r.connect)
         .filter_map(|c| c.listen_overflows)
         .sum();
-    let _ = writeln!(s, "\n## Notes\n");
+    let _ = writeln!(
+        s,
+        "CPU columns are server / generator / whole machine: the first two in % of one core, \
+         the last in % of all cores; a machine near 100 % means the number was bounded by the \
+         cores the server and the generator share, not by either alone.\n"
+    );
+    let _ = writeln!(s, "## Notes\n");
     for note in &args.note {
         let _ = writeln!(s, "- {note}");
     }

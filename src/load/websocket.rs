@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::{Kind, Shared, now_us};
+use super::{Kind, Shared, dial, now_us};
 
 fn config() -> WebSocketConfig {
     WebSocketConfig::default()
@@ -22,7 +22,12 @@ fn config() -> WebSocketConfig {
         .write_buffer_size(0)
 }
 
-pub(crate) async fn run(shared: Arc<Shared>, learner: String, permit: OwnedSemaphorePermit) {
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    n: usize,
+    learner: String,
+    permit: OwnedSemaphorePermit,
+) {
     let t0 = Instant::now();
     let url = format!("{}/api/ws", shared.base.replacen("http", "ws", 1));
     let mut req = match url.as_str().into_client_request() {
@@ -32,8 +37,14 @@ pub(crate) async fn run(shared: Arc<Shared>, learner: String, permit: OwnedSemap
     if let Ok(value) = learner.parse() {
         req.headers_mut().insert("X-Learner", value);
     }
+    let handshake = async {
+        let tcp = dial(&shared, n).await.map_err(|e| e.to_string())?;
+        tokio_tungstenite::client_async_with_config(req, tcp, Some(config()))
+            .await
+            .map_err(|e| e.to_string())
+    };
     let connected = tokio::select! {
-        r = tokio_tungstenite::connect_async_with_config(req, Some(config()), true) => r,
+        r = handshake => r,
         _ = shared.stop.cancelled() => return,
     };
     let mut ws = match connected {
