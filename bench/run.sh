@@ -66,7 +66,13 @@ start_server() {
   port=
   for _ in $(seq 600); do
     port=$(sed -n "s/^${pattern} \([0-9][0-9]*\).*/\1/p" "$out/$name.out" | head -n1)
-    [[ -n $port ]] && return 0
+    if [[ -n $port ]]; then
+      # The accept queue's size: connection bursts beyond it wait ~1 s for a SYN retry.
+      local backlog
+      backlog=$(ss -Hltn "sport = :$port" 2>/dev/null | awk '{print $3}' | head -n1)
+      notes+=("$name listens with a backlog of ${backlog:-?} (\`ss -ltn\` Send-Q); the generator opens up to 256 connections at once.")
+      return 0
+    fi
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done

@@ -454,10 +454,15 @@ pub fn summarize(args: &SummaryArgs) -> Result<(), String> {
         } else {
             "no publishing".into()
         };
+        let every = if sc.poll_interval_ms == 0 {
+            "as fast as answered".to_string()
+        } else {
+            format!("every {} ms", sc.poll_interval_ms)
+        };
         let _ = writeln!(
             s,
-            "| {server}-{scenario} | {} SSE, {} WS, {} long-poll, {} poll (every {} ms) | {load} | {:.1} s |",
-            sc.sse, sc.websockets, sc.long_pollers, sc.pollers, sc.poll_interval_ms, r.window_secs
+            "| {server}-{scenario} | {} SSE, {} WS, {} long-poll, {} poll ({every}) | {load} | {:.1} s |",
+            sc.sse, sc.websockets, sc.long_pollers, sc.pollers, r.window_secs
         );
     }
     let overflows: u64 = run
@@ -468,7 +473,7 @@ pub fn summarize(args: &SummaryArgs) -> Result<(), String> {
         .sum();
     let _ = writeln!(
         s,
-        "CPU columns are server / generator / whole machine: the first two in % of one core, \
+        "\nCPU columns are server / generator / whole machine: the first two in % of one core, \
          the last in % of all cores; a machine near 100 % means the number was bounded by the \
          cores the server and the generator share, not by either alone.\n"
     );
@@ -482,6 +487,25 @@ pub fn summarize(args: &SummaryArgs) -> Result<(), String> {
             "- The kernel dropped {overflows} connection attempts while clients connected \
              (`ListenOverflows`: a listener's accept queue was full); each such client retried \
              after ~1 s, which shows in connect p99/max."
+        );
+    }
+    // What the rest of the machine took while the windows were measured.
+    let cores = m["cores"].as_f64().unwrap_or(1.0).max(1.0);
+    let others = run
+        .reports
+        .values()
+        .filter_map(|r| {
+            let busy = r.cpu.machine_busy_percent?;
+            let ours = r.cpu.server_percent.unwrap_or(0.0) + r.cpu.generator_percent.unwrap_or(0.0);
+            Some(busy - ours / cores)
+        })
+        .reduce(f64::max);
+    if let Some(others) = others.filter(|o| *o > 10.0) {
+        let _ = writeln!(
+            s,
+            "- Other processes took up to {others:.0} % of the machine during the measured windows \
+             (machine busy minus server and generator): this run's throughput numbers are lower \
+             bounds of what the server does on a quiet machine."
         );
     }
     let errors: Vec<String> = run
