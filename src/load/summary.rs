@@ -489,23 +489,26 @@ pub fn summarize(args: &SummaryArgs) -> Result<(), String> {
              after ~1 s, which shows in connect p99/max."
         );
     }
-    // What the rest of the machine took while the windows were measured.
+    // What the rest of the machine took while the throughput windows were measured.
     let cores = m["cores"].as_f64().unwrap_or(1.0).max(1.0);
-    let others = run
+    let others: Vec<String> = run
         .reports
-        .values()
-        .filter_map(|r| {
+        .iter()
+        .filter(|((_, scenario), _)| matches!(scenario.as_str(), "poll" | "sustained"))
+        .filter_map(|((server, scenario), r)| {
             let busy = r.cpu.machine_busy_percent?;
             let ours = r.cpu.server_percent.unwrap_or(0.0) + r.cpu.generator_percent.unwrap_or(0.0);
-            Some(busy - ours / cores)
+            let others = busy - ours / cores;
+            (others > 10.0).then(|| format!("{server}-{scenario} {others:.0} %"))
         })
-        .reduce(f64::max);
-    if let Some(others) = others.filter(|o| *o > 10.0) {
+        .collect();
+    if !others.is_empty() {
         let _ = writeln!(
             s,
-            "- Other processes took up to {others:.0} % of the machine during the measured windows \
-             (machine busy minus server and generator): this run's throughput numbers are lower \
-             bounds of what the server does on a quiet machine."
+            "- Other processes on the machine took a share of all cores during throughput windows \
+             (machine busy minus server and generator): {}. Those numbers are lower bounds of \
+             what the server does on a quiet machine.",
+            others.join(", ")
         );
     }
     let errors: Vec<String> = run
