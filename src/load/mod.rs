@@ -414,6 +414,8 @@ pub async fn run(scenario: Scenario) -> Result<Report, String> {
         .no_proxy()
         .tcp_nodelay(true)
         .pool_max_idle_per_host(MAX_CLIENTS)
+        // Only publishers use it: a server that stops answering must not hang the run.
+        .timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| e.to_string())?;
     // Fail early and clearly when nothing listens there.

@@ -81,8 +81,23 @@ impl Run {
         self.reports.keys().any(|(s, _)| s == server)
     }
 
+    /// Median over the poll rounds (`poll`, `poll2`, …) of `server`.
     fn poll_rps(&self, server: &str) -> Option<f64> {
-        self.get(server, "poll")?.poll_requests_per_sec()
+        let mut v: Vec<f64> = self.poll_rounds(server);
+        v.sort_by(f64::total_cmp);
+        match v.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(v[n / 2]),
+            n => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+        }
+    }
+
+    fn poll_rounds(&self, server: &str) -> Vec<f64> {
+        self.reports
+            .iter()
+            .filter(|((s, scenario), _)| s == server && scenario.starts_with("poll"))
+            .filter_map(|(_, r)| r.poll_requests_per_sec())
+            .collect()
     }
 
     fn fanout_p99(&self, server: &str) -> Option<f64> {
@@ -316,8 +331,8 @@ pub fn tables(run: &Run) -> String {
             opt(run.kib(peer, Kind::Sse), 1),
             opt(run.kib("playground", Kind::Websocket), 1),
             opt(run.kib(peer, Kind::Websocket), 1),
-            opt(sustained("playground"), 0),
-            opt(sustained(peer), 0),
+            sustained("playground").map_or("–".into(), thousands),
+            sustained(peer).map_or("–".into(), thousands),
         );
     }
     let _ = writeln!(
@@ -356,18 +371,26 @@ pub fn tables(run: &Run) -> String {
             )
         });
         let poll = run.get(server, "poll").map_or("–".into(), |r| {
+            let rounds = run.poll_rounds(server);
+            let each = if rounds.len() > 1 {
+                let all: Vec<String> = rounds.iter().map(|v| thousands(*v)).collect();
+                format!(", median of {}", all.join(" / "))
+            } else {
+                String::new()
+            };
             format!(
-                "{} ({} / {} / {} %)",
-                r.poll_requests_per_sec().map_or("–".into(), thousands),
+                "{}{each} (round 1: {} / {} / {} %)",
+                run.poll_rps(server).map_or("–".into(), thousands),
                 opt(r.cpu.server_percent, 0),
                 opt(r.cpu.generator_percent, 0),
                 opt(r.cpu.machine_busy_percent, 0)
             )
         });
-        let errors: u64 = ["connect", "fanout", "sustained", "poll"]
+        let errors: u64 = run
+            .reports
             .iter()
-            .filter_map(|sc| run.get(server, sc))
-            .map(|r| r.errors_total)
+            .filter(|((s, _), _)| s == server)
+            .map(|(_, r)| r.errors_total)
             .sum();
         let _ = writeln!(
             s,
@@ -473,7 +496,8 @@ pub fn summarize(args: &SummaryArgs) -> Result<(), String> {
         .sum();
     let _ = writeln!(
         s,
-        "\nCPU columns are server / generator / whole machine: the first two in % of one core, \
+        "\nPoll req/s is the median of the rounds listed (traffic log off and on in turn, each \
+         on a fresh server). CPU columns are server / generator / whole machine: the first two in % of one core, \
          the last in % of all cores; a machine near 100 % means the number was bounded by the \
          cores the server and the generator share, not by either alone.\n"
     );
@@ -494,7 +518,7 @@ pub fn summarize(args: &SummaryArgs) -> Result<(), String> {
     let others: Vec<String> = run
         .reports
         .iter()
-        .filter(|((_, scenario), _)| matches!(scenario.as_str(), "poll" | "sustained"))
+        .filter(|((_, scenario), _)| scenario.starts_with("poll") || scenario == "sustained")
         .filter_map(|((server, scenario), r)| {
             let busy = r.cpu.machine_busy_percent?;
             let ours = r.cpu.server_percent.unwrap_or(0.0) + r.cpu.generator_percent.unwrap_or(0.0);
