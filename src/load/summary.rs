@@ -157,8 +157,13 @@ fn judge(
                 measured: show(v),
                 pass: Some(pass),
                 margin: format!(
-                    "{:.0} % {}",
-                    margin.abs(),
+                    "{} % {}",
+                    // Close calls get a decimal: "0 % short" would read as a pass.
+                    if margin.abs() < 10.0 {
+                        format!("{:.1}", margin.abs())
+                    } else {
+                        format!("{:.0}", margin.abs())
+                    },
                     if pass { "to spare" } else { "short" }
                 ),
             }
@@ -482,10 +487,14 @@ pub fn summarize(args: &SummaryArgs) -> Result<(), String> {
         } else {
             format!("every {} ms", sc.poll_interval_ms)
         };
+        let pollers = match sc.pollers {
+            0 => "0 poll".to_string(),
+            n => format!("{n} poll ({every})"),
+        };
         let _ = writeln!(
             s,
-            "| {server}-{scenario} | {} SSE, {} WS, {} long-poll, {} poll ({every}) | {load} | {:.1} s |",
-            sc.sse, sc.websockets, sc.long_pollers, sc.pollers, r.window_secs
+            "| {server}-{scenario} | {} SSE, {} WS, {} long-poll, {pollers} | {load} | {:.1} s |",
+            sc.sse, sc.websockets, sc.long_pollers, r.window_secs
         );
     }
     let overflows: u64 = run
