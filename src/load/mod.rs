@@ -60,8 +60,10 @@ pub const MAX_RATE: u32 = 100_000;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Pause before reading the server's RSS after a connect stage, so it settles.
 const SETTLE: Duration = Duration::from_millis(300);
-/// How long clients keep listening after a fan-out's last publish.
-const FANOUT_GRACE: Duration = Duration::from_secs(1);
+/// How long clients may keep receiving after a fan-out's last publish: a
+/// slow server's late deliveries must count (with their real delay), not
+/// vanish from the percentiles.
+const FANOUT_DRAIN: Duration = Duration::from_secs(30);
 /// Distinct error messages kept verbatim (all are counted by kind).
 const KEPT_ERRORS: usize = 10;
 
@@ -524,7 +526,23 @@ pub async fn run(scenario: Scenario) -> Result<Report, String> {
             Duration::from_millis(scenario.fanout_gap_ms),
         )
         .await;
-        tokio::time::sleep(FANOUT_GRACE).await;
+        // Until every streaming client has every event (or the drain ends).
+        let streams = [Kind::Sse, Kind::Websocket];
+        let clients: u64 = streams
+            .iter()
+            .map(|k| shared.lane(*k).connected.load(Relaxed))
+            .sum();
+        let expected = shared.published_in_window.load(Relaxed) * clients;
+        let got = || -> u64 {
+            streams
+                .iter()
+                .map(|k| shared.lane(*k).deliveries.load(Relaxed))
+                .sum()
+        };
+        let drain_end = Instant::now() + FANOUT_DRAIN;
+        while got() < expected && Instant::now() < drain_end {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     } else {
         let publishers = publisher::spawn_all(&shared, &http, scenario.publishers, scenario.rate);
         tokio::time::sleep(Duration::from_secs(scenario.warmup_secs)).await;

@@ -231,6 +231,12 @@ pub fn verdicts(run: &Run) -> Vec<Verdict> {
         |ms| format!("p99 {ms:.1} ms"),
     );
     if let Some(r) = fanout {
+        // "To all clients": a delivery that never came fails the target.
+        let missing = r.missing_deliveries.unwrap_or(0);
+        if missing > 0 {
+            f.pass = Some(false);
+            f.margin = format!("{missing} deliveries missing");
+        }
         let d = r
             .transport(Kind::Sse)
             .map(|t| t.delay.clone())
