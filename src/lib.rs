@@ -20,6 +20,8 @@
 //! - [`drops`] lets a learner make the server cut their own connections.
 //! - [`feed`] runs the built-in publishers (`ticker`, `notifications`).
 //! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).
+//! - [`load`] is the load generator behind `loadgen` and `bench/run.sh`:
+//!   many real clients of every transport, measured from the outside.
 //! - [`limits`] caps how fast a learner or a socket may publish, and
 //!   [`connections`] counts open long-lived connections and caps them per address.
 //! - [`security`] keeps other sites out (Origin checks) and sends the
@@ -42,6 +44,7 @@ pub mod hub;
 pub mod lab;
 pub mod lessons;
 pub mod limits;
+pub mod load;
 pub mod openapi;
 pub mod problem;
 pub mod security;

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Benchmarks (issue 8) in one command: builds the release binaries, starts
+# each server in turn on a free loopback port (this one, the same with the
+# traffic log on, then the Node and FastAPI peers when bench/peers/start can
+# run them), drives each with the same load-generator scenarios (src/load/,
+# binary `loadgen`), stops it, then prints the targets and the ratio table
+# and records them in bench/RESULTS.md with the machine description.
+#
+#   bench/run.sh           full run (10,000 SSE + 9,000 WS, ...; a few minutes)
+#   bench/run.sh --quick   smaller numbers, under 2 minutes
+#
+# PEERS="node" limits the peers run (default: node fastapi); PEERS_START
+# points at another checkout's bench/peers/start (default: this one's).
+#
+# Every report is kept as JSON in target/bench/<date>/<server>-<scenario>.json.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=
+case "${1:-}" in
+  --quick) quick=1 ;;
+  "") ;;
+  *) echo "usage: bench/run.sh [--quick]" >&2; exit 2 ;;
+esac
+
+# Every client is a socket: allow as many as the system lets this shell have.
+ulimit -n "$(ulimit -Hn)"
+
+cargo build --release --locked --bin realtime-playground --bin loadgen
+loadgen=target/release/loadgen
+out="target/bench/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$out"
+notes=()
+load_at_start=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# The scenarios, the same for every server.
+if [[ -n $quick ]]; then
+  connect=(--sse 1000 --websockets 900 --publishers 1 --rate 1 --warmup-secs 1 --duration-secs 2)
+  fanout=(--sse 1000 --fanout-events 10 --fanout-gap-ms 200)
+  sustained=(--sse 250 --websockets 250 --long-pollers 20 --pollers 20 --poll-interval-ms 1000
+             --publishers 4 --rate 160 --warmup-secs 1 --duration-secs 4)
+  poll=(--pollers 64 --poll-interval-ms 0 --publishers 0 --warmup-secs 1 --duration-secs 3)
+  rounds=2
+else
+  connect=(--sse 10000 --websockets 9000 --publishers 1 --rate 1 --warmup-secs 2 --duration-secs 5)
+  fanout=(--sse 10000 --fanout-events 20 --fanout-gap-ms 200)
+  sustained=(--sse 1000 --websockets 1000 --long-pollers 50 --pollers 50 --poll-interval-ms 1000
+             --publishers 8 --rate 40 --warmup-secs 3 --duration-secs 15)
+  poll=(--pollers 64 --poll-interval-ms 0 --publishers 0 --warmup-secs 2 --duration-secs 10)
+  rounds=3
+fi
+
+pid=
+stop_server() {
+  [[ -n $pid ]] || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  pid=
+}
+trap stop_server EXIT
+
+# start_server NAME PATTERN COMMAND...: runs COMMAND in the background and
+# waits (up to 60 s) for a stdout line "<PATTERN> <port>"; sets pid and port.
+start_server() {
+  local name=$1 pattern=$2
+  shift 2
+  "$@" >"$out/$name.out" 2>"$out/$name.err" &
+  pid=$!
+  port=
+  for _ in $(seq 600); do
+    port=$(sed -n "s/^${pattern} \([0-9][0-9]*\).*/\1/p" "$out/$name.out" | head -n1)
+    if [[ -n $port ]]; then
+      # The accept queue's size: connection bursts beyond it wait ~1 s for a SYN retry.
+      local backlog
+      backlog=$(ss -Hltn "sport = :$port" 2>/dev/null | awk '{print $3}' | head -n1)
+      local note="$name listens with a backlog of ${backlog:-?} (\`ss -ltn\` Send-Q); the generator opens up to 256 connections at once."
+      [[ " ${notes[*]} " == *"$note"* ]] || notes+=("$note")
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "bench: $name did not start (see $out/$name.err)" >&2
+  stop_server
+  return 1
+}
+
+# drive NAME SCENARIO...: runs the named scenarios against the running server
+# (`poll2` is the `poll` scenario again, saved under its own name).
+# Polling goes first, on the fresh server, so the traffic-log comparison (and
+# the peers') compares like with like; memory per connection is a difference
+# of RSS around each connect stage, so it does not need a fresh server.
+drive() {
+  local name=$1
+  shift
+  for scenario in "$@"; do
+    local -n args=${scenario%%[0-9]*}
+    echo "== $name: $scenario" >&2
+    # Bounded: a run never asks for more than 600 s, plus connecting and stopping.
+    if ! timeout 900 "$loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --label "$name $scenario" \
+      "${args[@]}" --json "$out/$name-$scenario.json"; then
+      notes+=("$name $scenario: the load generator failed (see the run's output).")
+    fi
+    sleep 1
+  done
+}
+
+playground=(target/release/realtime-playground --port 0 --feeds-paused --event-ids from-one
+            --publish-rate-per-learner 1000000 --max-connections-per-address 0)
+export RUST_LOG=realtime_playground=warn,poem=warn
+
+start_server playground "realtime-playground is running on port" "${playground[@]}" --no-traffic-log
+drive playground poll connect fanout sustained
+stop_server
+
+start_server playground-traffic "realtime-playground is running on port" "${playground[@]}"
+drive playground-traffic poll
+stop_server
+
+# Polling throughput moves by ±15 % from one run to the next on shared
+# cores, more than the traffic log's cost: more rounds, traffic log off and
+# on in turn, each on a fresh server; the summary takes the medians.
+for round in $(seq 2 "$rounds"); do
+  start_server playground "realtime-playground is running on port" "${playground[@]}" --no-traffic-log
+  drive playground "poll$round"
+  stop_server
+  start_server playground-traffic "realtime-playground is running on port" "${playground[@]}"
+  drive playground-traffic "poll$round"
+  stop_server
+done
+
+peers_start=${PEERS_START:-bench/peers/start}
+for peer in ${PEERS-node fastapi}; do
+  if [[ ! -x $peers_start ]]; then
+    echo "bench: skipping $peer: $peers_start is missing" >&2
+    notes+=("$peer peer skipped: $peers_start is missing in this checkout.")
+    continue
+  fi
+  peer_port=$("$loadgen" free-port)
+  if ! start_server "$peer" "peer $peer is running on port" "$peers_start" "$peer" "$peer_port"; then
+    notes+=("$peer peer skipped: \`$peers_start $peer $peer_port\` did not print its port within 60 s (see $out/$peer.err).")
+    continue
+  fi
+  drive "$peer" poll connect fanout sustained
+  stop_server
+done
+
+notes+=("The generator and the server share the machine's cores; other processes were running too (load average at the start: $load_at_start).")
+note_args=()
+for n in "${notes[@]}"; do note_args+=(--note "$n"); done
+"$loadgen" summarize --dir "$out" --out bench/RESULTS.md ${quick:+--quick} \
+  --command "bench/run.sh${quick:+ --quick}" --commit "$(git rev-parse --short HEAD)" "${note_args[@]}"
+echo "bench: reports in $out, record in bench/RESULTS.md" >&2
