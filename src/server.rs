@@ -7,7 +7,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, TcpAcceptor};
 use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{ContactObject, OpenApiService};
@@ -174,7 +174,7 @@ pub struct BoundServer {
 /// Binds `config.bind:config.port` (port 0 picks a free one) and starts the feeds.
 pub async fn bind(config: Config) -> io::Result<BoundServer> {
     let addr = SocketAddr::new(config.bind, config.port);
-    let acceptor = TcpListener::bind(addr).into_acceptor().await?;
+    let acceptor = TcpAcceptor::from_tokio(listen(addr)?)?;
     let local_addr = acceptor
         .local_addr()
         .first()
@@ -188,6 +188,24 @@ pub async fn bind(config: Config) -> io::Result<BoundServer> {
         state,
         local_addr,
     })
+}
+
+/// Pending connections the kernel may queue before `accept` (it caps this at
+/// `net.core.somaxconn`). The usual 128 overflows when a class opens its
+/// tabs at once or a load test connects thousands of clients.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted server can take its port back at once.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 impl BoundServer {
