@@ -146,6 +146,10 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub write_timeout_secs: u64,
 
+    /// Program the load lab starts as `<program> loadgen …` (default: this binary).
+    #[arg(long, env = "PLAYGROUND_LOADGEN_PROGRAM", hide = true)]
+    pub loadgen_program: Option<std::path::PathBuf>,
+
     /// Seconds to wait for connections to finish on Ctrl-C / SIGTERM.
     #[arg(long, env = "PLAYGROUND_SHUTDOWN_GRACE", default_value_t = 1.5)]
     pub shutdown_grace_secs: f64,
@@ -213,6 +217,13 @@ impl Config {
 
     pub fn ws_ping_timeout(&self) -> Duration {
         Duration::from_secs(self.ws_ping_timeout_secs)
+    }
+
+    pub fn loadgen_program(&self) -> std::path::PathBuf {
+        self.loadgen_program
+            .clone()
+            .or_else(|| std::env::current_exe().ok())
+            .unwrap_or_else(|| "realtime-playground".into())
     }
 
     pub fn write_timeout(&self) -> Duration {

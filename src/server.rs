@@ -21,6 +21,7 @@ use crate::frontend::Frontend;
 use crate::lab::LabApi;
 use crate::lab::challenges::ChallengesApi;
 use crate::lab::faults::FaultsApi;
+use crate::lab::load::LoadLabApi;
 use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
 use crate::security::SecurityHeaders;
@@ -54,6 +55,7 @@ type Apis = (
     DropsApi,
     ChatApi,
     LabApi,
+    LoadLabApi,
     FaultsApi,
     ChallengesApi,
 );
@@ -91,6 +93,9 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             },
             LabApi {
                 lab: state.lab.clone(),
+            },
+            LoadLabApi {
+                lab: state.load_lab.clone(),
             },
             FaultsApi {
                 faults: state.faults.clone(),

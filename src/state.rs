@@ -13,6 +13,7 @@ use crate::hub::Hub;
 use crate::lab::Lab;
 use crate::lab::challenges::Challenges;
 use crate::lab::faults::Faults;
+use crate::lab::load::LoadLab;
 use crate::lessons::Library;
 use crate::lessons::progress::ProgressStore;
 use crate::limits::PublishLimits;
@@ -40,6 +41,7 @@ pub struct AppState {
     pub challenges: Arc<Challenges>,
     pub limits: Arc<PublishLimits>,
     pub connections: Arc<Connections>,
+    pub load_lab: Arc<LoadLab>,
     /// Tells handlers when their client hung up.
     pub peers: PeerWatch,
 }
@@ -75,6 +77,7 @@ impl AppState {
             challenges: Arc::default(),
             limits: Arc::new(PublishLimits::new(&config)),
             peers: PeerWatch::default(),
+            load_lab: LoadLab::new(addr, config.loadgen_program(), shutdown.clone()),
             connections: Connections::new(config.max_connections_per_address as usize),
             lessons,
             progress: Arc::default(),

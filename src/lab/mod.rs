@@ -2,6 +2,8 @@
 //!
 //! - [`race`] runs one feed over all four transports at once with real
 //!   clients and measures each lane.
+//! - [`load`] runs a bounded load test (the `loadgen` command) against this
+//!   server and reports what each connection costs.
 //!
 //! Runs are bounded: at most [`MAX_RUNNING`] at a time, at most
 //! [`MAX_DURATION_S`] seconds each, and only the newest [`KEPT_RUNS`] results
@@ -9,6 +11,7 @@
 
 pub mod challenges;
 pub mod faults;
+pub mod load;
 pub mod race;
 
 use std::collections::{BTreeMap, VecDeque};

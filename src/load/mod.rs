@@ -28,6 +28,7 @@
 //! [`report`], `/proc` is read by [`procfs`], and [`summary`] turns the
 //! reports of a whole bench run into targets, ratios and `bench/RESULTS.md`.
 
+pub mod cli;
 pub mod long_poll;
 pub mod poll;
 pub mod procfs;
