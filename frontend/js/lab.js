@@ -9,6 +9,7 @@ import { initSix } from "./six.js";
 import { raceInBrowser, summarize } from "./browser-race.js";
 import { mount as mountChat } from "./widgets/chat.js";
 import { initChatCost } from "./chat-cost.js";
+import { initLoadLab } from "./load-lab.js";
 
 const $ = (id) => document.getElementById(id);
 initTheme($("theme"));
@@ -189,3 +190,5 @@ $("chat-start").addEventListener("click", (ev) => {
   mountChat($("chat"));
   initChatCost($("chat-cost"));
 });
+
+initLoadLab($("load"), $("load-status"), $("load-result"));

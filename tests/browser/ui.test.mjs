@@ -284,11 +284,11 @@ test("a seventh SSE stream waits for a free connection (HTTP/1.1)", async () => 
 test("the lab's browser mode races this browser's own clients", async () => {
   const { page, problems, context } = await newLearner(browser, server.base, { width: 1280, height: 1300 });
   await page.goto(`${server.base}/lab.html`);
-  await page.fill("input[name=duration_s]", "3");
-  await page.fill("input[name=rate_ms]", "500");
-  await page.fill("input[name=poll_interval_ms]", "500");
-  await page.fill("input[name=burst]", "2");
-  await page.selectOption("select[name=mode]", "browser");
+  await page.fill("#race input[name=duration_s]", "3");
+  await page.fill("#race input[name=rate_ms]", "500");
+  await page.fill("#race input[name=poll_interval_ms]", "500");
+  await page.fill("#race input[name=burst]", "2");
+  await page.selectOption("#race select[name=mode]", "browser");
   await page.click("#race-start");
   await page.locator(".race-live .bar-row").first().waitFor();
   await page.locator(".race-table").waitFor({ timeout: 20000 });
@@ -308,6 +308,26 @@ test("the lab's browser mode races this browser's own clients", async () => {
   await sends.nth(1).click();
   await page.locator("#chat-cost", { hasText: "1 POST" }).waitFor();
   await page.screenshot({ path: path.join(screenshots, "lab-browser-race.png"), fullPage: true });
+  assertClean(problems);
+  await context.close();
+});
+
+test("the load lab measures what each connection costs the server", { timeout: 120000 }, async () => {
+  const { page, problems, context } = await newLearner(browser, server.base, { width: 1280, height: 1300 });
+  await page.goto(`${server.base}/lab.html`);
+  for (const [name, value] of [["sse", "60"], ["websockets", "60"], ["long_pollers", "5"], ["pollers", "10"],
+    ["poll_interval_ms", "250"], ["rate", "20"], ["duration_s", "3"]]) {
+    await page.fill(`#load input[name=${name}]`, value);
+  }
+  await page.click("#load-start");
+  await page.locator("#load-status", { hasText: "running" }).waitFor();
+  await page.locator(".load-table").waitFor({ timeout: 90000 });
+  assert.match(await page.textContent("#load-status"), /done/);
+  assert.equal(await page.locator(".load-table tbody tr").count(), 4, "one row per kind of client");
+  assert.match(await page.textContent(".load-sentence"), /60 SSE connections cost the server [\d.]+ MiB \([\d.]+ KiB each\)/);
+  assert.equal(await page.locator(".load-bars").count(), 2, "memory and delay charts");
+  await page.locator("#load-h").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(screenshots, "lab-load.png") });
   assertClean(problems);
   await context.close();
 });
