@@ -27,6 +27,7 @@ pub const WIDGETS: &[&str] = &[
     "decide",
     "interview",
     "chat",
+    "load",
 ];
 pub const TRANSPORTS: &[&str] = &[
     "overview",

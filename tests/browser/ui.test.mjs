@@ -72,6 +72,16 @@ async function doByHand(page, step) {
       }
       break;
     }
+    case "load": {
+      // A small load test from the lesson pane: it runs and fills in its table.
+      for (const [name, value] of [["sse", "40"], ["websockets", "40"], ["pollers", "10"], ["duration_s", "3"]]) {
+        await page.fill(`.live-pane .w-load input[name=${name}]`, value);
+      }
+      await page.click(".live-pane .w-load button[type=submit]");
+      await page.locator(".live-pane .load-table").waitFor({ timeout: 90000 });
+      assert.match(await page.textContent(".live-pane .load-sentence"), /40 SSE connections cost the server/);
+      break;
+    }
     default:
       break;
   }
