@@ -96,6 +96,19 @@ async fn a_load_test_from_the_api_measures_every_kind_of_client() {
     );
     // Everything the generator opened is gone again.
     wait_for_connections(&server, 0).await;
+    // Its thousands of requests stay out of the traffic log (which would
+    // otherwise push every learner's own entries out).
+    let log: Value = server
+        .http
+        .get(server.url("/api/traffic"))
+        .header("X-Learner", format!("load-lab-{id}-sse-0"))
+        .send()
+        .await
+        .expect("traffic")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(log["entries"].as_array().map(Vec::len), Some(0), "{log}");
     server.stop().await;
 }
 

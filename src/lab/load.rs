@@ -30,6 +30,11 @@ pub const MAX_CLIENTS: u64 = 2000;
 pub const MAX_DURATION_S: u64 = 30;
 pub const KEPT_RUNS: usize = 5;
 
+/// Learner ids of the load lab's clients start with this. The traffic log
+/// skips them: the generator measures its own run, and thousands of its
+/// entries would push every learner's own traffic out of the bounded log.
+pub const LEARNER_PREFIX: &str = "load-lab-";
+
 /// What to run: how many clients of each kind, and for how long.
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
@@ -220,6 +225,7 @@ impl LoadLab {
             ("--warmup-secs", "1".into()),
             ("--topic", format!("load-lab-{id}")),
             ("--label", format!("load lab run #{id}")),
+            ("--learner-prefix", format!("{LEARNER_PREFIX}{id}-")),
             ("--json", out.display().to_string()),
         ] {
             args.push(flag.into());

@@ -84,6 +84,9 @@ struct RunArgs {
     /// Name of the run in the report.
     #[arg(long, default_value = "")]
     label: String,
+    /// Start of every client's `X-Learner` id.
+    #[arg(long, default_value = "load-")]
+    learner_prefix: String,
     /// Also write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -108,6 +111,7 @@ impl RunArgs {
             fanout_events: self.fanout_events,
             fanout_gap_ms: self.fanout_gap_ms,
             label: self.label.clone(),
+            learner_prefix: self.learner_prefix.clone(),
         }
     }
 }

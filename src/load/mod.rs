@@ -103,6 +103,13 @@ pub struct Scenario {
     pub fanout_gap_ms: u64,
     /// A name for the report (e.g. the server and scenario).
     pub label: String,
+    /// Every client's `X-Learner` starts with this (the load lab's are not logged).
+    #[serde(default = "default_learner_prefix")]
+    pub learner_prefix: String,
+}
+
+fn default_learner_prefix() -> String {
+    "load-".into()
 }
 
 impl Default for Scenario {
@@ -124,6 +131,7 @@ impl Default for Scenario {
             fanout_events: 0,
             fanout_gap_ms: 200,
             label: String::new(),
+            learner_prefix: default_learner_prefix(),
         }
     }
 }
@@ -270,6 +278,7 @@ pub(crate) struct Shared {
     /// The server's address, resolved once.
     pub addr: SocketAddr,
     pub topic: String,
+    pub learner_prefix: String,
     pub stop: CancellationToken,
     /// Only deliveries and requests inside the measured window count.
     measuring: AtomicBool,
@@ -437,6 +446,7 @@ pub async fn run(scenario: Scenario) -> Result<Report, String> {
         authority,
         addr,
         topic: scenario.topic.clone(),
+        learner_prefix: scenario.learner_prefix.clone(),
         stop: CancellationToken::new(),
         measuring: AtomicBool::new(false),
         lanes: Default::default(),
@@ -595,7 +605,7 @@ async fn client(
     permit: OwnedSemaphorePermit,
     poll_interval: Duration,
 ) {
-    let learner = format!("load-{}-{n}", kind.name());
+    let learner = format!("{}{}-{n}", shared.learner_prefix, kind.name());
     match kind {
         Kind::Sse => sse::run(shared, n, learner, permit).await,
         Kind::Websocket => websocket::run(shared, n, learner, permit).await,

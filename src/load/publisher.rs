@@ -66,7 +66,7 @@ pub(crate) fn spawn_all(
     for i in 0..n {
         let (shared, http, stop) = (shared.clone(), http.clone(), stop.clone());
         tokio::spawn(async move {
-            let learner = format!("load-publisher-{i}");
+            let learner = format!("{}publisher-{i}", shared.learner_prefix);
             // Spread the publishers over one period.
             let first = Instant::now() + every.mul_f64(i as f64 / n as f64);
             let mut tick = tokio::time::interval_at(first, every);
@@ -97,7 +97,8 @@ pub(crate) async fn fanout(shared: &Shared, http: &reqwest::Client, events: u32,
         if i > 0 {
             tokio::time::sleep(gap).await;
         }
-        if let Err((kind, detail)) = publish(shared, http, "load-fanout").await {
+        let learner = format!("{}fanout", shared.learner_prefix);
+        if let Err((kind, detail)) = publish(shared, http, &learner).await {
             shared.publish_error(&kind, detail);
         }
     }

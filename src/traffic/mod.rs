@@ -72,7 +72,7 @@ impl Transport {
 
     /// The transport a request path belongs to, or `None` for paths the log
     /// ignores (pages, Swagger UI, the OpenAPI document, the log itself,
-    /// lesson progress, challenge verdicts).
+    /// lesson progress, challenge verdicts, load-lab status).
     pub fn of_path(path: &str) -> Option<Transport> {
         match path {
             "/api/poll" => Some(Transport::Poll),
@@ -82,7 +82,8 @@ impl Transport {
             // The learning UI's own bookkeeping is not the learner's traffic.
             p if p.starts_with("/api/traffic")
                 || p.starts_with("/api/lessons")
-                || p.starts_with("/api/lab/challenges") =>
+                || p.starts_with("/api/lab/challenges")
+                || p.starts_with("/api/lab/load") =>
             {
                 None
             }
