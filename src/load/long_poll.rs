@@ -1,6 +1,6 @@
 //! Long-pollers: `GET /api/long-poll?since=<last>&timeout=10`, asked again
-//! as soon as each answer arrives. Over the same raw keep-alive socket as
-//! the short pollers ([`RawHttp`]): one held request per client.
+//! as soon as each answer arrives. Over the same hyper keep-alive connection
+//! as the short pollers ([`Http1`]): one held request per client.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use super::poll::{RawHttp, error_kind};
+use super::poll::{Http1, error_kind};
 use super::{Kind, Shared};
 
 /// Seconds the server may hold one request (every peer accepts 1–60).
@@ -20,7 +20,7 @@ pub(crate) async fn run(
     learner: String,
     permit: OwnedSemaphorePermit,
 ) {
-    let mut http = RawHttp::new(shared.clone(), n, &learner);
+    let mut http = Http1::new(shared.clone(), n, &learner);
     let t0 = Instant::now();
     // "Connected" is the open socket: the first answer may take HOLD_SECS.
     match http.connect().await {

@@ -1,31 +1,39 @@
 //! Short pollers: `GET /api/poll?since=<last>` every interval, or as fast as
 //! the server answers (interval 0: the poll-throughput mode).
 //!
-//! Pollers speak HTTP/1.1 over a raw keep-alive socket ([`RawHttp`]) rather
-//! than through reqwest: the throughput mode asks tens of thousands of times
-//! a second on the same two cores as the server, and a full client's cost
-//! per request would be measured instead of the server's. The same raw
-//! socket serves the long-pollers and the SSE clients ([`read_head`],
-//! [`Chunked`]).
+//! Pollers speak HTTP/1.1 through hyper's low-level client connection
+//! ([`Http1`]: one keep-alive connection, no pool) rather than through
+//! reqwest: the throughput mode asks tens of thousands of times a second on
+//! the same two cores as the server, and a full client's pool and
+//! per-request cost would be measured instead of the server's. The same
+//! connection type serves the long-pollers; the SSE clients use hyper's
+//! handshake directly ([`handshake`]).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{HOST, HeaderName, HeaderValue};
+use hyper::{Request, Uri};
+use hyper_util::rt::TokioIo;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::{Kind, Shared, now_us};
 
-/// Largest response accepted (a poll answers at most 1000 events).
+/// Largest response body accepted (a poll answers at most 1000 events).
 const MAX_RESPONSE: usize = 8 * 1024 * 1024;
+
+/// The header that names the learner (the servers count clients by it).
+pub const X_LEARNER: HeaderName = HeaderName::from_static("x-learner");
 
 /// One answer: status, the `X-Last-Event-Id` header, the body.
 pub struct Answer {
     pub status: u16,
     pub last_id: Option<u64>,
-    pub body: Vec<u8>,
+    pub body: Bytes,
     /// Received at (µs since the epoch), when the head arrived.
     pub at_us: u64,
 }
@@ -40,94 +48,66 @@ impl Answer {
     }
 }
 
-/// The head of an HTTP/1.1 response: what the clients need of it.
-pub struct Head {
-    pub status: u16,
-    pub content_length: Option<usize>,
-    pub chunked: bool,
-    pub close: bool,
-    pub last_id: Option<u64>,
+/// Opens client `n`'s connection and hands it to hyper: the connection runs
+/// in its own task (it ends when the sender and every response are dropped).
+pub(crate) async fn handshake(
+    shared: &Shared,
+    n: usize,
+) -> Result<SendRequest<Empty<Bytes>>, String> {
+    let stream = super::dial(shared, n)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    tokio::spawn(async move {
+        // Its errors reach the requests in flight; nothing more to do here.
+        let _ = conn.await;
+    });
+    Ok(sender)
 }
 
-/// Reads a response head from `conn` into `buf` and removes it from `buf`
-/// (what follows it, the start of the body, stays there).
-pub async fn read_head(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Result<Head, String> {
-    let mut searched = 0;
-    let end = loop {
-        if let Some(i) = find(&buf[searched..], b"\r\n\r\n") {
-            break searched + i + 4;
-        }
-        searched = buf.len().saturating_sub(3);
-        read_more(conn, buf).await?;
-    };
-    let text = std::str::from_utf8(&buf[..end]).map_err(|_| "head not UTF-8")?;
-    let mut head = Head {
-        status: text
-            .get(9..12)
-            .and_then(|s| s.parse().ok())
-            .ok_or("no status")?,
-        content_length: None,
-        chunked: false,
-        close: false,
-        last_id: None,
-    };
-    for line in text.split("\r\n").skip(1) {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("content-length") {
-            head.content_length = value.parse().ok();
-        } else if name.eq_ignore_ascii_case("transfer-encoding") {
-            head.chunked = value.eq_ignore_ascii_case("chunked");
-        } else if name.eq_ignore_ascii_case("connection") {
-            head.close = value.eq_ignore_ascii_case("close");
-        } else if name.eq_ignore_ascii_case("x-last-event-id") {
-            head.last_id = value.parse().ok();
-        }
-    }
-    buf.drain(..end);
-    Ok(head)
+/// A `GET path` with the headers every server needs.
+pub fn get(path: Uri, host: &HeaderValue, learner: &HeaderValue) -> Request<Empty<Bytes>> {
+    let mut request = Request::new(Empty::new());
+    *request.uri_mut() = path;
+    let headers = request.headers_mut();
+    headers.insert(HOST, host.clone());
+    headers.insert(X_LEARNER, learner.clone());
+    request
 }
 
-/// The request line and headers of a GET, ready to write.
-pub fn get_request(path: &str, authority: &str, learner: &str, extra: &str) -> Vec<u8> {
-    format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nX-Learner: {learner}\r\n{extra}\r\n")
-        .into_bytes()
-}
-
-/// A minimal HTTP/1.1 client for one keep-alive connection: GET only,
-/// `Content-Length` or chunked bodies; reconnects when the server closes.
-pub struct RawHttp {
+/// One keep-alive HTTP/1.1 connection for GETs, reopened after an error or
+/// when the server closes it.
+pub struct Http1 {
     shared: Arc<Shared>,
     /// The client's number (picks its source address).
     n: usize,
-    learner: String,
-    conn: Option<TcpStream>,
-    buf: Vec<u8>,
-    /// The last request's path and bytes: an idle poller repeats them.
+    host: HeaderValue,
+    learner: HeaderValue,
+    sender: Option<SendRequest<Empty<Bytes>>>,
+    /// The last request's path, parsed: an idle poller repeats it.
     path: String,
-    request: Vec<u8>,
+    uri: Uri,
 }
 
-impl RawHttp {
-    pub(crate) fn new(shared: Arc<Shared>, n: usize, learner: &str) -> RawHttp {
-        RawHttp {
+impl Http1 {
+    pub(crate) fn new(shared: Arc<Shared>, n: usize, learner: &str) -> Http1 {
+        Http1 {
+            host: HeaderValue::from_str(&shared.authority).expect("an authority is a header value"),
+            learner: HeaderValue::from_str(learner).expect("a learner name is a header value"),
             shared,
             n,
-            learner: learner.into(),
-            conn: None,
-            buf: Vec::with_capacity(1024),
+            sender: None,
             path: String::new(),
-            request: Vec::new(),
+            uri: Uri::from_static("/"),
         }
     }
 
     /// Opens the connection now (it is also opened on demand).
-    pub async fn connect(&mut self) -> std::io::Result<()> {
-        if self.conn.is_none() {
-            self.conn = Some(super::dial(&self.shared, self.n).await?);
-            self.buf.clear();
+    pub async fn connect(&mut self) -> Result<(), String> {
+        if self.sender.as_ref().is_none_or(SendRequest::is_closed) {
+            self.sender = Some(handshake(&self.shared, self.n).await?);
         }
         Ok(())
     }
@@ -136,152 +116,60 @@ impl RawHttp {
     pub async fn get(&mut self, path: &str) -> Result<Answer, String> {
         let r = self.exchange(path).await;
         if r.is_err() {
-            self.conn = None;
+            self.sender = None;
         }
         r
     }
 
     async fn exchange(&mut self, path: &str) -> Result<Answer, String> {
-        self.connect().await.map_err(|e| format!("connect: {e}"))?;
+        self.connect().await?;
         if path != self.path {
+            self.uri = path.parse().map_err(|e| format!("bad path {path}: {e}"))?;
             self.path = path.to_owned();
-            self.request = get_request(path, &self.shared.authority, &self.learner, "");
         }
-        let conn = self.conn.as_mut().ok_or("no connection")?;
-        conn.write_all(&self.request)
+        let request = get(self.uri.clone(), &self.host, &self.learner);
+        let mut sender = self.sender.as_mut().ok_or("no connection")?;
+        if sender.ready().await.is_err() {
+            // Closed since the last answer (e.g. `Connection: close`): reopen once.
+            self.sender = None;
+            self.connect().await?;
+            sender = self.sender.as_mut().ok_or("no connection")?;
+            sender.ready().await.map_err(|e| hyper_error(&e))?;
+        }
+        let response = sender
+            .send_request(request)
             .await
-            .map_err(|e| format!("write: {e}"))?;
-        let head = read_head(conn, &mut self.buf).await?;
+            .map_err(|e| hyper_error(&e))?;
         let at_us = now_us();
-        let body = if head.status == 204 || head.status == 304 {
-            Vec::new()
-        } else if head.chunked {
-            let mut decoder = Chunked::default();
-            let mut body = Vec::new();
-            loop {
-                let used = decoder.feed(&self.buf, &mut body)?;
-                self.buf.drain(..used);
-                if decoder.done() {
-                    break body;
-                }
-                if body.len() > MAX_RESPONSE {
-                    return Err("response too large".into());
-                }
-                read_more(conn, &mut self.buf).await?;
-            }
-        } else {
-            let n = head
-                .content_length
-                .ok_or("response without Content-Length")?;
-            if n > MAX_RESPONSE {
-                return Err("response too large".into());
-            }
-            while self.buf.len() < n {
-                read_more(conn, &mut self.buf).await?;
-            }
-            self.buf.drain(..n).collect()
-        };
-        if head.close {
-            self.conn = None;
-        }
+        let status = response.status().as_u16();
+        let last_id = response
+            .headers()
+            .get("x-last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        let body = Limited::new(response.into_body(), MAX_RESPONSE)
+            .collect()
+            .await
+            .map_err(|e| match e.downcast::<hyper::Error>() {
+                Ok(e) => hyper_error(&e),
+                Err(e) => format!("body: {e}"),
+            })?
+            .to_bytes();
         Ok(Answer {
-            status: head.status,
-            last_id: head.last_id,
+            status,
+            last_id,
             body,
             at_us,
         })
     }
 }
 
-/// Decodes `Transfer-Encoding: chunked` as bytes arrive, in any pieces.
-#[derive(Debug, Default)]
-pub struct Chunked {
-    state: ChunkState,
-}
-
-#[derive(Debug, Default, PartialEq)]
-enum ChunkState {
-    /// Reading the size line (hex digits, maybe `;extensions`).
-    #[default]
-    Size,
-    /// Bytes of data left in this chunk.
-    Data(usize),
-    /// The CRLF after a chunk's data.
-    DataEnd,
-    /// After the last (empty) chunk: the final CRLF.
-    Trailer,
-    Done,
-}
-
-impl Chunked {
-    /// Appends the body bytes found in `input` to `out`; returns how many
-    /// bytes of `input` were used (the rest waits for more input).
-    pub fn feed(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, String> {
-        let mut at = 0;
-        loop {
-            match self.state {
-                ChunkState::Size => {
-                    let Some(nl) = find(&input[at..], b"\r\n") else {
-                        return Ok(at);
-                    };
-                    let line = std::str::from_utf8(&input[at..at + nl]).map_err(|_| "bad chunk")?;
-                    let size =
-                        usize::from_str_radix(line.split(';').next().unwrap_or("").trim(), 16)
-                            .map_err(|_| format!("bad chunk size {line:?}"))?;
-                    at += nl + 2;
-                    self.state = if size == 0 {
-                        ChunkState::Trailer
-                    } else {
-                        ChunkState::Data(size)
-                    };
-                }
-                ChunkState::Data(left) => {
-                    let take = left.min(input.len() - at);
-                    out.extend_from_slice(&input[at..at + take]);
-                    at += take;
-                    if take < left {
-                        self.state = ChunkState::Data(left - take);
-                        return Ok(at);
-                    }
-                    self.state = ChunkState::DataEnd;
-                }
-                ChunkState::DataEnd | ChunkState::Trailer => {
-                    if input.len() - at < 2 {
-                        return Ok(at);
-                    }
-                    if &input[at..at + 2] != b"\r\n" {
-                        return Err("chunk not followed by CRLF".into());
-                    }
-                    at += 2;
-                    self.state = if self.state == ChunkState::Trailer {
-                        ChunkState::Done
-                    } else {
-                        ChunkState::Size
-                    };
-                }
-                ChunkState::Done => return Ok(at),
-            }
-        }
-    }
-
-    pub fn done(&self) -> bool {
-        self.state == ChunkState::Done
-    }
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-pub async fn read_more(conn: &mut TcpStream, buf: &mut Vec<u8>) -> Result<(), String> {
-    if buf.len() > MAX_RESPONSE {
-        return Err("response too large".into());
-    }
-    buf.reserve(4096);
-    match conn.read_buf(buf).await {
-        Ok(0) => Err("closed by the server".into()),
-        Ok(_) => Ok(()),
-        Err(e) => Err(format!("read: {e}")),
+/// A hyper error as the message [`error_kind`] sorts.
+pub fn hyper_error(e: &hyper::Error) -> String {
+    if e.is_closed() || e.is_canceled() || e.is_incomplete_message() {
+        format!("closed by the server: {e}")
+    } else {
+        format!("read: {e}")
     }
 }
 
@@ -306,7 +194,7 @@ pub(crate) async fn run(
     permit: OwnedSemaphorePermit,
     interval: Duration,
 ) {
-    let mut http = RawHttp::new(shared.clone(), n, &learner);
+    let mut http = Http1::new(shared.clone(), n, &learner);
     let mut permit = Some(permit);
     let t0 = Instant::now();
     let mut since: Option<u64> = None;
@@ -362,26 +250,5 @@ pub(crate) async fn run(
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn chunked_bodies_decode_in_any_pieces() {
-        let wire = b"5\r\nhello\r\n7;x=1\r\n, world\r\n0\r\n\r\n";
-        for split in 0..wire.len() {
-            let (mut d, mut out, mut pending) = (Chunked::default(), Vec::new(), Vec::new());
-            for piece in [&wire[..split], &wire[split..]] {
-                pending.extend_from_slice(piece);
-                let used = d.feed(&pending, &mut out).unwrap();
-                pending.drain(..used);
-            }
-            assert!(d.done(), "split at {split}");
-            assert_eq!(out, b"hello, world");
-        }
-        assert!(Chunked::default().feed(b"zz\r\n", &mut Vec::new()).is_err());
     }
 }

@@ -4,18 +4,22 @@
 //! `"sent_us"` in each `data:` line and a `reset` event if one comes. It
 //! scans complete lines as they arrive and carries a partial line over to
 //! the next chunk, which costs a fraction of building every event. It
-//! speaks HTTP/1.1 over its own socket (see [`super::poll`]), like the
-//! pollers: no client library's buffers and pool for 10,000 streams.
+//! speaks HTTP/1.1 through hyper's low-level connection (see
+//! [`super::poll`]), like the pollers: no client library's pool for 10,000
+//! streams; hyper decodes the chunked body and this scans its frames.
 
 use std::sync::Arc;
 
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{ACCEPT, HeaderValue};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use super::poll::{Chunked, Head, get_request, read_head, read_more};
-use super::{Kind, Shared, dial, now_us};
+use super::poll::{handshake, hyper_error};
+use super::{Kind, Shared, now_us};
 
 /// Complete lines out of a byte stream: what ends in `\n` now, the rest later.
 #[derive(Default)]
@@ -60,89 +64,77 @@ pub(crate) async fn run(
         r = open(&shared, n, &learner) => r,
         _ = shared.stop.cancelled() => return,
     };
-    let (mut conn, head, mut buf) = match opened {
+    // The sender stays alive as long as the stream is read.
+    let (_sender, mut body) = match opened {
         Ok(o) => o,
         Err((what, detail)) => return shared.failed(Kind::Sse, &what, detail),
     };
     shared.connected(Kind::Sse, t0.elapsed());
     drop(permit);
     let mut lines = Lines::default();
-    let mut chunks = head.chunked.then(Chunked::default);
-    let mut body = Vec::new();
     loop {
-        if !buf.is_empty() {
-            let at = now_us();
-            let data = match chunks.as_mut() {
-                Some(decoder) => {
-                    body.clear();
-                    match decoder.feed(&buf, &mut body) {
-                        Ok(used) => buf.drain(..used),
-                        Err(e) => return shared.error(Kind::Sse, "bad chunk", e),
-                    };
-                    &body[..]
-                }
-                None => &buf[..],
-            };
-            lines.feed(data, |complete| {
-                shared.delivered(Kind::Sse, complete, at);
-                if has_reset(complete) {
-                    shared.error(
-                        Kind::Sse,
-                        "reset event",
-                        "the server lost events for this stream",
-                    );
-                }
-            });
-            if chunks.is_none() {
-                buf.clear();
-            }
-            if chunks.as_ref().is_some_and(Chunked::done) {
-                return shared.error(Kind::Sse, "stream ended", "the server ended the stream");
-            }
-        }
-        let read = tokio::select! {
+        let frame = tokio::select! {
             biased;
             _ = shared.stop.cancelled() => return,
-            r = read_more(&mut conn, &mut buf) => r,
+            f = body.frame() => f,
         };
-        if let Err(e) = read {
-            let what = if e.starts_with("closed") {
-                "stream ended"
-            } else {
-                "read"
-            };
-            return shared.error(Kind::Sse, what, e);
-        }
+        let data = match frame {
+            None => return shared.error(Kind::Sse, "stream ended", "the server ended the stream"),
+            Some(Err(e)) => {
+                let e = hyper_error(&e);
+                let what = if e.starts_with("closed") {
+                    "stream ended"
+                } else {
+                    "read"
+                };
+                return shared.error(Kind::Sse, what, e);
+            }
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_trailers) => continue,
+            },
+        };
+        let at = now_us();
+        lines.feed(&data, |complete| {
+            shared.delivered(Kind::Sse, complete, at);
+            if has_reset(complete) {
+                shared.error(
+                    Kind::Sse,
+                    "reset event",
+                    "the server lost events for this stream",
+                );
+            }
+        });
     }
 }
 
-/// Sends the request and reads the head; the error is a short kind and a message.
+/// Sends the request and waits for the head; the error is a short kind and a message.
 async fn open(
     shared: &Shared,
     n: usize,
     learner: &str,
-) -> Result<(TcpStream, Head, Vec<u8>), (String, String)> {
-    let mut conn = dial(shared, n)
-        .await
-        .map_err(|e| ("connect".to_string(), e.to_string()))?;
+) -> Result<(SendRequest<Empty<Bytes>>, Incoming), (String, String)> {
+    let connect = |e: String| ("connect".to_string(), e);
+    let mut sender = handshake(shared, n).await.map_err(connect)?;
     let path = format!("/api/sse?topics={}", shared.topic);
-    let request = get_request(
-        &path,
-        &shared.authority,
-        learner,
-        "Accept: text/event-stream\r\n",
-    );
-    conn.write_all(&request)
+    let host = HeaderValue::from_str(&shared.authority).map_err(|e| connect(e.to_string()))?;
+    let learner = HeaderValue::from_str(learner).map_err(|e| connect(e.to_string()))?;
+    let uri = path.parse().map_err(|e| connect(format!("{e}")))?;
+    let mut request = super::poll::get(uri, &host, &learner);
+    request
+        .headers_mut()
+        .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
+    let response = sender
+        .send_request(request)
         .await
-        .map_err(|e| ("connect".to_string(), e.to_string()))?;
-    let mut buf = Vec::with_capacity(1024);
-    let head = read_head(&mut conn, &mut buf)
-        .await
-        .map_err(|e| ("connect".to_string(), e))?;
-    if head.status != 200 {
-        return Err((format!("status {}", head.status), String::new()));
+        .map_err(|e| connect(hyper_error(&e)))?;
+    if response.status() != 200 {
+        return Err((
+            format!("status {}", response.status().as_u16()),
+            String::new(),
+        ));
     }
-    Ok((conn, head, buf))
+    Ok((sender, response.into_body()))
 }
 
 #[cfg(test)]
