@@ -372,8 +372,12 @@ pub(crate) async fn dial(shared: &Shared, n: usize) -> std::io::Result<tokio::ne
         SocketAddr::V4(v4) if v4.ip().is_loopback() => {
             let socket = tokio::net::TcpSocket::new_v4()?;
             let source = Ipv4Addr::new(127, 0, 0, 2 + (n % 249) as u8);
-            socket.bind(SocketAddr::from((source, 0)))?;
-            socket.connect(shared.addr).await?
+            // Linux answers on all of 127/8; where only 127.0.0.1 exists
+            // (macOS), connect from there.
+            match socket.bind(SocketAddr::from((source, 0))) {
+                Ok(()) => socket.connect(shared.addr).await?,
+                Err(_) => tokio::net::TcpStream::connect(shared.addr).await?,
+            }
         }
         addr => tokio::net::TcpStream::connect(addr).await?,
     };
