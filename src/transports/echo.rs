@@ -13,15 +13,11 @@ use poem::Request;
 use poem_openapi::OpenApi;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use super::websocket::{
-    Stop, Upgrade, check_origin, describe, finish, handshake_key, stop_for, ws_config,
-};
+use super::websocket::{Accepted, Stop, Upgrade, accept, describe, finish, stop_for, ws_config};
 use crate::api::ApiTags;
-use crate::connections::{Held, client_ip};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::Tap;
@@ -40,15 +36,11 @@ impl EchoApi {
     /// over the size limit with 1009, and a close frame is echoed per RFC 6455.
     #[oai(path = "/ws/echo", method = "get", tag = "ApiTags::WebSocket")]
     async fn echo(&self, req: &Request, tap: Tap) -> Result<Upgrade, ApiError> {
-        check_origin(req.headers(), &self.state.config.allowed_origins)?;
-        let key = handshake_key(req.headers())?;
-        let permit = self
-            .state
-            .connections
-            .open(client_ip(req.remote_addr()), Held::WebSocket)?;
-        let on_upgrade = req.take_upgrade().map_err(|_| {
-            ApiError::bad_request("This connection cannot be upgraded (is it HTTP/1.1?).")
-        })?;
+        let Accepted {
+            upgrade,
+            on_upgrade,
+            permit,
+        } = accept(&self.state, req)?;
         let state = self.state.clone();
         let tracker = state.shutdown.tracker().clone();
         tracker.spawn(async move {
@@ -63,9 +55,7 @@ impl EchoApi {
             let (code, reason) = run(&mut ws, &state, &tap).await;
             tap.ws_closed(u16::from(code), &reason);
         });
-        Ok(Upgrade {
-            accept: derive_accept_key(key.as_bytes()),
-        })
+        Ok(upgrade)
     }
 }
 

@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
 use crate::api::ApiTags;
 use crate::chat::{ChatMessage, MAX_CHAT_CHARS};
-use crate::connections::{Held, client_ip};
+use crate::connections::{Held, Permit, client_ip};
 use crate::hub::{Cursor, Delivery, Event, NewEvent, Reset, Subscription, TopicFilter};
 use crate::lab::faults::FaultSwitches;
 use crate::limits::{ConnectionLimit, ErrorBudget, RetryAfter};
@@ -81,15 +81,11 @@ impl WebSocketApi {
     /// (over 64 KiB by default). Upgrades from a foreign `Origin` get `403`.
     #[oai(path = "/ws", method = "get", tag = "ApiTags::WebSocket")]
     async fn ws(&self, req: &Request, tap: Tap, learner: Learner) -> Result<Upgrade, ApiError> {
-        check_origin(req.headers(), &self.state.config.allowed_origins)?;
-        let key = handshake_key(req.headers())?;
-        let permit = self
-            .state
-            .connections
-            .open(client_ip(req.remote_addr()), Held::WebSocket)?;
-        let on_upgrade = req.take_upgrade().map_err(|_| {
-            ApiError::bad_request("This connection cannot be upgraded (is it HTTP/1.1?).")
-        })?;
+        let Accepted {
+            upgrade,
+            on_upgrade,
+            permit,
+        } = accept(&self.state, req)?;
         let state = self.state.clone();
         let faults = state.faults.of(&learner.id);
         let dropped = state
@@ -127,10 +123,38 @@ impl WebSocketApi {
                 }
             }
         });
-        Ok(Upgrade {
-            accept: derive_accept_key(key.as_bytes()),
-        })
+        Ok(upgrade)
     }
+}
+
+/// An upgrade request that passed every check, and what the session needs.
+pub(crate) struct Accepted {
+    /// The `101` answer.
+    pub upgrade: Upgrade,
+    /// Resolves to the raw connection once the `101` is sent.
+    pub on_upgrade: poem::OnUpgrade,
+    /// Counts the socket as open for as long as the session holds it.
+    pub permit: Permit,
+}
+
+/// The checks every WebSocket endpoint makes before upgrading: origin,
+/// handshake headers, the per-address connection cap.
+pub(crate) fn accept(state: &AppState, req: &Request) -> Result<Accepted, ApiError> {
+    check_origin(req.headers(), &state.config.allowed_origins)?;
+    let key = handshake_key(req.headers())?;
+    let permit = state
+        .connections
+        .open(client_ip(req.remote_addr()), Held::WebSocket)?;
+    let on_upgrade = req.take_upgrade().map_err(|_| {
+        ApiError::bad_request("This connection cannot be upgraded (is it HTTP/1.1?).")
+    })?;
+    Ok(Accepted {
+        upgrade: Upgrade {
+            accept: derive_accept_key(key.as_bytes()),
+        },
+        on_upgrade,
+        permit,
+    })
 }
 
 pub(crate) fn ws_config(state: &AppState) -> WebSocketConfig {
