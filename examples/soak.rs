@@ -29,6 +29,7 @@ use std::time::Duration;
 use clap::Parser;
 use eventsource_stream::Eventsource;
 use futures_util::{SinkExt, StreamExt};
+use realtime_playground::load::procfs;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Notify;
@@ -187,32 +188,6 @@ struct Sample {
     rss_kb: u64,
     cpu_ticks: u64,
     open_connections: u64,
-}
-
-fn read_rss_kb(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-/// utime + stime, in clock ticks.
-fn read_cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the whole line (11 and 12 here).
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
-}
-
-fn clock_ticks_per_sec() -> f64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
 }
 
 // ---------------------------------------------------------------- shared state
@@ -721,7 +696,7 @@ fn check_deliveries(clients: &[Arc<Client>], published: &[u64]) -> Delivery {
 
 /// The library's machine description, plus the commit and the load at the start.
 fn machine() -> serde_json::Value {
-    let mut m = realtime_playground::load::procfs::machine();
+    let mut m = procfs::machine();
     let commit = std::process::Command::new("git")
         .args([
             "-C",
@@ -760,7 +735,7 @@ async fn run(args: Args) -> Result<bool, String> {
     std::fs::create_dir_all(&out_dir).map_err(|e| e.to_string())?;
     let server = Server::start(&args, &out_dir).await?;
     let pid = server.pid;
-    let ticks = clock_ticks_per_sec();
+    let ticks = procfs::clock_ticks_per_sec();
     eprintln!(
         "soak: server pid {pid} at {}; {} s of load, warm-up {} s",
         server.base,
@@ -844,7 +819,7 @@ async fn run(args: Args) -> Result<bool, String> {
 
     // Sample while the load runs.
     let t0 = Instant::now();
-    let cpu_at_start = read_cpu_ticks(pid).unwrap_or(0);
+    let cpu_at_start = procfs::cpu_ticks(pid).unwrap_or(0);
     let mut samples: Vec<Sample> = Vec::new();
     let take_sample = |http: reqwest::Client, base: String| async move {
         let open = status(&http, &base)
@@ -853,8 +828,8 @@ async fn run(args: Args) -> Result<bool, String> {
             .unwrap_or(u64::MAX);
         Sample {
             at_secs: t0.elapsed().as_secs_f64(),
-            rss_kb: read_rss_kb(pid).unwrap_or(0),
-            cpu_ticks: read_cpu_ticks(pid).unwrap_or(0),
+            rss_kb: procfs::rss_kb(pid).unwrap_or(0),
+            cpu_ticks: procfs::cpu_ticks(pid).unwrap_or(0),
             open_connections: open,
         }
     };
@@ -931,8 +906,8 @@ async fn run(args: Args) -> Result<bool, String> {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let closed_in = close_start.elapsed().as_secs_f64();
-    let rss_after_stop = read_rss_kb(pid).unwrap_or(0);
-    let cpu_secs = (read_cpu_ticks(pid)
+    let rss_after_stop = procfs::rss_kb(pid).unwrap_or(0);
+    let cpu_secs = (procfs::cpu_ticks(pid)
         .unwrap_or(0)
         .saturating_sub(cpu_at_start)) as f64
         / ticks;
