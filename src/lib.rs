@@ -28,6 +28,7 @@
 //!   security headers (CSP without inline scripts, nosniff, referrer policy).
 //! - [`problem`] turns every error into an RFC 9457 problem document.
 //! - [`frontend`] serves the embedded web UI from `frontend/`.
+//! - [`serve`] is the accept loop: HTTP/1.1 by hyper, requests answered by the app.
 //! - [`sockets`] frees connections whose client stopped reading or hung up.
 //! - [`shutdown`] is the one signal long-lived work watches to wrap up.
 //! - [`config`] lists every tunable, as flags and environment variables.
@@ -48,6 +49,7 @@ pub mod load;
 pub mod openapi;
 pub mod problem;
 pub mod security;
+pub mod serve;
 pub mod server;
 pub mod shutdown;
 pub mod sockets;

@@ -239,12 +239,8 @@ impl BoundServer {
             trigger.trigger();
         };
         let app = app(&self.state);
-        let server = poem::Server::new_with_acceptor(self.acceptor).run_with_graceful_shutdown(
-            app,
-            signal,
-            Some(grace),
-        );
-        // Upgraded WebSockets are not tracked by poem; they get the same grace, in parallel.
+        let server = crate::serve::serve(self.acceptor, app, signal, grace);
+        // Upgraded WebSockets are not connections hyper still serves; they get the same grace, in parallel.
         let sessions = async {
             shutdown.wait().await;
             if !shutdown.drain(grace).await {

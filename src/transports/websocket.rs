@@ -161,7 +161,7 @@ pub(crate) fn ws_config(state: &AppState) -> WebSocketConfig {
     let max = state.config.ws_max_message_bytes as usize;
     // Small read buffer and no write buffering keep an idle socket at a few KB.
     WebSocketConfig::default()
-        .read_buffer_size(4096)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_message_size(Some(max))
         .max_frame_size(Some(max))
@@ -845,7 +845,8 @@ where
 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let _ = raw.shutdown().await;
-    let mut sink = [0u8; 4096];
+    // On the heap: an array here would make every session's future 4 KiB larger.
+    let mut sink = vec![0u8; 4096];
     while matches!(raw.read(&mut sink).await, Ok(n) if n > 0) {}
 }
 
