@@ -116,7 +116,21 @@ pub struct Verdict {
     /// `None`: not measured in this run.
     pub pass: Option<bool>,
     pub margin: String,
+    /// The write-up (next to RESULTS.md) of what limits this number, named
+    /// when the target is missed.
+    pub profile: Option<&'static str>,
 }
+
+impl Verdict {
+    fn profiled(mut self, file: &'static str) -> Verdict {
+        self.profile = Some(file);
+        self
+    }
+}
+
+/// Where the profile of each metric is written up (in `bench/`).
+const MEMORY_PROFILE: &str = "PROFILE-memory.md";
+const POLLING_PROFILE: &str = "PROFILE-polling.md";
 
 /// `value` must be at least `goal`.
 fn at_least(
@@ -149,6 +163,7 @@ fn judge(
             measured: "not measured".into(),
             pass: None,
             margin: String::new(),
+            profile: None,
         },
         Some(v) => {
             let (pass, margin) = rule(v);
@@ -166,6 +181,7 @@ fn judge(
                     },
                     if pass { "to spare" } else { "short" }
                 ),
+                profile: None,
             }
         }
     }
@@ -208,18 +224,24 @@ pub fn verdicts(run: &Run) -> Vec<Verdict> {
         }
     }
     v.push(c);
-    v.push(at_most(
-        "memory per idle WebSocket ≤ 8 KiB".into(),
-        run.kib("playground", Kind::Websocket),
-        8.0,
-        |k| format!("{k:.1} KiB"),
-    ));
-    v.push(at_most(
-        "memory per idle SSE stream ≤ 16 KiB".into(),
-        run.kib("playground", Kind::Sse),
-        16.0,
-        |k| format!("{k:.1} KiB"),
-    ));
+    v.push(
+        at_most(
+            "memory per idle WebSocket ≤ 8 KiB".into(),
+            run.kib("playground", Kind::Websocket),
+            8.0,
+            |k| format!("{k:.1} KiB"),
+        )
+        .profiled(MEMORY_PROFILE),
+    );
+    v.push(
+        at_most(
+            "memory per idle SSE stream ≤ 16 KiB".into(),
+            run.kib("playground", Kind::Sse),
+            16.0,
+            |k| format!("{k:.1} KiB"),
+        )
+        .profiled(MEMORY_PROFILE),
+    );
     let fanout = run.get("playground", "fanout");
     let fan_n = fanout
         .and_then(|r| r.stage(Kind::Sse))
@@ -257,12 +279,15 @@ pub fn verdicts(run: &Run) -> Vec<Verdict> {
         60_000.0,
         |d| format!("{} /s", thousands(d)),
     ));
-    v.push(at_least(
-        "short polling, idle (204): ≥ 60,000 req/s".into(),
-        run.poll_rps("playground"),
-        60_000.0,
-        |d| format!("{} req/s", thousands(d)),
-    ));
+    v.push(
+        at_least(
+            "short polling, idle (204): ≥ 60,000 req/s".into(),
+            run.poll_rps("playground"),
+            60_000.0,
+            |d| format!("{} req/s", thousands(d)),
+        )
+        .profiled(POLLING_PROFILE),
+    );
     v.push(at_least(
         "traffic log on vs off (poll req/s): ≥ 0.9".into(),
         run.poll_rps("playground-traffic")
@@ -272,14 +297,17 @@ pub fn verdicts(run: &Run) -> Vec<Verdict> {
         |r| format!("{r:.2}×"),
     ));
     for (peer, name, poll_goal, fanout_goal) in PEER_TARGETS {
-        v.push(at_least(
-            format!("vs {name}: polling ≥ {poll_goal}×"),
-            run.poll_rps("playground")
-                .zip(run.poll_rps(peer))
-                .map(|(ours, theirs)| ours / theirs),
-            poll_goal,
-            |r| format!("{r:.2}×"),
-        ));
+        v.push(
+            at_least(
+                format!("vs {name}: polling ≥ {poll_goal}×"),
+                run.poll_rps("playground")
+                    .zip(run.poll_rps(peer))
+                    .map(|(ours, theirs)| ours / theirs),
+                poll_goal,
+                |r| format!("{r:.2}×"),
+            )
+            .profiled(POLLING_PROFILE),
+        );
         v.push(at_most(
             format!("vs {name}: fan-out p99 ≤ {fanout_goal}×"),
             run.fanout_p99("playground")
@@ -303,7 +331,8 @@ pub fn tables(run: &Run) -> String {
         s,
         "| Target | Measured | Result | Margin |\n|---|---|---|---|"
     );
-    for v in verdicts(run) {
+    let verdicts = verdicts(run);
+    for v in &verdicts {
         let result = match v.pass {
             Some(true) => "PASS",
             Some(false) => "**MISS**",
@@ -314,6 +343,19 @@ pub fn tables(run: &Run) -> String {
             "| {} | {} | {result} | {} |",
             v.target, v.measured, v.margin
         );
+    }
+    let missed: Vec<_> = verdicts.iter().filter(|v| v.pass == Some(false)).collect();
+    if !missed.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nMissed, and what limits each (profiles next to this file):\n"
+        );
+        for v in missed {
+            let why = v
+                .profile
+                .map_or("no profile recorded".into(), |f| format!("[{f}]({f})"));
+            let _ = writeln!(s, "- {}: {} ({}) — {why}", v.target, v.measured, v.margin);
+        }
     }
     let _ = writeln!(
         s,
