@@ -14,7 +14,9 @@ n=${1:-3000}
 command -v heaptrack >/dev/null || { echo "needs heaptrack (apt-get install heaptrack)" >&2; exit 1; }
 cargo build --release --locked --quiet --bin realtime-playground --bin loadgen
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+server=
+# A failed step must not leave a traced server behind.
+trap '[[ -n $server ]] && kill "$server" 2>/dev/null; rm -rf "$out"' EXIT
 
 # traced NAME [LOADGEN ARGS...]: one server under heaptrack, driven by the generator.
 traced() {
@@ -27,6 +29,7 @@ traced() {
   pid=
   for _ in $(seq 300); do
     pid=$(pgrep -f "^target/release/realtime-playground --port $port" || true)
+    server=$pid
     [[ -n $pid ]] && curl -sf "http://127.0.0.1:$port/api/status" >/dev/null && break
     sleep 0.1
   done
@@ -37,6 +40,7 @@ traced() {
   fi
   kill -INT "$pid"
   wait "$tracer" || true
+  server=
 }
 
 traced idle
