@@ -33,6 +33,7 @@
 //! - [`config`] lists every tunable, as flags and environment variables.
 
 pub mod api;
+pub mod backplane;
 pub mod body_limit;
 pub mod chat;
 pub mod config;
