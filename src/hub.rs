@@ -740,6 +740,72 @@ mod tests {
         }
     }
 
+    fn numbered(id: u64) -> Event {
+        Event::new(id, new("a"), 1_000_000)
+    }
+
+    #[tokio::test]
+    async fn mirrored_events_keep_their_ids_and_duplicates_are_dropped() {
+        let hub = Hub::starting_after(100, 10, 16);
+        let mut sub = hub.subscribe(Cursor::Now);
+        assert!(hub.mirror(numbered(101)).is_some());
+        assert!(hub.mirror(numbered(102)).is_some());
+        assert!(hub.mirror(numbered(102)).is_none(), "a duplicate");
+        assert!(hub.mirror(numbered(90)).is_none(), "an old id");
+        assert!(hub.wait_for(102, std::time::Duration::ZERO).await);
+        let mut seen = vec![];
+        while let Some(Delivery::Event(e)) = sub.try_next() {
+            seen.push(e.id);
+        }
+        assert_eq!(seen, vec![101, 102]);
+        assert_eq!(
+            ids(&hub.catch_up(Cursor::After(100)).events),
+            vec![101, 102]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mirrored_gap_is_a_reset_for_every_reader() {
+        let hub = Hub::new(10, 16);
+        hub.mirror(numbered(1));
+        let mut sub = hub.subscribe(Cursor::After(1));
+        hub.mirror(numbered(5));
+        hub.mirror(numbered(6));
+        // The ring holds consecutive ids only, so it starts over at #5.
+        let c = hub.catch_up(Cursor::After(1));
+        assert_eq!(c.reset.map(|r| r.reason), Some(ResetReason::Gap));
+        assert_eq!(ids(&c.events), vec![5, 6]);
+        // A live subscriber is told too, instead of jumping silently.
+        match sub.next().await {
+            Some(Delivery::Reset(r)) => assert_eq!(r.oldest_available, Some(5)),
+            other => panic!("expected a reset, got {other:?}"),
+        }
+        let mut seen = vec![];
+        while let Some(Delivery::Event(e)) = sub.try_next() {
+            seen.push(e.id);
+        }
+        assert_eq!(seen, vec![5, 6], "each once, no second reset");
+    }
+
+    #[tokio::test]
+    async fn a_rebase_starts_a_new_run() {
+        let hub = Hub::new(10, 16);
+        hub.mirror(numbered(1));
+        let mut sub = hub.subscribe(Cursor::Now);
+        hub.rebase(1000);
+        hub.mirror(numbered(1001));
+        assert!(matches!(
+            sub.next().await,
+            Some(Delivery::Reset(Reset {
+                reason: ResetReason::Restarted,
+                ..
+            }))
+        ));
+        assert!(matches!(sub.next().await, Some(Delivery::Event(e)) if e.id == 1001));
+        let c = hub.catch_up(Cursor::After(1));
+        assert_eq!(c.reset.map(|r| r.reason), Some(ResetReason::Restarted));
+    }
+
     #[tokio::test]
     async fn topic_filter_skips_other_topics() {
         let hub = Hub::new(10, 16);

@@ -117,7 +117,10 @@ async fn wait_for_backplane(server: &TestServer, what: &str, ok: impl Fn(&Value)
 
 #[tokio::test]
 async fn events_from_either_instance_reach_every_client_on_both_in_one_order() {
-    let Some(redis) = RedisServer::start("events_from_either_instance…").await else {
+    let Some(redis) =
+        RedisServer::start("events_from_either_instance_reach_every_client_on_both_in_one_order")
+            .await
+    else {
         return;
     };
     let a = TestServer::with(shared(&redis)).await;
@@ -175,7 +178,11 @@ async fn events_from_either_instance_reach_every_client_on_both_in_one_order() {
 
 #[tokio::test]
 async fn an_sse_client_moves_from_a_killed_instance_to_another_and_gets_exactly_what_it_missed() {
-    let Some(redis) = RedisServer::start("an_sse_client_moves…").await else {
+    let Some(redis) = RedisServer::start(
+        "an_sse_client_moves_from_a_killed_instance_to_another_and_gets_exactly_what_it_missed",
+    )
+    .await
+    else {
         return;
     };
     // A is a real process (clock ids, the default), killed without warning.
@@ -264,7 +271,9 @@ enum Outcome {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_restarting_under_load_loses_no_accepted_event() {
-    let Some(mut redis) = RedisServer::start("redis_restarting_under_load…").await else {
+    let Some(mut redis) =
+        RedisServer::start("redis_restarting_under_load_loses_no_accepted_event").await
+    else {
         return;
     };
     let a = TestServer::with(shared(&redis)).await;

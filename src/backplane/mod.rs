@@ -107,7 +107,9 @@ pub enum LinkState {
 #[derive(Debug, Clone, Object)]
 #[oai(example)]
 pub struct BackplaneStatus {
+    /// `memory` (this process alone) or `redis` (`--redis-url`).
     pub kind: BackplaneKind,
+    /// `local` in memory; with Redis `connected` or `reconnecting`.
     pub state: LinkState,
     /// The Redis URL, without its password.
     #[oai(skip_serializing_if_is_none)]

@@ -31,7 +31,9 @@ pub fn redis_available(test: &str) -> bool {
         return true;
     }
     if std::env::var("PLAYGROUND_TEST_SKIP_REDIS").as_deref() == Ok("1") {
-        eprintln!(
+        // Straight to stderr: the test harness would swallow `eprintln!` of a passing test.
+        let _ = writeln!(
+            std::io::stderr().lock(),
             "SKIPPED {test}: redis-server is not on PATH and PLAYGROUND_TEST_SKIP_REDIS=1. \
              Install it (apt-get install redis-server) to run the Redis backplane tests."
         );
