@@ -188,12 +188,14 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Settings suited to tests: a free port, feeds paused, ids from 1.
+    /// Settings suited to tests: a free port, feeds paused, ids from 1, in memory.
     pub fn for_tests() -> Self {
         Config {
             port: 0,
             feeds_paused: true,
             event_ids: EventIds::FromOne,
+            // In memory whatever PLAYGROUND_REDIS_URL says; Redis tests opt in.
+            redis_url: None,
             ..Config::default()
         }
     }

@@ -420,6 +420,62 @@ async fn redis_restarting_under_load_loses_no_accepted_event() {
 }
 
 #[tokio::test]
+async fn redis_losing_its_data_starts_a_new_run_that_clients_are_told_about() {
+    let Some(redis) =
+        RedisServer::start("redis_losing_its_data_starts_a_new_run_that_clients_are_told_about")
+            .await
+    else {
+        return;
+    };
+    let clock = Config {
+        event_ids: realtime_playground::config::EventIds::Clock,
+        ..shared(&redis)
+    };
+    let a = TestServer::with(clock.clone()).await;
+    let b = TestServer::with(clock).await;
+    let mut sse_b = b.sse("/api/sse?topics=x", None).await;
+    b.wait_for_subscribers(1).await;
+    let old = publish_on(&a, "x", json!("before")).await;
+    assert_eq!(
+        sse_until(&mut sse_b, old).await,
+        vec![(old, json!("before"))]
+    );
+
+    redis.flush_all();
+    // Publishing fails the base check until an instance notices and the
+    // instances agree on a new base; then it works again.
+    let new = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let res = a
+                .http
+                .post(a.url("/api/events"))
+                .json(&json!({"topic":"x","data":"after"}))
+                .send()
+                .await
+                .expect("publish");
+            match res.status().as_u16() {
+                202 => return res.json::<Value>().await.expect("json")["id"].as_u64(),
+                503 => tokio::time::sleep(Duration::from_millis(50)).await,
+                other => panic!("unexpected status {other}"),
+            }
+        }
+    })
+    .await
+    .expect("publishing works again")
+    .expect("id");
+    assert!(new > old, "ids never go backwards: {new} after {old}");
+
+    let reset = next_sse(&mut sse_b).await.expect("a reset");
+    assert_eq!(reset.event, "reset", "{reset:?}");
+    let reset: Value = serde_json::from_str(&reset.data).expect("json");
+    assert_eq!(reset["reason"], "restarted");
+    let next = next_sse(&mut sse_b).await.expect("the new event");
+    assert_eq!(next.id, new.to_string());
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test]
 async fn chat_and_presence_span_instances() {
     let Some(redis) = RedisServer::start("chat_and_presence_span_instances").await else {
         return;

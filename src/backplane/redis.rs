@@ -383,9 +383,18 @@ impl RedisBackplane {
                         conn.insert(c)
                     }
                 };
-                self.read(c, Some(BLOCK), 0)
+                let read = self
+                    .read(c, Some(BLOCK), 0)
                     .await
-                    .map_err(|e| ("reading the stream", e))
+                    .map_err(|e| ("reading the stream", e))?;
+                // A quiet second may mean Redis lost its data under a live
+                // connection (publishes then fail the base check): look.
+                if read == 0 {
+                    self.resync_base(c)
+                        .await
+                        .map_err(|e| ("checking the id base", e))?;
+                }
+                Ok(read)
             };
             let outcome = tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -538,8 +547,19 @@ impl RedisBackplane {
             .arg(STREAM_KEY)
             .arg(format!("0-{}", self.hub.last_id().max(floor)));
         let reply: Option<StreamReadReply> = cmd.query_async(conn).await?;
+        let entries: Vec<_> = reply
+            .into_iter()
+            .flat_map(|r| r.keys)
+            .flat_map(|k| k.ids)
+            .collect();
+        let first = entries.first().and_then(|e| parse_entry_id(&e.id));
+        if first.is_some_and(|id| id > self.hub.last_id() + 1) {
+            // Skipped ids: trimmed while we were away, or a new run after
+            // Redis lost its data. The base tells which, before we mirror.
+            self.resync_base(conn).await?;
+        }
         let mut count = 0;
-        for entry in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
+        for entry in entries {
             count += 1;
             let Some(id) = parse_entry_id(&entry.id) else {
                 tracing::warn!(id = entry.id, "skipped a stream entry with a foreign id");

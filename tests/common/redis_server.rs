@@ -127,6 +127,18 @@ impl RedisServer {
     }
 }
 
+impl RedisServer {
+    /// Forgets everything, as a Redis restarted without persistence would.
+    pub fn flush_all(&self) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        let _ = s.set_read_timeout(Some(PATIENCE));
+        let mut answer = [0u8; 5];
+        s.write_all(b"FLUSHALL\r\n").expect("FLUSHALL");
+        s.read_exact(&mut answer).expect("FLUSHALL answer");
+        assert_eq!(&answer, b"+OK\r\n");
+    }
+}
+
 impl Drop for RedisServer {
     fn drop(&mut self) {
         self.kill();
