@@ -10,8 +10,11 @@
 //!   (Redis 7.0 picks the next sequence number) after checking the run's
 //!   base, atomically. The stream doubles as the shared replay buffer.
 //! - `realtime-playground:base` holds where ids start, set once by the first
-//!   instance (`SET NX`); the others adopt it. If it vanishes, Redis lost its
-//!   data: the instances agree on a new base and clients get a `restarted` reset.
+//!   instance (`SET NX`); the others adopt it. If it vanishes (noticed after
+//!   a reconnect, a quiet second or a jump in ids), Redis lost its data: the
+//!   instances agree on a new base and clients get a `restarted` reset.
+//! - The key names are fixed: one playground per Redis database (pick
+//!   another with the URL's path, `redis://host/1`).
 //! - Each instance runs one reader (`XREAD BLOCK` on a connection of its own,
 //!   so it never stalls commands) that mirrors the stream into the local hub
 //!   in stream order. After an outage it resumes after the last id it has,
