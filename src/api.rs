@@ -9,6 +9,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
+use crate::backplane::BackplaneStatus;
 use crate::connections::OpenConnections;
 use crate::feed::{Feed, MAX_INTERVAL_MS, MIN_INTERVAL_MS};
 use crate::hub::NewEvent;
@@ -178,6 +179,9 @@ pub struct Status {
     /// Long-lived connections open right now, by kind (every learner together).
     pub connections: OpenConnections,
     pub feeds: Vec<FeedState>,
+    /// How events reach this instance: `memory` (this process alone) or
+    /// `redis` (shared with other instances), and whether that works now.
+    pub backplane: BackplaneStatus,
     /// Server version.
     pub version: String,
 }
@@ -197,6 +201,7 @@ impl poem_openapi::types::Example for Status {
                 ..Default::default()
             },
             feeds: vec![FeedState::example()],
+            backplane: BackplaneStatus::example(),
             version: env!("CARGO_PKG_VERSION").into(),
         }
     }
@@ -215,6 +220,9 @@ impl EventsApi {
     /// `202 Accepted` with the new id at once; delivery happens in the background.
     /// Each learner may publish `--publish-rate-per-learner` events per second
     /// (bursts of twice that); beyond it the answer is `429` with `Retry-After`.
+    /// With `--redis-url`, Redis numbers the event so every instance delivers
+    /// it in the same order; while Redis cannot be reached the answer is `503`
+    /// (nothing was published: try again).
     #[oai(path = "/events", method = "post", tag = "ApiTags::Events")]
     async fn publish(
         &self,
@@ -227,22 +235,27 @@ impl EventsApi {
             .map_err(|wait| wait.into_problem("publishing"))?;
         let Json(req) = body;
         validate_names(&req.topic, &req.kind).map_err(ApiError::bad_request)?;
-        let event = self.state.hub.publish(NewEvent {
-            topic: req.topic.into(),
-            kind: req.kind.into(),
-            data: req.data,
-        });
+        let id = self
+            .state
+            .backplane
+            .publish(NewEvent {
+                topic: req.topic.into(),
+                kind: req.kind.into(),
+                data: req.data,
+            })
+            .await?;
         Ok(PublishResponse::Accepted(Json(Published {
-            id: event.id,
-            poll_url: format!("/api/poll?since={}", event.id - 1),
+            id,
+            poll_url: format!("/api/poll?since={}", id - 1),
         })))
     }
 
     /// Hub status
     ///
     /// The newest event id, how much of the stream the replay buffer still
-    /// holds, how many live subscriptions and connections are open, and each
-    /// feed's state.
+    /// holds, how many live subscriptions and connections are open, each
+    /// feed's state, and the backplane: with `--redis-url`, whether Redis is
+    /// `connected` or `reconnecting`, and how many instances and WebSockets share it.
     #[oai(path = "/status", method = "get", tag = "ApiTags::Events")]
     async fn status(&self) -> Json<Status> {
         let stats = self.state.hub.stats();
@@ -254,6 +267,7 @@ impl EventsApi {
             subscribers: stats.subscribers as u64,
             connections: self.state.connections.snapshot(),
             feeds: self.state.feeds.iter().map(FeedState::from).collect(),
+            backplane: self.state.backplane.status(),
             version: env!("CARGO_PKG_VERSION").into(),
         })
     }

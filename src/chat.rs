@@ -3,19 +3,21 @@
 //! Chat is not part of the event stream (it is not replayed, not numbered and
 //! not sent to pollers); it exists to show what two-way traffic looks like.
 //! The room is a bounded broadcast: a reader that falls behind loses the
-//! oldest messages and is told how many.
+//! oldest messages and is told how many. With a Redis backplane the room is
+//! this instance's end of a shared room: messages are said through the
+//! [`Backplane`](crate::backplane::Backplane) and delivered here by it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 /// Longest chat message, in characters.
 pub const MAX_CHAT_CHARS: usize = 1000;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChatMessage {
     /// Who sent it (a connection name such as `ws-3`).
     pub from: String,
@@ -28,6 +30,9 @@ pub struct ChatMessage {
 pub struct ChatRoom {
     tx: broadcast::Sender<Arc<ChatMessage>>,
     next_member: Arc<AtomicU64>,
+    /// Added to member names when several instances share the room, so
+    /// names stay unique (senders recognise their own messages by name).
+    instance: Option<Arc<str>>,
 }
 
 impl ChatRoom {
@@ -36,30 +41,52 @@ impl ChatRoom {
         ChatRoom {
             tx,
             next_member: Arc::new(AtomicU64::new(1)),
+            instance: None,
         }
     }
 
-    /// A fresh, unique member name (`ws-1`, `ws-2`, …).
+    /// A room shared with other instances; member names end in `@instance`.
+    pub fn shared(capacity: usize, instance: &str) -> Self {
+        ChatRoom {
+            instance: Some(instance.into()),
+            ..ChatRoom::new(capacity)
+        }
+    }
+
+    /// A fresh, unique member name (`ws-1`, `ws-2`, …; `ws-1@a3f9c2` when shared).
     pub fn new_member_name(&self, prefix: &str) -> String {
-        format!(
-            "{prefix}-{}",
-            self.next_member.fetch_add(1, Ordering::Relaxed)
-        )
+        let n = self.next_member.fetch_add(1, Ordering::Relaxed);
+        match &self.instance {
+            Some(instance) => format!("{prefix}-{n}@{instance}"),
+            None => format!("{prefix}-{n}"),
+        }
     }
 
     pub fn join(&self) -> broadcast::Receiver<Arc<ChatMessage>> {
         self.tx.subscribe()
     }
 
-    /// Sends to everyone in the room (senders skip their own messages).
+    /// Sends to everyone in this instance's room (senders skip their own messages).
     pub fn say(&self, from: &str, text: &str) -> Arc<ChatMessage> {
-        let msg = Arc::new(ChatMessage {
+        let msg = Arc::new(ChatMessage::new(from, text));
+        self.deliver(msg.clone());
+        msg
+    }
+
+    /// Hands a message (possibly from another instance) to this instance's members.
+    pub fn deliver(&self, msg: Arc<ChatMessage>) {
+        let _ = self.tx.send(msg);
+    }
+}
+
+impl ChatMessage {
+    /// A message sent now.
+    pub fn new(from: &str, text: &str) -> Self {
+        ChatMessage {
             from: from.to_owned(),
             text: text.to_owned(),
             sent_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-        });
-        let _ = self.tx.send(msg.clone());
-        msg
+        }
     }
 }
 
@@ -67,7 +94,8 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::api::ApiTags;
-use crate::hub::{Hub, NewEvent};
+use crate::backplane::Backplane;
+use crate::hub::NewEvent;
 use crate::limits::PublishLimits;
 use crate::problem::ApiError;
 use crate::traffic::Learner;
@@ -104,7 +132,7 @@ pub enum ChatResponse {
 
 /// Chat the SSE way: send with a POST, receive on `/api/sse?topics=chat`.
 pub struct ChatApi {
-    pub hub: Hub,
+    pub backplane: Backplane,
     pub limits: Arc<PublishLimits>,
 }
 
@@ -116,6 +144,7 @@ impl ChatApi {
     /// an ordinary POST. The message becomes a `chat` event on the `chat`
     /// topic, which every `/api/sse?topics=chat` stream receives. Counts
     /// against your publish rate (`429` with `Retry-After` when over it).
+    /// With a Redis backplane that cannot be reached the answer is `503`.
     #[oai(path = "/chat", method = "post", tag = "ApiTags::Events")]
     async fn post(&self, learner: Learner, body: Json<ChatPost>) -> Result<ChatResponse, ApiError> {
         self.limits
@@ -132,11 +161,14 @@ impl ChatApi {
             "http-{}",
             learner.id.chars().rev().take(4).collect::<String>()
         );
-        let event = self.hub.publish(NewEvent {
-            topic: "chat".into(),
-            kind: "chat".into(),
-            data: serde_json::json!({ "from": from, "text": text }),
-        });
-        Ok(ChatResponse::Accepted(Json(ChatPosted { id: event.id })))
+        let id = self
+            .backplane
+            .publish(NewEvent {
+                topic: "chat".into(),
+                kind: "chat".into(),
+                data: serde_json::json!({ "from": from, "text": text }),
+            })
+            .await?;
+        Ok(ChatResponse::Accepted(Json(ChatPosted { id })))
     }
 }

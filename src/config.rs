@@ -38,6 +38,12 @@ pub struct Config {
     #[arg(long, env = "PLAYGROUND_EVENT_IDS", value_enum, default_value_t = EventIds::Clock)]
     pub event_ids: EventIds,
 
+    /// Share events, chat and presence with other instances through this Redis
+    /// (e.g. redis://127.0.0.1:6379/). Without it everything stays in this
+    /// process's memory. Each instance runs its own built-in feeds.
+    #[arg(long, env = "PLAYGROUND_REDIS_URL")]
+    pub redis_url: Option<String>,
+
     /// Milliseconds between events of each built-in feed at start.
     #[arg(long, env = "PLAYGROUND_FEED_INTERVAL_MS", default_value_t = 2000,
           value_parser = clap::value_parser!(u64).range(50..=3_600_000))]
@@ -182,12 +188,14 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Settings suited to tests: a free port, feeds paused, ids from 1.
+    /// Settings suited to tests: a free port, feeds paused, ids from 1, in memory.
     pub fn for_tests() -> Self {
         Config {
             port: 0,
             feeds_paused: true,
             event_ids: EventIds::FromOne,
+            // In memory whatever PLAYGROUND_REDIS_URL says; Redis tests opt in.
+            redis_url: None,
             ..Config::default()
         }
     }

@@ -1,9 +1,15 @@
 //! Built-in publishers, so there is always something live to watch.
 //!
-//! A feed is a background task that publishes into the [`Hub`] at a steady
+//! A feed is a background task that publishes through the [`Backplane`] at a steady
 //! rate. Learners start, stop and re-rate feeds at runtime (through the API);
 //! each feed owns a `watch` channel with its settings, so a change takes effect
 //! at once instead of after the current sleep.
+//!
+//! With several instances behind one Redis, every instance runs its own
+//! feeds (their events reach all instances): two instances with running
+//! feeds publish twice as often. Pause the feeds on all but one
+//! (`--feeds-paused`) for the single-instance rate. A feed that cannot
+//! publish (Redis unreachable) skips the beat and tries again at the next.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +19,8 @@ use tokio::sync::watch;
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use crate::hub::{Hub, NewEvent};
+use crate::backplane::Backplane;
+use crate::hub::NewEvent;
 
 /// Slowest and fastest rates a learner may pick, in milliseconds between events.
 pub const MIN_INTERVAL_MS: u64 = 50;
@@ -71,13 +78,17 @@ pub struct Feeds {
 impl Feeds {
     /// Starts the built-in feeds (`ticker`, `notifications`) as tasks that end
     /// when `shutdown` is cancelled.
-    pub fn start(hub: &Hub, initial: FeedSettings, shutdown: &CancellationToken) -> Self {
+    pub fn start(
+        backplane: &Backplane,
+        initial: FeedSettings,
+        shutdown: &CancellationToken,
+    ) -> Self {
         let feeds = vec![
             spawn(
                 "ticker",
                 "Stock-price-like updates: a random walk over a few made-up symbols.",
                 Box::new(Ticker::new()),
-                hub,
+                backplane,
                 initial,
                 Duration::ZERO,
                 shutdown,
@@ -86,7 +97,7 @@ impl Feeds {
                 "notifications",
                 "App notifications: comments, mentions, deploys and the like.",
                 Box::new(Notifications { next: 0 }),
-                hub,
+                backplane,
                 initial,
                 // Half a beat later, so the two feeds take turns instead of arriving in pairs.
                 initial.interval / 2,
@@ -109,7 +120,7 @@ fn spawn(
     name: &'static str,
     description: &'static str,
     mut generator: Box<dyn Generator>,
-    hub: &Hub,
+    backplane: &Backplane,
     initial: FeedSettings,
     offset: Duration,
     shutdown: &CancellationToken,
@@ -117,7 +128,7 @@ fn spawn(
     let (settings, mut changes) = watch::channel(initial);
     let published = Arc::new(AtomicU64::new(0));
     let counter = published.clone();
-    let hub = hub.clone();
+    let backplane = backplane.clone();
     let shutdown = shutdown.clone();
     tokio::spawn(async move {
         let mut next_at = Instant::now() + initial.interval + offset;
@@ -132,8 +143,12 @@ fn spawn(
                         next_at = Instant::now() + changes.borrow().interval;
                     }
                     _ = sleep_until(next_at) => {
-                        hub.publish(generator.next_event());
-                        counter.fetch_add(1, Ordering::Relaxed);
+                        match backplane.publish(generator.next_event()).await {
+                            Ok(_) => {
+                                counter.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Err(err) => tracing::debug!(feed = name, %err, "a feed event was not published"),
+                        }
                         next_at = Instant::now() + current.interval;
                     }
                 }
@@ -230,13 +245,14 @@ mod tests {
 
     #[tokio::test]
     async fn a_started_feed_publishes_and_a_stopped_one_does_not() {
-        let hub = Hub::new(100, 100);
+        let hub = crate::hub::Hub::new(100, 100);
+        let backplane = Backplane::memory(hub.clone(), crate::chat::ChatRoom::new(4));
         let shutdown = CancellationToken::new();
         let stopped = FeedSettings {
             running: false,
             interval: Duration::from_millis(MIN_INTERVAL_MS),
         };
-        let feeds = Feeds::start(&hub, stopped, &shutdown);
+        let feeds = Feeds::start(&backplane, stopped, &shutdown);
         let mut sub = hub.subscribe(crate::hub::Cursor::Now);
         feeds
             .get("ticker")

@@ -13,6 +13,11 @@
 //! A client that asks for events after an id the ring no longer holds gets an
 //! explicit [`Reset`], never a silent skip. A subscriber that falls behind the
 //! broadcast channel is caught up from the ring, or told it was reset.
+//!
+//! With several instances behind one Redis (see [`crate::backplane`]) the hub
+//! does not number events itself: ids come from the Redis stream and arrive
+//! through [`Hub::mirror`], in stream order. Everything downstream (the ring,
+//! the broadcast, subscriptions) works the same either way.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -21,7 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use poem_openapi::Object;
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 /// One update, as every transport delivers it.
 #[derive(Debug, Clone, Serialize, Object)]
@@ -76,6 +81,21 @@ impl poem_openapi::types::Example for Event {
 }
 
 impl Event {
+    /// An event with its id and publish instant (microseconds since the epoch).
+    pub fn new(id: u64, new: NewEvent, published_at_us: u64) -> Self {
+        let at = UNIX_EPOCH + std::time::Duration::from_micros(published_at_us);
+        Event {
+            id,
+            topic: new.topic,
+            kind: new.kind,
+            data: new.data,
+            published_at: humantime::format_rfc3339_millis(at).to_string(),
+            published_at_ms: published_at_us / 1000,
+            published_at_us,
+            encoded: Encoded::default(),
+        }
+    }
+
     /// Milliseconds from publish until now.
     pub fn age_ms(&self) -> f64 {
         let now_us = SystemTime::now()
@@ -336,6 +356,8 @@ pub struct Hub {
 struct Shared {
     ring: Mutex<Ring>,
     live: broadcast::Sender<Arc<Event>>,
+    /// The newest id, for publishers waiting until their event is mirrored.
+    newest: watch::Sender<u64>,
 }
 
 impl Hub {
@@ -359,6 +381,7 @@ impl Hub {
                     last_id: base,
                 }),
                 live,
+                newest: watch::Sender::new(base),
             }),
         }
     }
@@ -369,29 +392,72 @@ impl Hub {
         self.shared.ring.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Numbers, stores and broadcasts an event; returns it.
+    /// Numbers, stores and broadcasts an event; returns it. Only for a hub
+    /// that numbers its own events (in-memory mode); a mirrored hub gets its
+    /// events through [`mirror`](Self::mirror).
     pub fn publish(&self, new: NewEvent) -> Arc<Event> {
-        let now = SystemTime::now();
-        let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let now_us = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_micros() as u64)
+            .unwrap_or_default();
         let mut ring = self.ring();
-        ring.last_id += 1;
-        let event = Arc::new(Event {
-            id: ring.last_id,
-            topic: new.topic,
-            kind: new.kind,
-            data: new.data,
-            published_at: humantime::format_rfc3339_millis(now).to_string(),
-            published_at_ms: since_epoch.as_millis() as u64,
-            published_at_us: since_epoch.as_micros() as u64,
-            encoded: Encoded::default(),
-        });
+        let event = Arc::new(Event::new(ring.last_id + 1, new, now_us));
+        self.append(&mut ring, event.clone());
+        event
+    }
+
+    /// Stores and broadcasts an event numbered elsewhere (the Redis stream).
+    /// Events must come in id order: one at or below the newest id is a
+    /// duplicate and is ignored (`None`). One that skips ids empties the ring
+    /// first (the ring's catch-up relies on consecutive ids), so a client
+    /// asking for the skipped ids gets a `gap` reset, never a silent skip.
+    pub fn mirror(&self, event: Event) -> Option<Arc<Event>> {
+        let mut ring = self.ring();
+        if event.id <= ring.last_id {
+            return None;
+        }
+        if event.id != ring.last_id + 1 {
+            ring.events.clear();
+        }
+        let event = Arc::new(event);
+        self.append(&mut ring, event.clone());
+        Some(event)
+    }
+
+    /// Starts a new run of ids after `base` (the shared Redis lost its
+    /// data): the ring empties, and a client resuming with an older id gets
+    /// a `restarted` reset.
+    pub fn rebase(&self, base: u64) {
+        let mut ring = self.ring();
+        ring.events.clear();
+        ring.base = base;
+        ring.last_id = base;
+        self.shared.newest.send_replace(base);
+    }
+
+    fn append(&self, ring: &mut Ring, event: Arc<Event>) {
+        ring.last_id = event.id;
         if ring.events.len() == ring.capacity {
             ring.events.pop_front();
         }
         ring.events.push_back(event.clone());
         // Sent under the lock so live order equals id order. No receivers is fine.
-        let _ = self.shared.live.send(event.clone());
-        event
+        let _ = self.shared.live.send(event);
+        self.shared.newest.send_replace(ring.last_id);
+    }
+
+    /// Waits until the newest id is at least `id`, for at most `patience`.
+    /// Returns whether it got there.
+    pub async fn wait_for(&self, id: u64, patience: std::time::Duration) -> bool {
+        let mut newest = self.shared.newest.subscribe();
+        tokio::time::timeout(patience, newest.wait_for(|&n| n >= id))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Ids of this run are greater than this.
+    pub fn base(&self) -> u64 {
+        self.ring().base
     }
 
     /// Buffered events from `from` on (with a reset if some are gone).
@@ -461,6 +527,7 @@ impl Subscription {
                 return Some(d);
             }
             match self.live.recv().await {
+                Ok(event) if self.skips(&event) => self.refill(),
                 Ok(event) => {
                     if let Some(d) = self.accept(event) {
                         return Some(d);
@@ -479,6 +546,7 @@ impl Subscription {
                 return Some(d);
             }
             match self.live.try_recv() {
+                Ok(event) if self.skips(&event) => self.refill(),
                 Ok(event) => {
                     if let Some(d) = self.accept(event) {
                         return Some(d);
@@ -509,9 +577,23 @@ impl Subscription {
         })
     }
 
+    /// A live event that is not the next id: the hub jumped (a mirrored
+    /// gap or a rebase). The ring knows what that means for this cursor.
+    fn skips(&self, event: &Event) -> bool {
+        event.id > self.cursor.saturating_add(1)
+    }
+
     /// Fell behind the live channel: continue from the ring instead.
     fn refill(&mut self) {
         let c = self.hub.catch_up(Cursor::After(self.cursor));
+        // After a reset the cursor moves to where the replay starts, so the
+        // same jump is reported once.
+        let start = match c.events.first() {
+            Some(first) => first.id - 1,
+            None if c.reset.is_some() => c.last_id,
+            None => self.cursor,
+        };
+        self.cursor = self.cursor.max(start);
         self.reset = c.reset;
         self.pending = c.events.into();
     }
@@ -656,6 +738,72 @@ mod tests {
             Some(Delivery::Event(e)) => assert_eq!(e.id, 8),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    fn numbered(id: u64) -> Event {
+        Event::new(id, new("a"), 1_000_000)
+    }
+
+    #[tokio::test]
+    async fn mirrored_events_keep_their_ids_and_duplicates_are_dropped() {
+        let hub = Hub::starting_after(100, 10, 16);
+        let mut sub = hub.subscribe(Cursor::Now);
+        assert!(hub.mirror(numbered(101)).is_some());
+        assert!(hub.mirror(numbered(102)).is_some());
+        assert!(hub.mirror(numbered(102)).is_none(), "a duplicate");
+        assert!(hub.mirror(numbered(90)).is_none(), "an old id");
+        assert!(hub.wait_for(102, std::time::Duration::ZERO).await);
+        let mut seen = vec![];
+        while let Some(Delivery::Event(e)) = sub.try_next() {
+            seen.push(e.id);
+        }
+        assert_eq!(seen, vec![101, 102]);
+        assert_eq!(
+            ids(&hub.catch_up(Cursor::After(100)).events),
+            vec![101, 102]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_mirrored_gap_is_a_reset_for_every_reader() {
+        let hub = Hub::new(10, 16);
+        hub.mirror(numbered(1));
+        let mut sub = hub.subscribe(Cursor::After(1));
+        hub.mirror(numbered(5));
+        hub.mirror(numbered(6));
+        // The ring holds consecutive ids only, so it starts over at #5.
+        let c = hub.catch_up(Cursor::After(1));
+        assert_eq!(c.reset.map(|r| r.reason), Some(ResetReason::Gap));
+        assert_eq!(ids(&c.events), vec![5, 6]);
+        // A live subscriber is told too, instead of jumping silently.
+        match sub.next().await {
+            Some(Delivery::Reset(r)) => assert_eq!(r.oldest_available, Some(5)),
+            other => panic!("expected a reset, got {other:?}"),
+        }
+        let mut seen = vec![];
+        while let Some(Delivery::Event(e)) = sub.try_next() {
+            seen.push(e.id);
+        }
+        assert_eq!(seen, vec![5, 6], "each once, no second reset");
+    }
+
+    #[tokio::test]
+    async fn a_rebase_starts_a_new_run() {
+        let hub = Hub::new(10, 16);
+        hub.mirror(numbered(1));
+        let mut sub = hub.subscribe(Cursor::Now);
+        hub.rebase(1000);
+        hub.mirror(numbered(1001));
+        assert!(matches!(
+            sub.next().await,
+            Some(Delivery::Reset(Reset {
+                reason: ResetReason::Restarted,
+                ..
+            }))
+        ));
+        assert!(matches!(sub.next().await, Some(Delivery::Event(e)) if e.id == 1001));
+        let c = hub.catch_up(Cursor::After(1));
+        assert_eq!(c.reset.map(|r| r.reason), Some(ResetReason::Restarted));
     }
 
     #[tokio::test]

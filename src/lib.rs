@@ -11,6 +11,10 @@
 //!   and knows nothing of the others.
 //! - [`hub`] numbers every event, keeps a bounded replay buffer and fans
 //!   events out to live subscribers; gaps are reported, never skipped.
+//! - [`backplane`] is where publishing goes: straight into this process's
+//!   hub (the default), or with `--redis-url` through a Redis stream that
+//!   numbers events for every instance, each mirroring it into its own hub
+//!   ([`backplane::redis`]); chat and presence cross instances the same way.
 //! - [`traffic`] measures every learner's requests, frames and events and
 //!   tells them as sentences; transports report to it through a `Tap`.
 //! - [`lessons`] loads the markdown lessons, renders them, and judges each
@@ -34,6 +38,7 @@
 //! - [`config`] lists every tunable, as flags and environment variables.
 
 pub mod api;
+pub mod backplane;
 pub mod body_limit;
 pub mod chat;
 pub mod config;

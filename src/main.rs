@@ -26,6 +26,11 @@ async fn main() -> std::process::ExitCode {
     let open = config.open;
     let server = match bind(config).await {
         Ok(server) => server,
+        Err(err) if err.kind() == std::io::ErrorKind::Other => {
+            // Not the socket: the lessons or Redis (--redis-url); the message says which.
+            eprintln!("error: cannot start: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
         Err(err) => {
             eprintln!("error: cannot listen: {err}");
             eprintln!("hint: another program may use the port; try --port 0 to pick a free one.");

@@ -95,7 +95,9 @@ pub enum ApiError {
         #[oai(header = "Retry-After")]
         u64,
     ),
-    /// The server is shutting down.
+    /// The server is shutting down, too many connections are open from this
+    /// address, or (with `--redis-url`) Redis cannot be reached, so nothing
+    /// was published; try again in a moment.
     #[oai(status = 503, content_type = "application/problem+json")]
     Unavailable(Json<Problem>),
 }

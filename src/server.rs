@@ -88,7 +88,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
                 drops: state.drops.clone(),
             },
             ChatApi {
-                hub: state.hub.clone(),
+                backplane: state.backplane.clone(),
                 limits: state.limits.clone(),
             },
             LabApi {
@@ -176,7 +176,8 @@ pub struct BoundServer {
     local_addr: SocketAddr,
 }
 
-/// Binds `config.bind:config.port` (port 0 picks a free one) and starts the feeds.
+/// Binds `config.bind:config.port` (port 0 picks a free one), connects to
+/// Redis when `--redis-url` asks for it, and starts the feeds.
 pub async fn bind(config: Config) -> io::Result<BoundServer> {
     let addr = SocketAddr::new(config.bind, config.port);
     let acceptor = TcpAcceptor::from_tokio(listen(addr)?)?;
@@ -186,7 +187,9 @@ pub async fn bind(config: Config) -> io::Result<BoundServer> {
         .and_then(|a| a.as_socket_addr().copied())
         .ok_or_else(|| io::Error::other("the listener has no address"))?;
     let write_timeout = config.write_timeout();
-    let state = AppState::new(config, local_addr).map_err(io::Error::other)?;
+    let state = AppState::connect(config, local_addr)
+        .await
+        .map_err(io::Error::other)?;
     let acceptor = SocketAcceptor::new(acceptor, write_timeout, state.peers.clone());
     Ok(BoundServer {
         acceptor,

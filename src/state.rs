@@ -1,9 +1,12 @@
-//! What every endpoint shares: configuration, the hub, the feeds, the chat
-//! room and the shutdown signal. Cheap to clone (everything is behind `Arc`).
+//! What every endpoint shares: configuration, the hub, the backplane, the
+//! feeds, the chat room and the shutdown signal. Cheap to clone (everything
+//! is behind `Arc`).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::backplane::Backplane;
+use crate::backplane::redis::RedisBackplane;
 use crate::chat::ChatRoom;
 use crate::config::Config;
 use crate::connections::Connections;
@@ -28,7 +31,10 @@ const LIVE_CHANNEL_CAPACITY: usize = 256;
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
+    /// This instance's events: subscribe here.
     pub hub: Hub,
+    /// Where publishing goes (this process, or every instance through Redis).
+    pub backplane: Backplane,
     pub feeds: Arc<Feeds>,
     pub chat: ChatRoom,
     pub shutdown: Shutdown,
@@ -47,19 +53,71 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the shared state and starts the built-in feeds. Fails if the
-    /// lessons cannot be loaded.
+    /// Builds the shared state of an in-memory instance and starts the
+    /// built-in feeds. Fails if the lessons cannot be loaded.
     /// `addr` is where the server listens (the lab's clients connect there).
     pub fn new(config: Config, addr: SocketAddr) -> Result<Self, String> {
-        let lessons = Arc::new(Library::load()?);
-        let shutdown = Shutdown::new();
         let hub = Hub::starting_after(
             config.event_ids.base(),
             config.replay_buffer as usize,
             LIVE_CHANNEL_CAPACITY,
         );
+        let chat = ChatRoom::new(LIVE_CHANNEL_CAPACITY);
+        let backplane = Backplane::memory(hub.clone(), chat.clone());
+        let connections = Connections::new(config.max_connections_per_address as usize);
+        Self::assemble(
+            config,
+            addr,
+            hub,
+            chat,
+            backplane,
+            connections,
+            Shutdown::new(),
+        )
+    }
+
+    /// Like [`new`](Self::new), but with `--redis-url` connects to Redis
+    /// first and shares events with every instance using it. Fails when Redis
+    /// cannot be reached.
+    pub async fn connect(config: Config, addr: SocketAddr) -> Result<Self, String> {
+        let Some(url) = config.redis_url.clone() else {
+            return Self::new(config, addr);
+        };
+        let link = crate::backplane::redis::connect(&url, config.event_ids).await?;
+        let hub = Hub::starting_after(
+            link.base,
+            config.replay_buffer as usize,
+            LIVE_CHANNEL_CAPACITY,
+        );
+        let chat = ChatRoom::shared(LIVE_CHANNEL_CAPACITY, &link.instance);
+        let connections = Connections::new(config.max_connections_per_address as usize);
+        let shutdown = Shutdown::new();
+        let redis = RedisBackplane::start(
+            link,
+            hub.clone(),
+            chat.clone(),
+            connections.clone(),
+            config.replay_buffer as usize,
+            config.event_ids,
+            shutdown.token().clone(),
+        )
+        .await?;
+        let backplane = Backplane::Redis(redis);
+        Self::assemble(config, addr, hub, chat, backplane, connections, shutdown)
+    }
+
+    fn assemble(
+        config: Config,
+        addr: SocketAddr,
+        hub: Hub,
+        chat: ChatRoom,
+        backplane: Backplane,
+        connections: Arc<Connections>,
+        shutdown: Shutdown,
+    ) -> Result<Self, String> {
+        let lessons = Arc::new(Library::load()?);
         let feeds = Feeds::start(
-            &hub,
+            &backplane,
             FeedSettings {
                 running: !config.feeds_paused,
                 interval: config.feed_interval(),
@@ -72,21 +130,27 @@ impl AppState {
             !config.no_traffic_log,
         );
         Ok(AppState {
-            lab: Arc::new(Lab::new(addr, hub.clone(), traffic.clone())),
+            lab: Arc::new(Lab::new(
+                addr,
+                hub.clone(),
+                backplane.clone(),
+                traffic.clone(),
+            )),
             faults: Arc::default(),
             challenges: Arc::default(),
             limits: Arc::new(PublishLimits::new(&config)),
             peers: PeerWatch::default(),
             load_lab: LoadLab::new(addr, config.loadgen_program(), shutdown.clone()),
-            connections: Connections::new(config.max_connections_per_address as usize),
+            connections,
             lessons,
             progress: Arc::default(),
             drops: Arc::default(),
             traffic,
             config: Arc::new(config),
             hub,
+            backplane,
             feeds: Arc::new(feeds),
-            chat: ChatRoom::new(LIVE_CHANNEL_CAPACITY),
+            chat,
             shutdown,
         })
     }

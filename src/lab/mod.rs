@@ -24,6 +24,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
+use crate::backplane::Backplane;
 use crate::hub::Hub;
 use crate::problem::ApiError;
 use crate::traffic::stats::percentile;
@@ -193,16 +194,18 @@ pub enum StartResponse {
 pub struct Lab {
     addr: SocketAddr,
     hub: Hub,
+    backplane: Backplane,
     traffic: TrafficLog,
     next_id: AtomicU64,
     runs: Mutex<(BTreeMap<u64, Run>, VecDeque<u64>)>,
 }
 
 impl Lab {
-    pub fn new(addr: SocketAddr, hub: Hub, traffic: TrafficLog) -> Self {
+    pub fn new(addr: SocketAddr, hub: Hub, backplane: Backplane, traffic: TrafficLog) -> Self {
         Lab {
             addr,
             hub,
+            backplane,
             traffic,
             next_id: AtomicU64::new(1),
             runs: Mutex::new((BTreeMap::new(), VecDeque::new())),
@@ -259,7 +262,8 @@ impl Lab {
         };
         let lab = self.clone();
         tokio::spawn(async move {
-            let (outcomes, published) = race::run(lab.addr, lab.hub.clone(), id, config).await;
+            let (outcomes, published) =
+                race::run(lab.addr, lab.hub.clone(), lab.backplane.clone(), id, config).await;
             let lanes = outcomes
                 .into_iter()
                 .map(|(t, o)| lab.lane(id, t, &o, published))

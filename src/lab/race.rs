@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::backplane::Backplane;
 use crate::hub::{Hub, NewEvent};
 use crate::traffic::{EntryKind, TrafficLog, Transport};
 
@@ -79,6 +80,7 @@ impl LaneOutcome {
 pub async fn run(
     addr: SocketAddr,
     hub: Hub,
+    backplane: Backplane,
     run_id: u64,
     config: RaceConfig,
 ) -> (BTreeMap<Transport, LaneOutcome>, u64) {
@@ -111,11 +113,17 @@ pub async fn run(
         for _ in 0..config.burst.max(1) {
             seq += 1;
             published.lock().await.insert(seq, now_us());
-            hub.publish(NewEvent {
-                topic: topic.clone(),
-                kind: "race".into(),
-                data: serde_json::json!({ "run": run_id, "seq": seq }),
-            });
+            let published = backplane
+                .publish(NewEvent {
+                    topic: topic.clone(),
+                    kind: "race".into(),
+                    data: serde_json::json!({ "run": run_id, "seq": seq }),
+                })
+                .await;
+            // A lost race event shows in the table as lost, which it was.
+            if let Err(err) = published {
+                tracing::debug!(%err, "a race event was not published");
+            }
         }
         next += config.rate;
     }

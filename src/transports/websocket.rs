@@ -26,6 +26,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
 use crate::api::ApiTags;
+use crate::backplane::Unavailable;
 use crate::chat::{ChatMessage, MAX_CHAT_CHARS};
 use crate::connections::{Held, Permit, client_ip};
 use crate::hub::{Cursor, Delivery, Event, NewEvent, Reset, Subscription, TopicFilter};
@@ -66,7 +67,9 @@ impl WebSocketApi {
     /// - `event` (`{"type":"event","event":{id,topic,type,data,published_at}}`),
     /// - `reset` (events you asked for are gone; what is left follows),
     /// - `chat`, `ack`, `echo`, `pong`, and `error` (`code` + `message`; the
-    ///   connection stays open). A `rate_limited` error carries `retry_after_ms`.
+    ///   connection stays open). A `rate_limited` error carries `retry_after_ms`;
+    ///   `unavailable` means the Redis backplane (`--redis-url`) cannot be
+    ///   reached and the publish or chat did not happen (subscriptions go on).
     ///
     /// **Limits.** `publish` and `chat` count against a per-connection and a
     /// per-learner rate (`--publish-rate-per-connection`,
@@ -501,7 +504,7 @@ impl Session {
                         self.tap_received(&msg);
                         match msg {
                     Message::Text(text) => {
-                        let reply = self.handle_text(text.as_str());
+                        let reply = self.handle_text(text.as_str()).await;
                         if matches!(reply, ServerMessage::Error { .. }) && !self.errors.spend() {
                             return Stop::Close(CloseCode::Policy, "too many bad or rate-limited messages");
                         }
@@ -577,7 +580,7 @@ impl Session {
         }
     }
 
-    fn handle_text(&mut self, text: &str) -> ServerMessage<'static> {
+    async fn handle_text(&mut self, text: &str) -> ServerMessage<'static> {
         let msg: ClientMessage = match serde_json::from_str(text) {
             Ok(msg) => msg,
             Err(err) => {
@@ -620,7 +623,7 @@ impl Session {
                 event,
                 data,
                 reference,
-            } => self.publish(topic, event, data, reference),
+            } => self.publish(topic, event, data, reference).await,
             ClientMessage::Chat { text, reference } => {
                 if text.trim().is_empty() || text.chars().count() > MAX_CHAT_CHARS {
                     ServerMessage::Error {
@@ -630,8 +633,10 @@ impl Session {
                         retry_after_ms: None,
                     }
                 } else {
-                    self.state.chat.say(&self.name, &text);
-                    ack("chat", reference)
+                    match self.state.backplane.say(&self.name, &text).await {
+                        Ok(()) => ack("chat", reference),
+                        Err(err) => unavailable(err, reference),
+                    }
                 }
             }
             ClientMessage::Echo { data, reference } => ServerMessage::Echo { data, reference },
@@ -738,7 +743,7 @@ impl Session {
         }
     }
 
-    fn publish(
+    async fn publish(
         &self,
         topic: String,
         event: String,
@@ -753,17 +758,34 @@ impl Session {
                 retry_after_ms: None,
             };
         }
-        let published = self.state.hub.publish(NewEvent {
-            topic,
-            kind: event,
-            data,
-        });
-        ServerMessage::Ack {
-            answers: "publish",
-            reference,
-            topics: None,
-            id: Some(published.id),
+        let published = self
+            .state
+            .backplane
+            .publish(NewEvent {
+                topic,
+                kind: event,
+                data,
+            })
+            .await;
+        match published {
+            Ok(id) => ServerMessage::Ack {
+                answers: "publish",
+                reference,
+                topics: None,
+                id: Some(id),
+            },
+            Err(err) => unavailable(err, reference),
         }
+    }
+}
+
+/// The backplane (Redis) is down: nothing was published; the socket stays open.
+fn unavailable(err: Unavailable, reference: Option<serde_json::Value>) -> ServerMessage<'static> {
+    ServerMessage::Error {
+        code: "unavailable",
+        message: err.0,
+        reference,
+        retry_after_ms: None,
     }
 }
 
@@ -940,8 +962,12 @@ mod fuzz {
         )
     }
 
-    fn answer(session: &mut Session, text: &str) -> serde_json::Value {
-        let frame = session.handle_text(text).to_frame();
+    fn answer(
+        rt: &tokio::runtime::Runtime,
+        session: &mut Session,
+        text: &str,
+    ) -> serde_json::Value {
+        let frame = rt.block_on(session.handle_text(text)).to_frame();
         let Message::Text(json) = frame else {
             panic!("not a text frame")
         };
@@ -960,7 +986,7 @@ mod fuzz {
             .expect("rt");
         let session = std::cell::RefCell::new(session(&rt));
         proptest!(config(), |(text in ".{0,200}")| {
-            let reply = answer(&mut session.borrow_mut(), &text);
+            let reply = answer(&rt, &mut session.borrow_mut(), &text);
             prop_assert!(reply["type"].is_string(), "{reply}");
         });
     }
@@ -978,7 +1004,7 @@ mod fuzz {
             value in r#"(null|true|-1|0|18446744073709551616|1e309|""|"a"|\[\]|\["t"\]|\{\})"#,
         )| {
             let text = format!(r#"{{"type":"{kind}","{field}":{value}}}"#);
-            let reply = answer(&mut session.borrow_mut(), &text);
+            let reply = answer(&rt, &mut session.borrow_mut(), &text);
             prop_assert!(reply["type"].is_string(), "{text} → {reply}");
         });
     }

@@ -1,0 +1,156 @@
+//! A private `redis-server` for one test: its own free port and directory,
+//! append-only file fsynced on every write, so a restart keeps everything
+//! Redis acknowledged.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::PATIENCE;
+
+pub struct RedisServer {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+/// Whether this machine can run the Redis tests. Missing `redis-server` fails
+/// the test with the fix, unless `PLAYGROUND_TEST_SKIP_REDIS=1` asks to skip
+/// (then it says so loudly on stderr).
+pub fn redis_available(test: &str) -> bool {
+    let found = Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return true;
+    }
+    if std::env::var("PLAYGROUND_TEST_SKIP_REDIS").as_deref() == Ok("1") {
+        // Straight to stderr: the test harness would swallow `eprintln!` of a passing test.
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "SKIPPED {test}: redis-server is not on PATH and PLAYGROUND_TEST_SKIP_REDIS=1. \
+             Install it (apt-get install redis-server) to run the Redis backplane tests."
+        );
+        return false;
+    }
+    panic!(
+        "{test} needs redis-server on PATH: apt-get install redis-server \
+         (or set PLAYGROUND_TEST_SKIP_REDIS=1 to skip the Redis tests, loudly)"
+    );
+}
+
+impl RedisServer {
+    /// Starts Redis on a free port; `None` when the test is skipped (see
+    /// [`redis_available`]).
+    pub async fn start(test: &str) -> Option<Self> {
+        if !redis_available(test) {
+            return None;
+        }
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!(
+            "playground-redis-{}-{}-{port}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("redis dir");
+        let mut redis = RedisServer {
+            port,
+            dir,
+            child: None,
+        };
+        redis.launch().await;
+        Some(redis)
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+
+    async fn launch(&mut self) {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server");
+        self.child = Some(child);
+        let port = self.port;
+        let ready = tokio::time::timeout(PATIENCE, async move {
+            loop {
+                if tokio::task::spawn_blocking(move || pings(port))
+                    .await
+                    .unwrap_or(false)
+                {
+                    return;
+                }
+                // Waiting for another process to open its port: nothing to await.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        assert!(ready.is_ok(), "redis-server never answered PING on {port}");
+    }
+
+    /// SIGKILL: no goodbye, no final save (the append-only file has every
+    /// acknowledged write already).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts again on the same port with the same data.
+    pub async fn restart(&mut self) {
+        self.kill();
+        self.launch().await;
+    }
+}
+
+impl RedisServer {
+    /// Forgets everything, as a Redis restarted without persistence would.
+    pub fn flush_all(&self) {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to redis");
+        let _ = s.set_read_timeout(Some(PATIENCE));
+        let mut answer = [0u8; 5];
+        s.write_all(b"FLUSHALL\r\n").expect("FLUSHALL");
+        s.read_exact(&mut answer).expect("FLUSHALL answer");
+        assert_eq!(&answer, b"+OK\r\n");
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn pings(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut answer = [0u8; 7];
+    s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut answer).is_ok() && &answer == b"+PONG\r\n"
+}
