@@ -504,7 +504,9 @@ impl Session {
                         self.tap_received(&msg);
                         match msg {
                     Message::Text(text) => {
-                        let reply = self.handle_text(text.as_str()).await;
+                        // Boxed: publishing waits on the backplane, and that future
+                        // inline would make every idle session larger.
+                        let reply = Box::pin(self.handle_text(text.as_str())).await;
                         if matches!(reply, ServerMessage::Error { .. }) && !self.errors.spend() {
                             return Stop::Close(CloseCode::Policy, "too many bad or rate-limited messages");
                         }
