@@ -47,6 +47,7 @@ pub mod limits;
 pub mod load;
 pub mod openapi;
 pub mod problem;
+pub mod request_span;
 pub mod security;
 pub mod server;
 pub mod shutdown;
