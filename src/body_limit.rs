@@ -4,6 +4,7 @@
 //! GET); this one checks the header when present and otherwise reads at most
 //! `max + 1` bytes, so chunked uploads are bounded too.
 
+use futures_util::future::Either;
 use poem::error::ReadBodyError;
 use poem::http::{Method, StatusCode, header};
 use poem::{Body, Endpoint, Middleware, Request, Result};
@@ -41,10 +42,21 @@ fn too_large() -> poem::Error {
 impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = E::Output;
 
-    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+    /// A request without a body (GET, HEAD, OPTIONS) goes straight through:
+    /// the inner future is returned as it is, so this layer adds nothing to
+    /// the future every request allocates. A request with a body takes a
+    /// boxed detour to be checked.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Self::Output>> + Send {
         if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-            return self.inner.call(req).await;
+            Either::Left(self.inner.call(req))
+        } else {
+            Either::Right(Box::pin(self.limited(req)))
         }
+    }
+}
+
+impl<E: Endpoint> BodyLimitEndpoint<E> {
+    async fn limited(&self, mut req: Request) -> Result<E::Output> {
         let declared = req
             .headers()
             .get(header::CONTENT_LENGTH)

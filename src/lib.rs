@@ -53,6 +53,7 @@ pub mod limits;
 pub mod load;
 pub mod openapi;
 pub mod problem;
+pub mod request_span;
 pub mod security;
 pub mod serve;
 pub mod server;

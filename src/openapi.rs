@@ -18,6 +18,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use futures_util::FutureExt;
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use poem_openapi::registry::MetaSchemaRef;
@@ -204,16 +205,22 @@ impl<E> AllowHeaderEndpoint<E> {
 impl<E: Endpoint> Endpoint for AllowHeaderEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> Result<Response> {
-        let path = req.uri().path().to_owned();
-        let mut resp = self.inner.call(req).await?.into_response();
-        if resp.status() == StatusCode::METHOD_NOT_ALLOWED
-            && !resp.headers().contains_key(header::ALLOW)
-            && let Some(allow) = self.allow_for(&path)
-        {
-            resp.headers_mut().insert(header::ALLOW, allow);
-        }
-        Ok(resp)
+    /// Keeps the URI (a cheap clone) rather than the request, so this layer
+    /// adds little to the future every request allocates.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Response>> + Send {
+        let uri = req.uri().clone();
+        // A combinator, not an `async` block: a block would hold the inner
+        // future twice (captured, then awaited), doubling its size.
+        self.inner.call(req).map(move |answer| {
+            let mut resp = answer?.into_response();
+            if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+                && !resp.headers().contains_key(header::ALLOW)
+                && let Some(allow) = self.allow_for(uri.path())
+            {
+                resp.headers_mut().insert(header::ALLOW, allow);
+            }
+            Ok(resp)
+        })
     }
 }
 

@@ -5,7 +5,8 @@
 //! is turned into the same shape by [`ProblemDetails`], so a client never sees
 //! a plain-text error or an empty 4xx.
 
-use poem::http::StatusCode;
+use futures_util::FutureExt;
+use poem::http::{Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response};
 use poem_openapi::error::{ParseParamError, ParseRequestPayloadError};
 use poem_openapi::payload::Json;
@@ -154,32 +155,41 @@ pub struct ProblemDetailsEndpoint<E>(E);
 impl<E: Endpoint> Endpoint for ProblemDetailsEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, req: Request) -> poem::Result<Response> {
+    /// The method and URI are kept for the error message (both are cheap to
+    /// clone: no allocation for a standard method or a URI hyper parsed);
+    /// the request itself goes into the inner future at once, so this layer
+    /// adds little to the future every request allocates.
+    fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
         let method = req.method().clone();
-        let path = req.uri().path().to_owned();
-        match self.0.call(req).await {
+        let uri = req.uri().clone();
+        // A combinator, not an `async` block: a block would hold the inner
+        // future twice (captured, then awaited), doubling its size.
+        self.0.call(req).map(move |answer| match answer {
             Ok(out) => Ok(out.into_response()),
             Err(err) if err.is_from_response() => Ok(err.into_response()),
-            Err(err) => {
-                let status = err.status();
-                let detail = if let Some(e) = err.downcast_ref::<ParseParamError>() {
-                    format!(
-                        "Parameter `{}` is not valid: {}.",
-                        e.name,
-                        friendly_reason(&e.reason)
-                    )
-                } else if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
-                    format!("The request body is not valid: {}.", e.reason)
-                } else {
-                    explain(status, &err.to_string(), method.as_str(), &path)
-                };
-                if status.is_server_error() {
-                    tracing::error!(%status, %path, error = %err, "request failed");
-                }
-                Ok(Problem::new(status, detail).into_response())
-            }
-        }
+            Err(err) => Ok(problem_for(err, &method, uri.path())),
+        })
     }
+}
+
+/// The problem document for an error that is not already a response.
+fn problem_for(err: poem::Error, method: &Method, path: &str) -> Response {
+    let status = err.status();
+    let detail = if let Some(e) = err.downcast_ref::<ParseParamError>() {
+        format!(
+            "Parameter `{}` is not valid: {}.",
+            e.name,
+            friendly_reason(&e.reason)
+        )
+    } else if let Some(e) = err.downcast_ref::<ParseRequestPayloadError>() {
+        format!("The request body is not valid: {}.", e.reason)
+    } else {
+        explain(status, &err.to_string(), method.as_str(), path)
+    };
+    if status.is_server_error() {
+        tracing::error!(%status, %path, error = %err, "request failed");
+    }
+    Problem::new(status, detail).into_response()
 }
 
 /// A sentence for a learner, built from poem's terse error text.

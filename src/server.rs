@@ -8,7 +8,6 @@ use std::io;
 use std::net::SocketAddr;
 
 use poem::listener::{Acceptor, TcpAcceptor};
-use poem::middleware::Tracing;
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{ContactObject, OpenApiService};
 
@@ -24,6 +23,7 @@ use crate::lab::faults::FaultsApi;
 use crate::lab::load::LoadLabApi;
 use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
+use crate::request_span::RequestSpan;
 use crate::security::SecurityHeaders;
 use crate::sockets::SocketAcceptor;
 use crate::state::AppState;
@@ -31,7 +31,7 @@ use crate::traffic::api::TrafficApi;
 use crate::traffic::{Capture, LearnerIdentity};
 use crate::transports::echo::EchoApi;
 use crate::transports::long_polling::LongPollingApi;
-use crate::transports::polling::PollingApi;
+use crate::transports::polling::{PollFastPath, PollingApi};
 use crate::transports::sse::SseApi;
 use crate::transports::websocket::WebSocketApi;
 
@@ -159,6 +159,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
             }),
         )
         .nest("/", Frontend)
+        .with(PollFastPath::new(state.clone()))
         .with(BodyLimit::new(state.config.max_body_bytes as usize))
         .with(ProblemDetails)
         .with(allow)
@@ -166,7 +167,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         .with(security)
         .with(Capture::new(state.traffic.clone()))
         .with(LearnerIdentity)
-        .with(Tracing)
+        .with(RequestSpan)
 }
 
 /// A server whose socket is bound but which is not serving yet.

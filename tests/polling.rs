@@ -173,3 +173,68 @@ async fn long_poll_with_news_waiting_answers_at_once() {
     );
     server.stop().await;
 }
+
+/// `GET /api/poll` with a plain query is answered before the router
+/// (`PollFastPath`); every answer must be the one the router's operation gives.
+#[tokio::test]
+async fn the_poll_fast_path_answers_exactly_as_the_router() {
+    use poem::{Endpoint, Middleware, Request, Route};
+    use realtime_playground::hub::NewEvent;
+    use realtime_playground::state::AppState;
+    use realtime_playground::transports::polling::PollFastPath;
+
+    let state =
+        AppState::new(Config::for_tests(), "127.0.0.1:9".parse().expect("addr")).expect("state");
+    let router = || Route::new().nest("/api", realtime_playground::server::api_service(&state));
+    let slow = router();
+    let fast = PollFastPath::new(state.clone()).transform(router());
+    // (query, plain: answered by the fast path)
+    let queries = [
+        ("", true),
+        ("?", true),
+        ("?since=0", true),
+        ("?since=1", true),
+        ("?since=2&limit=1", true),
+        ("?since=3", true),
+        ("?since=99", true),
+        ("?topics=a", true),
+        ("?topics=b,a&limit=1", true),
+        ("?since=0&topics=nothing&limit=1000", true),
+        // Not plain: the router answers both.
+        ("?since=1&", false),
+        ("?since=x", false),
+        ("?limit=0", false),
+        ("?since=1&since=2", false),
+        ("?topics=a%2Cb", false),
+    ];
+    for round in 0..2 {
+        if round == 1 {
+            for topic in ["a", "b", "a"] {
+                state.hub.publish(NewEvent {
+                    topic: topic.into(),
+                    kind: "message".into(),
+                    data: json!({"n": 1}),
+                });
+            }
+        }
+        for (query, plain) in queries {
+            let request = || {
+                Request::builder()
+                    .uri(format!("/api/poll{query}").parse().expect("uri"))
+                    .finish()
+            };
+            let mut want = slow.get_response(request()).await;
+            let mut got = fast.get_response(request()).await;
+            // The router marks its answers with the route's pattern; the fast path does not.
+            let routed = got.data::<poem::PathPattern>().is_some();
+            assert_eq!(routed, !plain, "{query}: answered by the router: {routed}");
+            assert_eq!(got.status(), want.status(), "{query}");
+            assert_eq!(got.headers(), want.headers(), "{query}");
+            let (got, want) = (
+                got.take_body().into_bytes().await.expect("body"),
+                want.take_body().into_bytes().await.expect("body"),
+            );
+            assert_eq!(got, want, "{query}");
+        }
+    }
+}

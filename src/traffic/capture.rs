@@ -12,7 +12,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
+use futures_util::future::Either;
+use futures_util::{Stream, StreamExt, TryFutureExt};
 use poem::http::{StatusCode, header};
 use poem::{
     Body, Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response, Result,
@@ -60,11 +61,22 @@ pub struct CaptureEndpoint<E> {
 impl<E: Endpoint> Endpoint for CaptureEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> Result<Response> {
-        let transport = Transport::of_path(req.uri().path());
-        let (Some(transport), true) = (transport, self.log.enabled()) else {
-            return self.inner.call(req).await.map(IntoResponse::into_response);
-        };
+    /// A request the log does not record (log off, or a path it ignores)
+    /// goes straight through: the inner future is returned as it is, so the
+    /// capture adds nothing to the future every request allocates. A
+    /// recorded exchange takes a boxed detour with its bookkeeping.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Response>> + Send {
+        match Transport::of_path(req.uri().path()) {
+            Some(transport) if self.log.enabled() => {
+                Either::Left(Box::pin(self.capture(req, transport)))
+            }
+            _ => Either::Right(self.inner.call(req).map_ok(IntoResponse::into_response)),
+        }
+    }
+}
+
+impl<E: Endpoint> CaptureEndpoint<E> {
+    async fn capture(&self, mut req: Request, transport: Transport) -> Result<Response> {
         let learner = req
             .extensions()
             .get::<Learner>()

@@ -3,6 +3,7 @@
 //! send the cookie with fetch, EventSource, WebSocket handshakes and Swagger
 //! UI's "Try it out", so a learner's whole session lands in one log.
 
+use futures_util::FutureExt;
 use poem::http::header;
 use poem::{
     Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response, Result,
@@ -105,17 +106,23 @@ pub struct LearnerIdentityEndpoint<E>(E);
 impl<E: Endpoint> Endpoint for LearnerIdentityEndpoint<E> {
     type Output = Response;
 
-    async fn call(&self, mut req: Request) -> Result<Response> {
+    /// The future returned holds the inner one and the cookie, not the
+    /// request, so this layer adds little to the future every request allocates.
+    fn call(&self, mut req: Request) -> impl Future<Output = Result<Response>> + Send {
         let learner = Learner::identify(&req);
         let cookie = learner.set_cookie.clone();
         req.extensions_mut().insert(learner);
-        let mut resp = self.0.call(req).await?.into_response();
-        if let Some(cookie) = cookie
-            && let Ok(value) = cookie.parse()
-        {
-            resp.headers_mut().append(header::SET_COOKIE, value);
-        }
-        Ok(resp)
+        // A combinator, not an `async` block: a block would hold the inner
+        // future twice (captured, then awaited), doubling its size.
+        self.0.call(req).map(move |answer| {
+            let mut resp = answer?.into_response();
+            if let Some(cookie) = cookie
+                && let Ok(value) = cookie.parse()
+            {
+                resp.headers_mut().append(header::SET_COOKIE, value);
+            }
+            Ok(resp)
+        })
     }
 }
 

@@ -112,17 +112,21 @@ impl TrafficLog {
             _ => {}
         }
         log.entries.push_back(entry.clone());
-        let mut dropped_own = false;
+        // Entries pushed out are freed after the lock is released: freeing
+        // an entry's strings is most of the cost of recording one once the
+        // log is full, and other requests wait for this lock.
+        let mut pushed_out = None;
         if log.entries.len() > self.shared.per_learner {
-            log.entries.pop_front();
-            dropped_own = true;
-        }
-        if !dropped_own {
+            pushed_out = log.entries.pop_front();
+        } else {
             inner.live += 1;
         }
         inner.order.push_back((entry.seq, learner.clone()));
+        let mut evicted = None;
         while inner.live > self.shared.capacity && !inner.order.is_empty() {
-            self.evict_oldest(&mut inner);
+            if let Some(old) = self.evict_oldest(&mut inner) {
+                evicted.get_or_insert(old);
+            }
         }
         if inner.order.len() > 2 * self.shared.capacity {
             Self::compact(&mut inner);
@@ -130,6 +134,7 @@ impl TrafficLog {
         // Sent under the lock so live subscribers see entries in seq order.
         let _ = self.shared.live.send((learner.clone(), entry.clone()));
         drop(inner);
+        drop((pushed_out, evicted));
         Some(entry)
     }
 
@@ -145,24 +150,21 @@ impl TrafficLog {
         });
     }
 
-    fn evict_oldest(&self, inner: &mut Inner) {
-        let Some((seq, learner)) = inner.order.pop_front() else {
-            return;
-        };
-        let Some(log) = inner.learners.get_mut(&learner) else {
-            return;
-        };
+    /// Removes the oldest entry still kept, and returns it (to be freed
+    /// outside the lock).
+    fn evict_oldest(&self, inner: &mut Inner) -> Option<Arc<Entry>> {
+        let (seq, learner) = inner.order.pop_front()?;
+        let log = inner.learners.get_mut(&learner)?;
         // Already gone if the per-learner bound or a clear dropped it first.
+        let mut evicted = None;
         if log.entries.front().is_some_and(|e| e.seq == seq) {
-            log.entries.pop_front();
+            evicted = log.entries.pop_front();
             inner.live -= 1;
         }
-        let Some(log) = inner.learners.get(&learner) else {
-            return;
-        };
         if log.entries.is_empty() && log.open.values().all(|n| *n == 0) {
             inner.learners.remove(&learner);
         }
+        evicted
     }
 
     /// A learner's entries after `since`, newest last, at most `limit` (the newest ones).
