@@ -31,7 +31,7 @@ use crate::traffic::api::TrafficApi;
 use crate::traffic::{Capture, LearnerIdentity};
 use crate::transports::echo::EchoApi;
 use crate::transports::long_polling::LongPollingApi;
-use crate::transports::polling::{PollFastPath, PollingApi};
+use crate::transports::polling::PollingApi;
 use crate::transports::sse::SseApi;
 use crate::transports::websocket::WebSocketApi;
 
@@ -159,7 +159,6 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
             }),
         )
         .nest("/", Frontend)
-        .with(PollFastPath::new(state.clone()))
         .with(BodyLimit::new(state.config.max_body_bytes as usize))
         .with(ProblemDetails)
         .with(allow)
