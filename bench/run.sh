@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks (issue 8) in one command: builds the release binaries, starts
 # each server in turn on a free loopback port (this one, the same with the
-# traffic log on, then the Node and FastAPI peers when bench/peers/start can
-# run them), drives each with the same load-generator scenarios (src/load/,
+# traffic log on, the same with its events through Redis when redis-server is
+# installed, then the Node and FastAPI peers when bench/peers/start can run them), drives each with the same load-generator scenarios (src/load/,
 # binary `loadgen`), stops it, then prints the targets and the ratio table
 # and records them in bench/RESULTS.md with the machine description.
 #
@@ -130,6 +130,33 @@ for round in $(seq 2 "$rounds"); do
   drive playground-traffic "poll$round"
   stop_server
 done
+
+# The same server with its hub behind Redis (issue 9): what sharing the
+# event stream between instances costs one instance. Redis persists with
+# an append-only file synced every second (its usual durable setting).
+if command -v redis-server >/dev/null 2>&1; then
+  redis_port=$("$loadgen" free-port)
+  mkdir -p "$out/redis"
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly yes \
+    --appendfsync everysec --dir "$out/redis" >"$out/redis.log" 2>&1 &
+  redis_pid=$!
+  for _ in $(seq 100); do
+    redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  if start_server playground-redis "realtime-playground is running on port" "${playground[@]}" \
+      --no-traffic-log --redis-url "redis://127.0.0.1:$redis_port/"; then
+    drive playground-redis poll connect fanout sustained
+    stop_server
+  else
+    notes+=("playground-redis did not start (see $out/playground-redis.err).")
+  fi
+  kill "$redis_pid" 2>/dev/null || true
+  wait "$redis_pid" 2>/dev/null || true
+  notes+=("playground-redis is this server with \`--redis-url\` (Redis $(redis-server --version | grep -o 'v=[0-9.]*' | cut -c3-), append-only file synced every second, on the same machine).")
+else
+  notes+=("In-memory vs Redis skipped: redis-server is not installed (apt-get install redis-server).")
+fi
 
 peers_start=${PEERS_START:-bench/peers/start}
 for peer in ${PEERS-node fastapi}; do

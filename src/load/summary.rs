@@ -15,7 +15,13 @@ use std::path::PathBuf;
 use super::{Kind, Report, procfs};
 
 /// Servers in the order they are reported; the first is ours.
-pub const SERVERS: [&str; 4] = ["playground", "playground-traffic", "node", "fastapi"];
+pub const SERVERS: [&str; 5] = [
+    "playground",
+    "playground-traffic",
+    "playground-redis",
+    "node",
+    "fastapi",
+];
 /// Peers the targets compare with, and the polling and fan-out ratios they ask for.
 const PEER_TARGETS: [(&str, &str, f64, f64); 2] = [
     ("node", "Node", 2.0, 0.7),
@@ -288,14 +294,17 @@ pub fn verdicts(run: &Run) -> Vec<Verdict> {
         )
         .profiled(POLLING_PROFILE),
     );
-    v.push(at_least(
-        "traffic log on vs off (poll req/s): ≥ 0.9".into(),
-        run.poll_rps("playground-traffic")
-            .zip(run.poll_rps("playground"))
-            .map(|(on, off)| on / off),
-        0.9,
-        |r| format!("{r:.2}×"),
-    ));
+    v.push(
+        at_least(
+            "traffic log on vs off (poll req/s): ≥ 0.9".into(),
+            run.poll_rps("playground-traffic")
+                .zip(run.poll_rps("playground"))
+                .map(|(on, off)| on / off),
+            0.9,
+            |r| format!("{r:.2}×"),
+        )
+        .profiled(POLLING_PROFILE),
+    );
     for (peer, name, poll_goal, fanout_goal) in PEER_TARGETS {
         v.push(
             at_least(
@@ -322,6 +331,74 @@ pub fn verdicts(run: &Run) -> Vec<Verdict> {
 
 fn opt(v: Option<f64>, digits: usize) -> String {
     v.map_or("–".into(), |v| format!("{v:.digits$}"))
+}
+
+/// One instance with its hub in memory vs the same with `--redis-url`
+/// (issue 9): what sharing events through Redis costs.
+fn memory_vs_redis(run: &Run) -> String {
+    let (mem, redis) = ("playground", "playground-redis");
+    let sustained = |srv| run.get(srv, "sustained").map(|r| r.deliveries_per_sec);
+    let fan = |srv, p: fn(&super::report::Delays) -> Option<f64>| {
+        run.get(srv, "fanout")
+            .and_then(|r| r.transport(Kind::Sse))
+            .and_then(|t| p(&t.delay))
+    };
+    let rows: [(&str, Option<f64>, Option<f64>, usize); 6] = [
+        (
+            "Short polling, idle (req/s)",
+            run.poll_rps(mem),
+            run.poll_rps(redis),
+            0,
+        ),
+        (
+            "Fan-out to every SSE client, p50 (ms)",
+            fan(mem, |d| d.p50_ms),
+            fan(redis, |d| d.p50_ms),
+            1,
+        ),
+        (
+            "Fan-out to every SSE client, p99 (ms)",
+            run.fanout_p99(mem),
+            run.fanout_p99(redis),
+            1,
+        ),
+        (
+            "Sustained deliveries (/s)",
+            sustained(mem),
+            sustained(redis),
+            0,
+        ),
+        (
+            "Memory per idle SSE stream (KiB)",
+            run.kib(mem, Kind::Sse),
+            run.kib(redis, Kind::Sse),
+            1,
+        ),
+        (
+            "Memory per idle WebSocket (KiB)",
+            run.kib(mem, Kind::Websocket),
+            run.kib(redis, Kind::Websocket),
+            1,
+        ),
+    ];
+    let mut s = String::from(
+        "\n### One instance: events in memory vs through Redis (same run, same generator)\n\n\
+         | Measure | In memory | Redis (`--redis-url`) | Redis / memory |\n|---|---|---|---|\n",
+    );
+    for (label, m, r, digits) in rows {
+        let show = |v: Option<f64>| {
+            v.map_or("–".into(), |v| {
+                if digits == 0 {
+                    thousands(v)
+                } else {
+                    format!("{v:.digits$}")
+                }
+            })
+        };
+        let ratio = opt(m.zip(r).map(|(m, r)| r / m), 2);
+        let _ = writeln!(s, "| {label} | {} | {} | {ratio}× |", show(m), show(r));
+    }
+    s
 }
 
 /// The markdown tables: targets, ratios, every server's numbers.
@@ -387,6 +464,9 @@ pub fn tables(run: &Run) -> String {
             sustained("playground").map_or("–".into(), thousands),
             sustained(peer).map_or("–".into(), thousands),
         );
+    }
+    if run.has("playground-redis") {
+        s.push_str(&memory_vs_redis(run));
     }
     let _ = writeln!(
         s,
