@@ -16,10 +16,12 @@ use crate::api::EventsApi;
 use crate::body_limit::BodyLimit;
 use crate::chat::ChatApi;
 use crate::config::Config;
+use crate::cors::Cors;
 use crate::drops::DropsApi;
 use crate::frontend::Frontend;
 use crate::lab::LabApi;
 use crate::lab::challenges::ChallengesApi;
+use crate::lab::cluster::ClusterLabApi;
 use crate::lab::faults::FaultsApi;
 use crate::lab::load::LoadLabApi;
 use crate::lessons::api::LessonsApi;
@@ -56,6 +58,7 @@ type Apis = (
     ChatApi,
     LabApi,
     LoadLabApi,
+    ClusterLabApi,
     FaultsApi,
     ChallengesApi,
 );
@@ -97,6 +100,10 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             LoadLabApi {
                 lab: state.load_lab.clone(),
             },
+            ClusterLabApi {
+                lab: state.cluster_lab.clone(),
+                backplane: state.backplane.clone(),
+            },
             FaultsApi {
                 faults: state.faults.clone(),
             },
@@ -120,7 +127,11 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let raw = api.spec();
     let doc = crate::openapi::document(&raw, &state.config);
     let docs_html = crate::openapi::swagger_ui_html(&api.swagger_ui_html(), &raw, &doc);
-    let security = SecurityHeaders::new(&docs_html, state.config.allowed_origins.clone());
+    let mut security = SecurityHeaders::new(&docs_html, state.config.allowed_origins.clone());
+    if state.config.redis_url.is_some() {
+        // The cluster lab's instances are other origins on this machine.
+        security = security.connect_to_loopback_ports();
+    }
     let docs = poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone()));
     let allow = crate::openapi::AllowHeader::new(&doc);
     let spec_json = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -164,6 +175,8 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         .with(allow)
         // Inside the capture, so its headers count in the bytes on the wire.
         .with(security)
+        // Outside the Origin check, so a listed origin's preflight is answered.
+        .with(Cors::new(&state.config.allowed_origins))
         .with(Capture::new(state.traffic.clone()))
         .with(LearnerIdentity)
         .with(Tracing)
