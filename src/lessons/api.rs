@@ -111,6 +111,8 @@ pub struct LessonDetail {
     pub slug: String,
     pub title: String,
     pub order: u32,
+    /// How many lessons there are (this is lesson `order` of `count`).
+    pub count: u32,
     pub transport: String,
     pub summary: String,
     pub minutes: u32,
@@ -371,6 +373,7 @@ impl LessonsApi {
                     play: s.play.iter().map(PlayStep::from).collect(),
                 })
                 .collect(),
+            count: lessons.len() as u32,
             previous: i.checked_sub(1).map(|p| lessons[p].meta.slug.clone()),
             next: lessons.get(i + 1).map(|n| n.meta.slug.clone()),
             swagger: swagger_section(&l.meta.transport),

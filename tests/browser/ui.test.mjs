@@ -92,7 +92,7 @@ test("every lesson, step by step, ticks every check", { timeout: 600000 }, async
   await page.goto(`${server.base}/`);
   await page.getByRole("link", { name: "Lessons" }).first().click();
   await page.locator(".lesson-list li").first().waitFor();
-  assert.equal(await page.locator(".lesson-list li").count(), 10);
+  assert.equal(await page.locator(".lesson-list li").count(), 11);
   await page.screenshot({ path: path.join(screenshots, "00-lesson-list.png") });
   await page.locator(".lesson-list a").first().click();
 
