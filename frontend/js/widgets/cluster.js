@@ -173,7 +173,7 @@ export function mount(root) {
   function render() {
     if (!status) return;
     if (!status.available) {
-      headline.textContent = "This server runs without Redis, so it cannot start a cluster. The lesson text shows the same steps by hand.";
+      headline.textContent = "Not available here: the instances need a Redis to share. The last step of the lesson shows the same by hand.";
       hint.hidden = false;
       hint.replaceChildren(el("p", { class: "small", text: status.hint }),
         el("pre", { class: "code" }, el("code", { text:
