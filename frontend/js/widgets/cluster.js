@@ -398,7 +398,9 @@ export function mount(root) {
   // --- Poller ------------------------------------------------------------
   let cursor = null;
   let pollerFailing = false;
-  async function pollOnce() {
+  let pollRound = 0; // a new round of clients starts a new polling loop
+  async function pollOnce(round) {
+    if (round !== pollRound) return;
     const name = running("B") ? "B" : running("A") ? "A" : null;
     if (name) {
       if (poller.on && poller.on !== name) tell(`The poller now asks ${name}: its cursor (#${cursor}) travels with each request, so any instance can answer.`);
@@ -423,7 +425,7 @@ export function mount(root) {
       }
       renderCounts();
     }
-    if (!stopped && clientsStarted) later(pollOnce, POLL_EVERY_MS);
+    if (!stopped && clientsStarted) later(() => pollOnce(round), POLL_EVERY_MS);
   }
 
   // --- Lifecycle -----------------------------------------------------------
@@ -433,7 +435,8 @@ export function mount(root) {
     const home = running("A") ? "A" : "B";
     sseOpen(home, null);
     wsOpen(home, null);
-    pollOnce();
+    pollRound += 1;
+    pollOnce(pollRound);
     tell(`Clients connected: SSE and WebSocket on ${home}, the poller on B. Publish on either instance and watch every client get it.`);
   }
   function closeClients() {
