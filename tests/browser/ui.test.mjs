@@ -82,6 +82,15 @@ async function doByHand(page, step) {
       assert.match(await page.textContent(".live-pane .load-sentence"), /40 SSE connections cost the server/);
       break;
     }
+    case "cluster": {
+      // This server runs without Redis: the scaling lesson's widget says how
+      // to start both (cluster.test.mjs runs it with a redis-server).
+      const hint = page.locator(".live-pane .w-cluster .cluster-hint");
+      await hint.locator("pre").waitFor();
+      assert.match(await hint.textContent(), /--redis-url redis:\/\/127\.0\.0\.1:6379\//);
+      assert.equal(await page.locator(".live-pane .w-cluster").getByRole("button", { name: "Start two instances" }).isDisabled(), true);
+      break;
+    }
     default:
       break;
   }
