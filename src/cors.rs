@@ -15,8 +15,10 @@
 //! - A preflight (`OPTIONS` with `Access-Control-Request-Method`) from a
 //!   listed origin is answered here with `204`: the methods of the API and the
 //!   request headers the pages send (`Content-Type`, `Last-Event-ID`).
-//! - No credentials: cookies are not sent across origins, so a page on
-//!   another origin acts as a learner of its own there.
+//! - Credentials are allowed (`Access-Control-Allow-Credentials: true`, which
+//!   browsers accept only with an exact origin): the lesson page's requests to
+//!   an instance then carry the learner's cookie, so the instance logs them
+//!   under the same learner and the lesson's checks can count them.
 //! - `X-Last-Event-Id` and `Retry-After` are exposed, so a cross-origin
 //!   poller can read its cursor and a throttled publisher its wait.
 
@@ -105,6 +107,7 @@ impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
                 .header(header::VARY, "Origin")
                 .header(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS)
                 .header(header::ACCESS_CONTROL_MAX_AGE, MAX_AGE_S)
+                .header(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true")
                 .finish();
             // Headers outside the list get no approval, so the browser refuses the request.
             if let Some(headers) = allowed_request_headers(&req)
@@ -122,6 +125,10 @@ impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
         headers.insert(
             header::ACCESS_CONTROL_EXPOSE_HEADERS,
             HeaderValue::from_static(EXPOSE_HEADERS),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
         );
         Ok(resp)
     }

@@ -248,6 +248,51 @@ async fn two_instances_share_events_one_is_killed_and_restarted() {
         .collect();
     assert_eq!(ids, vec![first, second, third]);
 
+    // The lesson's checks count what the instances saw of a learner: a
+    // resume with Last-Event-ID on B, by "ana", ticks the SSE step on this server.
+    let progress = |learner: &'static str| {
+        let http = http.clone();
+        let url = format!("{base}/api/lessons/scaling/progress");
+        async move {
+            http.get(url)
+                .header("X-Learner", learner)
+                .send()
+                .await
+                .expect("progress")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let resumes = |p: &Value| {
+        p["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .flat_map(|s| s["checks"].as_array().expect("checks"))
+            .find(|c| {
+                c["text"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("sse_reconnected_with_last_event_id"))
+            })
+            .expect("the resume check")["value"]
+            .as_u64()
+            .expect("value")
+    };
+    assert_eq!(resumes(&progress("ana").await), 0, "nothing yet");
+    let resumed = http
+        .get(format!(
+            "{b_url}/api/sse?topics=scaling&limit=1&last_event_id={first}"
+        ))
+        .header("X-Learner", "ana")
+        .send()
+        .await
+        .expect("resume on B");
+    assert_eq!(resumed.status(), 200);
+    let _ = resumed.bytes().await;
+    assert_eq!(resumes(&progress("ana").await), 1, "B's log counted");
+    assert_eq!(resumes(&progress("bob").await), 0, "only ana's own traffic");
+
     // DELETE stops both.
     let pids = [
         a["pid"].as_u64().expect("pid"),
@@ -366,9 +411,10 @@ async fn cors_answers_only_the_listed_origins() {
             .get("access-control-allow-origin")
             .is_none()
     );
-    // Never a wildcard, and never credentials.
+    // Never a wildcard: credentials go only to the exact, listed origin.
+    assert_eq!(listed.headers()["access-control-allow-credentials"], "true");
     assert!(
-        listed
+        foreign
             .headers()
             .get("access-control-allow-credentials")
             .is_none()

@@ -16,7 +16,7 @@
 //! on shutdown) or after [`IDLE_LIMIT`] without a request to
 //! `/api/lab/cluster`.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -192,6 +192,8 @@ pub struct ClusterLab {
     last_used: Mutex<Instant>,
     /// Bumped whenever the cluster is torn down, so an old idle watcher stops.
     generation: AtomicU64,
+    /// Asks the instances about a learner's lesson progress.
+    http: reqwest::Client,
 }
 
 impl ClusterLab {
@@ -236,6 +238,10 @@ impl ClusterLab {
             cluster: tokio::sync::Mutex::default(),
             last_used: Mutex::new(Instant::now()),
             generation: AtomicU64::new(0),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(1))
+                .build()
+                .unwrap_or_default(),
         })
     }
 
@@ -390,6 +396,65 @@ impl ClusterLab {
                 self.stop_all().await;
                 return;
             }
+        }
+    }
+
+    async fn running_ports(&self) -> Vec<u16> {
+        let mut cluster = self.cluster.lock().await;
+        cluster
+            .slots
+            .iter_mut()
+            .map(Slot::describe)
+            .filter(|i| i.state == InstanceState::Running)
+            .map(|i| i.port)
+            .collect()
+    }
+
+    /// What the running instances counted for this learner in this lesson,
+    /// per check name, summed over the instances. The page's requests to an
+    /// instance carry the learner's cookie (same host, so same site), so each
+    /// instance keeps the learner's traffic in its own log and judges the same
+    /// lesson file's checks against it.
+    pub async fn check_values(&self, learner: &str, slug: &str) -> HashMap<String, u64> {
+        let mut values: HashMap<String, u64> = HashMap::new();
+        for port in self.running_ports().await {
+            let url = format!("http://127.0.0.1:{port}/api/lessons/{slug}/progress");
+            let Ok(res) = self.http.get(url).header("X-Learner", learner).send().await else {
+                continue;
+            };
+            let Ok(progress) = res.json::<serde_json::Value>().await else {
+                continue;
+            };
+            // Counters are per lesson, so a name has one value on an instance.
+            let mut here: HashMap<String, u64> = HashMap::new();
+            let checks = progress["steps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|s| s["checks"].as_array().into_iter().flatten());
+            for check in checks {
+                let name = check["text"].as_str().unwrap_or_default();
+                let name = name.split_whitespace().next().unwrap_or_default();
+                let value = check["value"].as_u64().unwrap_or_default();
+                here.insert(name.to_owned(), value);
+            }
+            for (name, value) in here {
+                *values.entry(name).or_default() += value;
+            }
+        }
+        values
+    }
+
+    /// Starts the lesson over on every running instance too.
+    pub async fn reset_lesson(&self, learner: &str, slug: &str) {
+        for port in self.running_ports().await {
+            let url = format!("http://127.0.0.1:{port}/api/lessons/{slug}/reset");
+            let _ = self
+                .http
+                .post(url)
+                .header("X-Learner", learner)
+                .send()
+                .await;
         }
     }
 

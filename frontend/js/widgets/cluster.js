@@ -262,6 +262,7 @@ export function mount(root) {
     try {
       const res = await fetch(`${target}/api/events`, {
         method: "POST",
+        credentials: "include",
         headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ topic, type: "note", data: { text: text.value, on: name } }),
       });
@@ -285,7 +286,9 @@ export function mount(root) {
     const q = new URLSearchParams({ topics: topic });
     if (resume !== null) q.set("last_event_id", String(resume));
     sse.on = name;
-    source = new EventSource(`${base}/api/sse?${q}`);
+    // With credentials: the learner's cookie goes along, so the instance logs
+    // this stream under the same learner (the lesson's checks count it).
+    source = new EventSource(`${base}/api/sse?${q}`, { withCredentials: true });
     const mine = source;
     source.onopen = () => {
       if (sse.since === null) sse.since = performance.now();
@@ -408,7 +411,7 @@ export function mount(root) {
       const q = new URLSearchParams({ topics: topic });
       if (cursor !== null) q.set("since", String(cursor));
       try {
-        const res = await fetch(`${url(name)}/api/poll?${q}`);
+        const res = await fetch(`${url(name)}/api/poll?${q}`, { credentials: "include" });
         if (res.status === 200) {
           const body = await res.json();
           for (const e of body.events) record(poller, e.id);
