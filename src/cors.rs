@@ -21,7 +21,14 @@
 //!   under the same learner and the lesson's checks can count them.
 //! - `X-Last-Event-Id` and `Retry-After` are exposed, so a cross-origin
 //!   poller can read its cursor and a throttled publisher its wait.
+//!
+//! With `--redis-url` the same layer also widens the pages' Content-Security-
+//! Policy (set by [`crate::security`]) so their `connect-src` includes every
+//! port of 127.0.0.1, where the cluster lab's instances listen; without Redis
+//! the policy stays `'self'` only.
 
+use futures_util::FutureExt;
+use futures_util::future::Either;
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
@@ -29,10 +36,15 @@ const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
 const ALLOW_HEADERS: &[&str] = &["content-type", "last-event-id", "accept"];
 const EXPOSE_HEADERS: &str = "x-last-event-id, retry-after, content-type";
 const MAX_AGE_S: &str = "600";
+/// The pages' `connect-src` (see [`crate::security`]) and the same with every
+/// port of 127.0.0.1 added.
+const CONNECT_SRC: &str = "connect-src 'self' ws: wss:";
+const CONNECT_SRC_LOOPBACK: &str = "connect-src 'self' http://127.0.0.1:* ws: wss:";
 
 /// Middleware answering CORS for the listed origins.
 pub struct Cors {
     origins: Vec<String>,
+    loopback: bool,
 }
 
 impl Cors {
@@ -43,7 +55,16 @@ impl Cors {
                 .map(|o| o.trim().trim_end_matches('/').to_owned())
                 .filter(|o| !o.is_empty() && o != "*")
                 .collect(),
+            loopback: false,
         }
+    }
+
+    /// Lets pages also connect to every port of 127.0.0.1 (their
+    /// Content-Security-Policy's `connect-src` says so): the cluster lab's
+    /// instances listen there, each on a port of its own.
+    pub fn pages_reach_loopback_ports(mut self, yes: bool) -> Self {
+        self.loopback = yes;
+        self
     }
 }
 
@@ -54,6 +75,7 @@ impl<E: Endpoint> Middleware<E> for Cors {
         CorsEndpoint {
             inner,
             origins: self.origins.clone(),
+            loopback: self.loopback,
         }
     }
 }
@@ -61,6 +83,7 @@ impl<E: Endpoint> Middleware<E> for Cors {
 pub struct CorsEndpoint<E> {
     inner: E,
     origins: Vec<String>,
+    loopback: bool,
 }
 
 impl<E> CorsEndpoint<E> {
@@ -89,37 +112,30 @@ fn allowed_request_headers(req: &Request) -> Option<HeaderValue> {
     all_allowed.then(|| HeaderValue::from_str(asked).ok())?
 }
 
-impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
-    type Output = Response;
+fn preflight(origin: HeaderValue, req: &Request) -> Response {
+    let mut resp = Response::builder()
+        .status(StatusCode::NO_CONTENT)
+        .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
+        .header(header::VARY, "Origin")
+        .header(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS)
+        .header(header::ACCESS_CONTROL_MAX_AGE, MAX_AGE_S)
+        .header(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true")
+        .finish();
+    // Headers outside the list get no approval, so the browser refuses the request.
+    if let Some(headers) = allowed_request_headers(req)
+        && !headers.is_empty()
+    {
+        resp.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_HEADERS, headers);
+    }
+    resp
+}
 
-    async fn call(&self, req: Request) -> Result<Response> {
-        let Some(origin) = self.listed(&req) else {
-            return Ok(self.inner.call(req).await?.into_response());
-        };
-        let preflight = req.method() == Method::OPTIONS
-            && req
-                .headers()
-                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-        if preflight {
-            let mut resp = Response::builder()
-                .status(StatusCode::NO_CONTENT)
-                .header(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin)
-                .header(header::VARY, "Origin")
-                .header(header::ACCESS_CONTROL_ALLOW_METHODS, ALLOW_METHODS)
-                .header(header::ACCESS_CONTROL_MAX_AGE, MAX_AGE_S)
-                .header(header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true")
-                .finish();
-            // Headers outside the list get no approval, so the browser refuses the request.
-            if let Some(headers) = allowed_request_headers(&req)
-                && !headers.is_empty()
-            {
-                resp.headers_mut()
-                    .insert(header::ACCESS_CONTROL_ALLOW_HEADERS, headers);
-            }
-            return Ok(resp);
-        }
-        let mut resp = self.inner.call(req).await?.into_response();
-        let headers = resp.headers_mut();
+/// Adds the CORS headers for `origin` (if any) and widens a page's
+/// `connect-src` to 127.0.0.1's ports (if asked).
+fn finish(mut resp: Response, origin: Option<HeaderValue>, loopback: bool) -> Response {
+    let headers = resp.headers_mut();
+    if let Some(origin) = origin {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
         headers.append(header::VARY, HeaderValue::from_static("Origin"));
         headers.insert(
@@ -130,7 +146,40 @@ impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
             header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
             HeaderValue::from_static("true"),
         );
-        Ok(resp)
+    }
+    if loopback
+        && let Some(policy) = headers.get(header::CONTENT_SECURITY_POLICY)
+        && let Ok(text) = policy.to_str()
+        && text.contains(CONNECT_SRC)
+        && let Ok(wider) =
+            HeaderValue::from_str(&text.replacen(CONNECT_SRC, CONNECT_SRC_LOOPBACK, 1))
+    {
+        headers.insert(header::CONTENT_SECURITY_POLICY, wider);
+    }
+    resp
+}
+
+impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
+    type Output = Response;
+
+    /// Decides before calling the inner endpoint, and holds no request across
+    /// the call: a same-origin request costs one header lookup.
+    fn call(&self, req: Request) -> impl Future<Output = Result<Response>> + Send {
+        let origin = self.listed(&req);
+        if let Some(origin) = &origin
+            && req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            return Either::Left(std::future::ready(Ok(preflight(origin.clone(), &req))));
+        }
+        let loopback = self.loopback;
+        Either::Right(
+            self.inner
+                .call(req)
+                .map(move |answer| Ok(finish(answer?.into_response(), origin, loopback))),
+        )
     }
 }
 

@@ -73,7 +73,6 @@ const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'sel
 /// Middleware adding the headers above.
 pub struct SecurityHeaders {
     docs_policy: String,
-    page_policy: String,
     allowed_origins: Vec<String>,
 }
 
@@ -88,21 +87,8 @@ impl SecurityHeaders {
                  img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; \
                  base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
             ),
-            page_policy: PAGE_POLICY.to_owned(),
             allowed_origins,
         }
-    }
-
-    /// Lets pages also connect to every port of this machine's loopback
-    /// address (`http://127.0.0.1:*`): the cluster lab's instances listen
-    /// there, each on a port of its own.
-    pub fn connect_to_loopback_ports(mut self) -> Self {
-        self.page_policy = PAGE_POLICY.replacen(
-            "connect-src 'self' ws: wss:",
-            "connect-src 'self' http://127.0.0.1:* ws: wss:",
-            1,
-        );
-        self
     }
 }
 
@@ -114,8 +100,6 @@ impl<E: Endpoint> Middleware<E> for SecurityHeaders {
             inner,
             docs_policy: HeaderValue::from_str(&self.docs_policy)
                 .unwrap_or(HeaderValue::from_static(PAGE_POLICY)),
-            page_policy: HeaderValue::from_str(&self.page_policy)
-                .unwrap_or(HeaderValue::from_static(PAGE_POLICY)),
             allowed_origins: self.allowed_origins.clone(),
         }
     }
@@ -124,7 +108,6 @@ impl<E: Endpoint> Middleware<E> for SecurityHeaders {
 pub struct SecurityHeadersEndpoint<E> {
     inner: E,
     docs_policy: HeaderValue,
-    page_policy: HeaderValue,
     allowed_origins: Vec<String>,
 }
 
@@ -163,7 +146,7 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
             let policy = if is_docs {
                 self.docs_policy.clone()
             } else {
-                self.page_policy.clone()
+                HeaderValue::from_static(PAGE_POLICY)
             };
             headers.insert(header::CONTENT_SECURITY_POLICY, policy);
         }

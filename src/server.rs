@@ -128,11 +128,10 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let raw = api.spec();
     let doc = crate::openapi::document(&raw, &state.config);
     let docs_html = crate::openapi::swagger_ui_html(&api.swagger_ui_html(), &raw, &doc);
-    let mut security = SecurityHeaders::new(&docs_html, state.config.allowed_origins.clone());
-    if state.config.redis_url.is_some() {
-        // The cluster lab's instances are other origins on this machine.
-        security = security.connect_to_loopback_ports();
-    }
+    let security = SecurityHeaders::new(&docs_html, state.config.allowed_origins.clone());
+    // With Redis, the cluster lab's instances are other origins on this machine.
+    let cors = Cors::new(&state.config.allowed_origins)
+        .pages_reach_loopback_ports(state.config.redis_url.is_some());
     let docs = poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone()));
     let allow = crate::openapi::AllowHeader::new(&doc);
     let spec_json = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -177,7 +176,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         // Inside the capture, so its headers count in the bytes on the wire.
         .with(security)
         // Outside the Origin check, so a listed origin's preflight is answered.
-        .with(Cors::new(&state.config.allowed_origins))
+        .with(cors)
         .with(Capture::new(state.traffic.clone()))
         .with(LearnerIdentity)
         .with(Tracing)
