@@ -156,6 +156,12 @@ pub struct Config {
     #[arg(long, env = "PLAYGROUND_LOADGEN_PROGRAM", hide = true)]
     pub loadgen_program: Option<std::path::PathBuf>,
 
+    /// Stop when standard input closes (the cluster lab starts its instances
+    /// this way, so they end with the server that started them, even if it is
+    /// killed).
+    #[arg(long, env = "PLAYGROUND_UNTIL_STDIN_CLOSES", hide = true)]
+    pub until_stdin_closes: bool,
+
     /// Seconds to wait for connections to finish on Ctrl-C / SIGTERM.
     #[arg(long, env = "PLAYGROUND_SHUTDOWN_GRACE", default_value_t = 1.5)]
     pub shutdown_grace_secs: f64,

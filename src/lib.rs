@@ -29,7 +29,8 @@
 //! - [`limits`] caps how fast a learner or a socket may publish, and
 //!   [`connections`] counts open long-lived connections and caps them per address.
 //! - [`security`] keeps other sites out (Origin checks) and sends the
-//!   security headers (CSP without inline scripts, nosniff, referrer policy).
+//!   security headers (CSP without inline scripts, nosniff, referrer policy);
+//!   [`cors`] lets the origins of `--allowed-origins` read answers.
 //! - [`problem`] turns every error into an RFC 9457 problem document.
 //! - [`frontend`] serves the embedded web UI from `frontend/`.
 //! - [`serve`] is the accept loop: HTTP/1.1 by hyper, requests answered by the app.
@@ -43,6 +44,7 @@ pub mod body_limit;
 pub mod chat;
 pub mod config;
 pub mod connections;
+pub mod cors;
 pub mod drops;
 pub mod feed;
 pub mod frontend;

@@ -62,7 +62,18 @@ async fn main() -> std::process::ExitCode {
     if open && let Err(err) = open_browser(&home) {
         eprintln!("could not open a browser ({err}); open {home} yourself.");
     }
-    match server.run(shutdown::os_signal()).await {
+    let until_stdin_closes = server.state().config.until_stdin_closes;
+    let signal = async move {
+        if until_stdin_closes {
+            tokio::select! {
+                _ = shutdown::os_signal() => {},
+                _ = shutdown::stdin_closed() => {},
+            }
+        } else {
+            shutdown::os_signal().await
+        }
+    };
+    match server.run(signal).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");

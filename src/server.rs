@@ -15,10 +15,12 @@ use crate::api::EventsApi;
 use crate::body_limit::BodyLimit;
 use crate::chat::ChatApi;
 use crate::config::Config;
+use crate::cors::Cors;
 use crate::drops::DropsApi;
 use crate::frontend::Frontend;
 use crate::lab::LabApi;
 use crate::lab::challenges::ChallengesApi;
+use crate::lab::cluster::ClusterLabApi;
 use crate::lab::faults::FaultsApi;
 use crate::lab::load::LoadLabApi;
 use crate::lessons::api::LessonsApi;
@@ -56,6 +58,7 @@ type Apis = (
     ChatApi,
     LabApi,
     LoadLabApi,
+    ClusterLabApi,
     FaultsApi,
     ChallengesApi,
 );
@@ -83,6 +86,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
                 library: state.lessons.clone(),
                 progress: state.progress.clone(),
                 traffic: state.traffic.clone(),
+                cluster: state.cluster_lab.clone(),
             },
             DropsApi {
                 drops: state.drops.clone(),
@@ -96,6 +100,10 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             },
             LoadLabApi {
                 lab: state.load_lab.clone(),
+            },
+            ClusterLabApi {
+                lab: state.cluster_lab.clone(),
+                backplane: state.backplane.clone(),
             },
             FaultsApi {
                 faults: state.faults.clone(),
@@ -121,6 +129,9 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let doc = crate::openapi::document(&raw, &state.config);
     let docs_html = crate::openapi::swagger_ui_html(&api.swagger_ui_html(), &raw, &doc);
     let security = SecurityHeaders::new(&docs_html, state.config.allowed_origins.clone());
+    // With Redis, the cluster lab's instances are other origins on this machine.
+    let cors = Cors::new(&state.config.allowed_origins)
+        .pages_reach_loopback_ports(state.config.redis_url.is_some());
     let docs = poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone()));
     let allow = crate::openapi::AllowHeader::new(&doc);
     let spec_json = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -164,6 +175,8 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         .with(allow)
         // Inside the capture, so its headers count in the bytes on the wire.
         .with(security)
+        // Outside the Origin check, so a listed origin's preflight is answered.
+        .with(cors)
         .with(Capture::new(state.traffic.clone()))
         .with(LearnerIdentity)
         .with(RequestSpan)

@@ -81,3 +81,25 @@ pub async fn os_signal() {
         _ = terminate => {},
     }
 }
+
+/// Resolves when standard input reaches its end: the process that started
+/// this one closed the pipe, or died (the cluster lab's instances use this).
+pub async fn stdin_closed() {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    // A plain thread, not the blocking pool: a read that never ends must not
+    // keep the runtime from shutting down.
+    std::thread::spawn(move || {
+        let mut sink = [0u8; 256];
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            match std::io::Read::read(&mut stdin, &mut sink) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send(());
+    });
+    let _ = rx.await;
+}

@@ -15,6 +15,7 @@ use crate::feed::{FeedSettings, Feeds};
 use crate::hub::Hub;
 use crate::lab::Lab;
 use crate::lab::challenges::Challenges;
+use crate::lab::cluster::ClusterLab;
 use crate::lab::faults::Faults;
 use crate::lab::load::LoadLab;
 use crate::lessons::Library;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub limits: Arc<PublishLimits>,
     pub connections: Arc<Connections>,
     pub load_lab: Arc<LoadLab>,
+    /// Two more instances sharing this one's Redis (scaling lesson).
+    pub cluster_lab: Arc<ClusterLab>,
     /// Tells handlers when their client hung up.
     pub peers: PeerWatch,
 }
@@ -141,6 +144,7 @@ impl AppState {
             limits: Arc::new(PublishLimits::new(&config)),
             peers: PeerWatch::default(),
             load_lab: LoadLab::new(addr, config.loadgen_program(), shutdown.clone()),
+            cluster_lab: ClusterLab::new(&config, addr, shutdown.clone()),
             connections,
             lessons,
             progress: Arc::default(),

@@ -9,7 +9,7 @@ use realtime_playground::lessons::{load_all, parse};
 use serde_json::{Value, json};
 
 #[test]
-fn all_ten_lessons_parse_in_order() {
+fn all_eleven_lessons_parse_in_order() {
     let lessons = load_all().expect("lessons parse");
     let slugs: Vec<&str> = lessons.iter().map(|l| l.meta.slug.as_str()).collect();
     assert_eq!(
@@ -24,7 +24,8 @@ fn all_ten_lessons_parse_in_order() {
             "when-to-use",
             "common-mistake",
             "interview",
-            "whats-next"
+            "whats-next",
+            "scaling"
         ]
     );
     for l in &lessons {
@@ -339,4 +340,46 @@ async fn unknown_lessons_are_404_problems() {
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     server.stop().await;
+}
+
+#[test]
+fn the_scaling_lesson_covers_what_issue_9_asks() {
+    let lessons = load_all().expect("lessons parse");
+    let l = lessons
+        .iter()
+        .find(|l| l.meta.slug == "scaling")
+        .expect("the scaling lesson");
+    assert_eq!(l.meta.order as usize, lessons.len(), "it comes last");
+    let text: String = l
+        .steps
+        .iter()
+        .map(|s| format!("{}\n{}", s.title, s.html))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_lowercase();
+    for needle in [
+        "last-event-id",
+        "shared stream",
+        "closed (1006)",
+        "since",
+        "sticky sessions",
+        "load balancer",
+        "idle",
+        "heartbeat",
+        "--sse-heartbeat-secs",
+        "--ws-ping-interval-secs",
+        "redis-server",
+        "--redis-url",
+    ] {
+        assert!(
+            text.contains(needle),
+            "the scaling lesson never says {needle:?}"
+        );
+    }
+    assert!(
+        l.steps
+            .iter()
+            .any(|s| s.widget.as_deref() == Some("cluster")),
+        "the cluster widget is in the lesson"
+    );
 }

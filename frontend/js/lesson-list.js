@@ -24,6 +24,6 @@ export async function renderLessonList(root) {
     list.append(li);
   }
   const heading = document.createElement("h2");
-  heading.textContent = "Ten short lessons";
+  heading.textContent = `${list.children.length} short lessons`;
   root.replaceChildren(heading, list);
 }

@@ -143,7 +143,7 @@ async function main() {
     return;
   }
   document.title = `${lesson.title} — realtime-playground`;
-  $("lesson-count").textContent = `Lesson ${lesson.order} of 10`;
+  $("lesson-count").textContent = `Lesson ${lesson.order} of ${lesson.count ?? lesson.order}`;
   $("lesson-title").textContent = lesson.title;
   $("lesson-meta").textContent = `${lesson.minutes} min · ${lesson.summary}`;
   if (lesson.swagger) $("swagger-link").href = lesson.swagger;

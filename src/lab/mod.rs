@@ -4,12 +4,15 @@
 //!   clients and measures each lane.
 //! - [`load`] runs a bounded load test (the `loadgen` command) against this
 //!   server and reports what each connection costs.
+//! - [`cluster`] starts two more instances of this server sharing its Redis,
+//!   for the scaling lesson (kill one, watch clients move).
 //!
 //! Runs are bounded: at most [`MAX_RUNNING`] at a time, at most
 //! [`MAX_DURATION_S`] seconds each, and only the newest [`KEPT_RUNS`] results
 //! are kept.
 
 pub mod challenges;
+pub mod cluster;
 pub mod faults;
 pub mod load;
 pub mod race;

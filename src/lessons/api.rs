@@ -2,6 +2,7 @@
 //! HTML, steps, checks, play scripts), my progress on it (computed from my
 //! traffic since I started the lesson), resetting it, and exercise answers.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use poem_openapi::param::Path;
@@ -12,6 +13,7 @@ use super::checks::Counters;
 use super::exercises::{KEY_POINTS, MODEL_ANSWER, SCENARIOS};
 use super::progress::{LessonState, ProgressStore};
 use super::{Lesson, Library, PlayAction};
+use crate::lab::cluster::ClusterLab;
 use crate::problem::ApiError;
 use crate::traffic::{Learner, TrafficLog};
 
@@ -111,6 +113,8 @@ pub struct LessonDetail {
     pub slug: String,
     pub title: String,
     pub order: u32,
+    /// How many lessons there are (this is lesson `order` of `count`).
+    pub count: u32,
     pub transport: String,
     pub summary: String,
     pub minutes: u32,
@@ -199,6 +203,8 @@ pub struct LessonsApi {
     pub library: Arc<Library>,
     pub progress: Arc<ProgressStore>,
     pub traffic: TrafficLog,
+    /// The scaling lesson's instances, whose logs hold part of the learner's traffic.
+    pub cluster: Arc<ClusterLab>,
 }
 
 impl LessonsApi {
@@ -218,7 +224,23 @@ impl LessonsApi {
     }
 
     /// Evaluates every check of a lesson for a learner, and remembers steps that are done.
-    fn progress_of(&self, learner: &Arc<str>, lesson: &Lesson) -> Progress {
+    /// What the cluster lab's instances counted for this learner, for a
+    /// lesson that uses them (nothing otherwise).
+    async fn elsewhere(&self, learner: &str, lesson: &Lesson) -> HashMap<String, u64> {
+        if uses_cluster(lesson) {
+            self.cluster.check_values(learner, &lesson.meta.slug).await
+        } else {
+            HashMap::new()
+        }
+    }
+
+    /// `elsewhere`: what other instances counted (check name → value), added in.
+    fn progress_of(
+        &self,
+        learner: &Arc<str>,
+        lesson: &Lesson,
+        elsewhere: &HashMap<String, u64>,
+    ) -> Progress {
         let start = self.traffic.last_seq();
         let state = self
             .progress
@@ -228,6 +250,9 @@ impl LessonsApi {
             .entries(learner, None, state.baseline_seq, usize::MAX);
         let mut counters = Counters::from_entries(&entries);
         add_exercise_counts(&mut counters, &state);
+        for (name, value) in elsewhere {
+            counters.add_named(name, *value);
+        }
         let mut newly_done = Vec::new();
         let steps: Vec<StepProgress> = lesson
             .steps
@@ -273,6 +298,14 @@ impl LessonsApi {
             complete: done == total,
         }
     }
+}
+
+/// Whether a lesson drives the cluster lab's instances (its traffic is partly theirs).
+fn uses_cluster(lesson: &Lesson) -> bool {
+    lesson
+        .steps
+        .iter()
+        .any(|s| s.widget.as_deref() == Some("cluster"))
 }
 
 fn add_exercise_counts(counters: &mut Counters, state: &LessonState) {
@@ -371,6 +404,7 @@ impl LessonsApi {
                     play: s.play.iter().map(PlayStep::from).collect(),
                 })
                 .collect(),
+            count: lessons.len() as u32,
             previous: i.checked_sub(1).map(|p| lessons[p].meta.slug.clone()),
             next: lessons.get(i + 1).map(|n| n.meta.slug.clone()),
             swagger: swagger_section(&l.meta.transport),
@@ -403,7 +437,8 @@ impl LessonsApi {
         #[oai(example = "example_slug")] slug: Path<String>,
     ) -> Result<Json<Progress>, ApiError> {
         let (lessons, i) = self.find(&slug)?;
-        Ok(Json(self.progress_of(&learner.id, &lessons[i])))
+        let elsewhere = self.elsewhere(&learner.id, &lessons[i]).await;
+        Ok(Json(self.progress_of(&learner.id, &lessons[i], &elsewhere)))
     }
 
     /// Start a lesson over
@@ -422,7 +457,13 @@ impl LessonsApi {
         let (lessons, i) = self.find(&slug)?;
         self.progress
             .reset(&learner.id, &lessons[i].meta.slug, self.traffic.last_seq());
-        Ok(Json(self.progress_of(&learner.id, &lessons[i])))
+        if uses_cluster(&lessons[i]) {
+            self.cluster
+                .reset_lesson(&learner.id, &lessons[i].meta.slug)
+                .await;
+        }
+        let elsewhere = self.elsewhere(&learner.id, &lessons[i]).await;
+        Ok(Json(self.progress_of(&learner.id, &lessons[i], &elsewhere)))
     }
 
     /// Answer an exercise

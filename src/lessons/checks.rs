@@ -26,6 +26,10 @@ pub const NAMES: &[(&str, &str)] = &[
     ("ws_sent", "WebSocket messages sent"),
     ("ws_received", "WebSocket messages received"),
     ("ws_events", "events received over a WebSocket"),
+    (
+        "ws_subscribed_with_since",
+        "WebSocket subscriptions that asked for missed events (since)",
+    ),
     ("events_published", "events published"),
     ("chat_sent", "chat messages sent"),
     ("decisions", "scenarios decided"),
@@ -124,6 +128,13 @@ impl Counters {
         *self.0.entry(name).or_default() += n;
     }
 
+    /// Adds to a counter named at run time (unknown names are ignored).
+    pub fn add_named(&mut self, name: &str, n: u64) {
+        if let Some((known, _)) = NAMES.iter().find(|(k, _)| *k == name) {
+            self.add(known, n);
+        }
+    }
+
     /// Counts what a learner's traffic entries show.
     pub fn from_entries(entries: &[Arc<Entry>]) -> Counters {
         let mut c = Counters::default();
@@ -181,6 +192,11 @@ impl Counters {
                         if kind.as_deref() == Some("chat") {
                             c.add("chat_sent", 1);
                         }
+                        if kind.as_deref() == Some("subscribe")
+                            && e.preview.as_deref().is_some_and(asks_since)
+                        {
+                            c.add("ws_subscribed_with_since", 1);
+                        }
                     } else {
                         c.add("ws_received", 1);
                     }
@@ -199,6 +215,12 @@ impl Counters {
         }
         c
     }
+}
+
+/// Whether a JSON message preview carries a numeric `since`.
+fn asks_since(preview: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(preview)
+        .is_ok_and(|v| v.get("since").is_some_and(serde_json::Value::is_u64))
 }
 
 /// The `type` of a JSON message preview, if it parses.
@@ -239,5 +261,27 @@ mod tests {
         assert_eq!(c.get("empty_polls"), 1);
         assert_eq!(c.get("sse_reconnected_with_last_event_id"), 1);
         assert_eq!((c.get("ws_sent"), c.get("chat_sent")), (1, 1));
+    }
+
+    #[test]
+    fn a_subscribe_with_since_counts_as_a_resume() {
+        let frame = |text: &str| {
+            let mut ws = Entry::new(Transport::Websocket, EntryKind::Frame, Direction::Up, 1);
+            ws.frame = Some("text".into());
+            ws.preview = Some(text.into());
+            Arc::new(ws)
+        };
+        let c = Counters::from_entries(&[
+            frame(r#"{"type":"subscribe","topics":["a"]}"#),
+            frame(r#"{"type":"subscribe","topics":["a"],"since":41}"#),
+        ]);
+        assert_eq!(c.get("ws_subscribed_with_since"), 1);
+        let mut named = Counters::default();
+        named.add_named("sse_events", 2);
+        named.add_named("no_such_check", 5);
+        assert_eq!(
+            (named.get("sse_events"), named.get("no_such_check")),
+            (2, 0)
+        );
     }
 }

@@ -28,6 +28,7 @@ pub const WIDGETS: &[&str] = &[
     "interview",
     "chat",
     "load",
+    "cluster",
 ];
 pub const TRANSPORTS: &[&str] = &[
     "overview",

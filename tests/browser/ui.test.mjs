@@ -82,6 +82,15 @@ async function doByHand(page, step) {
       assert.match(await page.textContent(".live-pane .load-sentence"), /40 SSE connections cost the server/);
       break;
     }
+    case "cluster": {
+      // This server runs without Redis: the scaling lesson's widget says how
+      // to start both (cluster.test.mjs runs it with a redis-server).
+      const hint = page.locator(".live-pane .w-cluster .cluster-hint");
+      await hint.locator("pre").waitFor();
+      assert.match(await hint.textContent(), /--redis-url redis:\/\/127\.0\.0\.1:6379\//);
+      assert.equal(await page.locator(".live-pane .w-cluster").getByRole("button", { name: "Start two instances" }).isDisabled(), true);
+      break;
+    }
     default:
       break;
   }
@@ -92,7 +101,7 @@ test("every lesson, step by step, ticks every check", { timeout: 600000 }, async
   await page.goto(`${server.base}/`);
   await page.getByRole("link", { name: "Lessons" }).first().click();
   await page.locator(".lesson-list li").first().waitFor();
-  assert.equal(await page.locator(".lesson-list li").count(), 10);
+  assert.equal(await page.locator(".lesson-list li").count(), 11);
   await page.screenshot({ path: path.join(screenshots, "00-lesson-list.png") });
   await page.locator(".lesson-list a").first().click();
 
@@ -124,7 +133,9 @@ test("every lesson, step by step, ticks every check", { timeout: 600000 }, async
         }
       } else {
         await doByHand(page, step);
-        if (step.checks.length) await stepDone(page, step.id);
+        // The cluster's checks count traffic on instances this server (no
+        // Redis here) cannot start; cluster.test.mjs ticks them with Redis.
+        if (step.checks.length && step.widget !== "cluster") await stepDone(page, step.id);
       }
       } catch (err) {
         await page.screenshot({ path: path.join(screenshots, `failed-${lesson.slug}-${step.id}.png`) });
@@ -135,7 +146,9 @@ test("every lesson, step by step, ticks every check", { timeout: 600000 }, async
       if (i < lesson.steps.length - 1) await page.click("#next-step");
     }
     const progress = await (await page.request.get(`${server.base}/api/lessons/${lesson.slug}/progress`)).json();
-    assert.equal(progress.done, progress.total, `${lesson.slug}: every checked step done`);
+    if (!lesson.steps.some((s) => s.widget === "cluster")) {
+      assert.equal(progress.done, progress.total, `${lesson.slug}: every checked step done`);
+    }
     await page.click("#next-step");
   }
   await page.waitForURL("**/lessons/");

@@ -1,0 +1,182 @@
+// The scaling lesson's cluster widget in headless Chromium, against a server
+// started with --redis-url (and a redis-server of its own on a free port):
+// start instances A and B, publish on both, kill A, and check that the SSE
+// client resumes on B with nothing missing while the WebSocket shows
+// "closed (1006)" until it is reconnected (with since) by hand.
+//
+// Needs redis-server on PATH: without it the test fails with the fix, unless
+// PLAYGROUND_TEST_SKIP_REDIS=1 (then it says SKIPPED, loudly).
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { newLearner, screenshots, startBrowser, startServer } from "./harness.mjs";
+
+const hasRedis = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
+const skipRedis = process.env.PLAYGROUND_TEST_SKIP_REDIS === "1";
+if (!hasRedis && skipRedis) {
+  console.error("SKIPPED the cluster widget test: redis-server is not on PATH and PLAYGROUND_TEST_SKIP_REDIS=1. "
+    + "Install it (apt-get install redis-server) to run it.");
+}
+
+let redis;
+let redisDir;
+let server;
+let browser;
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function startRedis() {
+  const port = await freePort();
+  redisDir = mkdtempSync(path.join(os.tmpdir(), "playground-redis-browser-"));
+  redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", redisDir],
+    { stdio: "ignore" });
+  // Ready when it accepts a connection and answers PING.
+  for (let i = 0; i < 200; i++) {
+    const pong = await new Promise((resolve) => {
+      const c = net.connect(port, "127.0.0.1");
+      c.once("error", () => resolve(false));
+      c.once("data", (d) => { c.destroy(); resolve(d.toString().startsWith("+PONG")); });
+      c.once("connect", () => c.write("PING\r\n"));
+    });
+    if (pong) return `redis://127.0.0.1:${port}/`;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("redis-server never answered PING");
+}
+
+before(async () => {
+  if (!hasRedis) return;
+  const url = await startRedis();
+  server = await startServer(["--redis-url", url, "--sse-retry-ms", "1500"]);
+  browser = await startBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  redis?.kill("SIGKILL");
+  if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+});
+
+/** Network errors Chromium logs when an instance is killed under its clients. */
+const EXPECTED_NETWORK_ERRORS = /net::ERR_(CONNECTION_REFUSED|INCOMPLETE_CHUNKED_ENCODING|CONNECTION_RESET|EMPTY_RESPONSE|CONNECTION_CLOSED)|WebSocket connection to .* failed/;
+
+test("the cluster widget: SSE resumes on B with nothing missed, the WebSocket waits for its own reconnect", { timeout: 120000 }, async (t) => {
+  if (!hasRedis) {
+    if (skipRedis) return t.skip("SKIPPED: redis-server is not installed (PLAYGROUND_TEST_SKIP_REDIS=1)");
+    assert.fail("this test needs redis-server on PATH: apt-get install redis-server "
+      + "(or set PLAYGROUND_TEST_SKIP_REDIS=1 to skip it, loudly)");
+  }
+  const { page, problems, context } = await newLearner(browser, server.base, { width: 1280, height: 900 });
+  await page.goto(`${server.base}/lessons/scaling#one-process-then-many`);
+  const w = page.locator(".live-pane .w-cluster");
+  await w.waitFor();
+  const say = w.locator(".widget-log");
+  const client = (kind) => w.locator(`.cluster-client[data-client=${kind}]`);
+  const missing = (kind) => client(kind).locator(".cluster-counts").getAttribute("data-missing");
+  const received = async (kind) => Number((await client(kind).locator(".cluster-counts").textContent()).match(/(\d+) of \d+ events received/)[1]);
+
+  await w.getByRole("button", { name: "Start two instances" }).click();
+  await w.locator('.cluster-instance[data-state="running"]').nth(1).waitFor({ timeout: 30000 });
+  await client("sse").locator(".cluster-line", { hasText: "stream open on A" }).waitFor();
+  await client("ws").locator(".cluster-line", { hasText: "connected to A" }).waitFor();
+  await client("poll").locator(".cluster-line", { hasText: "asked B" }).waitFor();
+  const status = await (await page.request.get(`${server.base}/api/lab/cluster`)).json();
+  const ports = status.instances.map((i) => i.port);
+
+  // Published on either instance, every client gets every event.
+  await w.getByRole("button", { name: "Publish on A" }).click();
+  await w.getByRole("button", { name: "Publish on B" }).click();
+  await w.getByRole("button", { name: "Publish on A" }).click();
+  for (const kind of ["sse", "ws", "poll"]) {
+    await page.waitForFunction((k) => /3 of 3 events received · 0 missing/.test(
+      document.querySelector(`.w-cluster .cluster-client[data-client=${k}] .cluster-counts`)?.textContent ?? ""), kind, { timeout: 10000 });
+  }
+  await page.screenshot({ path: path.join(screenshots, "cluster-started.png") });
+
+  // Kill A, publish on B while the SSE client waits its retry delay.
+  await w.getByRole("button", { name: "Kill A" }).click();
+  await w.locator('.cluster-instance[data-instance="A"][data-state="stopped"]').waitFor();
+  await client("ws").locator(".cluster-line", { hasText: "closed (1006)" }).waitFor({ timeout: 10000 });
+  await w.getByRole("button", { name: "Publish on B" }).click();
+  await w.getByRole("button", { name: "Publish on B" }).click();
+  const moved = say.locator("li", { hasText: "The SSE client moved to B" });
+  await moved.waitFor({ timeout: 15000 });
+  const sentence = await moved.textContent();
+  assert.match(sentence, /moved to B and received 2 events \(#\d+–#\d+\) it missed while A was down: 0 lost\./, sentence);
+  assert.equal(await missing("sse"), "0", "the SSE client misses nothing");
+  assert.equal(await received("sse"), 5);
+  const ids = (await client("sse").locator(".cluster-ids li").allTextContents()).map((s) => Number(s.match(/#(\d+)/)[1])).reverse();
+  assert.deepEqual(ids, [...ids].sort((a, b) => a - b), "the SSE client got the ids in order");
+  assert.equal(new Set(ids).size, ids.length, "no id twice");
+
+  // The WebSocket did nothing: it misses both events until it reconnects, with since.
+  await page.waitForFunction(() => document.querySelector('.w-cluster .cluster-client[data-client=ws] .cluster-counts')?.dataset.missing === "2");
+  assert.match(await client("ws").locator(".cluster-line").textContent(), /closed \(1006\); nothing reconnects/);
+  await page.screenshot({ path: path.join(screenshots, "cluster-a-killed.png") });
+  await w.getByRole("button", { name: "Reconnect to B" }).click();
+  const wsBack = say.locator("li", { hasText: "The WebSocket client reconnected to B" });
+  await wsBack.waitFor({ timeout: 10000 });
+  assert.match(await wsBack.textContent(), /it got 2 events \(#\d+–#\d+\) it would have lost without since; 0 lost\./);
+  assert.equal(await missing("ws"), "0");
+  await page.waitForFunction(() => document.querySelector('.w-cluster .cluster-client[data-client=poll] .cluster-counts')?.dataset.missing === "0");
+  assert.equal(await received("poll"), 5, "the poller on B never noticed");
+
+  // A comes back.
+  await w.getByRole("button", { name: "Restart A" }).click();
+  await w.locator('.cluster-instance[data-instance="A"][data-state="running"]').waitFor({ timeout: 30000 });
+  await w.getByRole("button", { name: "Publish on A" }).click();
+  for (const kind of ["sse", "ws", "poll"]) {
+    await page.waitForFunction((k) => /6 of 6 events received · 0 missing/.test(
+      document.querySelector(`.w-cluster .cluster-client[data-client=${k}] .cluster-counts`)?.textContent ?? ""), kind, { timeout: 10000 });
+  }
+  await page.screenshot({ path: path.join(screenshots, "cluster-light.png") });
+  await page.locator(".live-pane").screenshot({ path: path.join(screenshots, "cluster-widget-light.png") });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.screenshot({ path: path.join(screenshots, "cluster-dark.png") });
+  await page.locator(".live-pane").screenshot({ path: path.join(screenshots, "cluster-widget-dark.png") });
+  // Narrow screens: the pane stacks under the text.
+  await page.setViewportSize({ width: 420, height: 900 });
+  await page.waitForTimeout(300);
+  await w.locator(".cluster-instances").scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(screenshots, "cluster-narrow-dark.png") });
+
+  // Keyboard: the buttons are reachable and usable with Tab and Enter.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await w.getByRole("button", { name: "Publish on B" }).focus();
+  await page.keyboard.press("Enter");
+  await page.waitForFunction(() => /7 of 7 events received/.test(document.querySelector(".w-cluster .cluster-client[data-client=sse] .cluster-counts")?.textContent ?? ""));
+
+  // The lesson's checks counted the traffic the instances saw (the page's
+  // requests carry the learner's cookie), so the three checked steps are done.
+  for (const id of ["one-process-then-many", "kill-a-sse-resumes-on-b-and-misses-nothing", "the-websocket-needs-its-own-reconnect"]) {
+    await page.waitForSelector(`.toc-link.done[href="#${id}"]`, { timeout: 15000 });
+  }
+  const progress = await (await page.request.get(`${server.base}/api/lessons/scaling/progress`)).json();
+  assert.equal(progress.done, progress.total, JSON.stringify(progress.steps));
+  const resumed = progress.steps.flatMap((s) => s.checks).find((c) => c.text.startsWith("sse_reconnected_with_last_event_id"));
+  assert.ok(resumed.value >= 1, "the resume on B was counted from B's log");
+
+  await w.getByRole("button", { name: "Stop both" }).click();
+  await page.waitForFunction(async () => (await (await fetch("/api/lab/cluster")).json()).instances.length === 0);
+
+  const unexpected = problems.consoleErrors.filter((e) => !EXPECTED_NETWORK_ERRORS.test(e));
+  assert.deepEqual(unexpected, [], "no console errors besides the killed instance's broken connections");
+  const foreign = problems.foreignRequests.filter((u) => !ports.some((p) => u.includes(`127.0.0.1:${p}/`)));
+  assert.deepEqual(foreign, [], "no request beyond this server and its two instances");
+  await context.close();
+});
