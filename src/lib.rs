@@ -33,7 +33,8 @@
 //!   [`cors`] lets the origins of `--allowed-origins` read answers.
 //! - [`problem`] turns every error into an RFC 9457 problem document.
 //! - [`frontend`] serves the embedded web UI from `frontend/`.
-//! - [`serve`] is the accept loop: HTTP/1.1 by hyper, requests answered by the app.
+//! - [`serve`] is the accept loop: HTTP/1.1 by hyper, requests answered by the app;
+//!   [`request_span`] gives each request a tracing span only when it is recorded.
 //! - [`sockets`] frees connections whose client stopped reading or hung up.
 //! - [`shutdown`] is the one signal long-lived work watches to wrap up.
 //! - [`config`] lists every tunable, as flags and environment variables.
