@@ -20,7 +20,8 @@
 //! - [`lessons`] loads the markdown lessons, renders them, and judges each
 //!   step's checks against the learner's traffic.
 //! - [`lab`] races one feed over all four transports with real clients and
-//!   measures each lane (the seed's comparison table, measured).
+//!   measures each lane (the seed's comparison table, measured); it also runs
+//!   bounded load tests (load lab) and two instances over Redis (cluster lab).
 //! - [`drops`] lets a learner make the server cut their own connections.
 //! - [`feed`] runs the built-in publishers (`ticker`, `notifications`).
 //! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).
