@@ -187,7 +187,7 @@ export function mount(root) {
     startBtn.disabled = started;
     stopAllBtn.disabled = !started;
     headline.textContent = started
-      ? `Two instances share Redis (${status.redis_url}); ${status.backplane.instances ?? "?"} instance(s) reported to it in the last few seconds, this server included.`
+      ? `Two instances share Redis (${status.redis_url}). ${reporting(status.backplane.instances)} to it in the last few seconds, this server included.`
       : `Ready: both instances will use ${status.redis_url}, as this server does.`;
     for (const name of ["A", "B"]) {
       const i = inst(name);
@@ -463,4 +463,10 @@ export function mount(root) {
     },
     get running() { return clientsStarted; },
   };
+}
+
+/** "3 instances reported" / "1 instance reported" / "Instances reported" (unknown count). */
+function reporting(n) {
+  if (typeof n !== "number") return "Instances reported";
+  return `${n} ${n === 1 ? "instance" : "instances"} reported`;
 }
