@@ -5,7 +5,7 @@
 //! The room is a bounded broadcast: a reader that falls behind loses the
 //! oldest messages and is told how many. With a Redis backplane the room is
 //! this instance's end of a shared room: messages are said through the
-//! [`Backplane`](crate::backplane::Backplane) and delivered here by it.
+//! [`crate::backplane::Backplane`] and delivered here by it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

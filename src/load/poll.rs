@@ -7,7 +7,7 @@
 //! the same two cores as the server, and a full client's pool and
 //! per-request cost would be measured instead of the server's. The same
 //! connection type serves the long-pollers; the SSE clients use hyper's
-//! handshake directly ([`handshake`]).
+//! handshake directly (`handshake`).
 
 use std::sync::Arc;
 use std::time::Duration;

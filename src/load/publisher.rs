@@ -1,10 +1,10 @@
 //! Publishers: `POST /api/events` with the publisher's clock in the data
 //! (`{"sent_us": <unix µs>}`), which every client subtracts from its own.
 //!
-//! Two ways: [`spawn_all`] keeps a total rate until cancelled (each
+//! Two ways: `spawn_all` keeps a total rate until cancelled (each
 //! publisher waits for its `202` before the next, and catches up missed
 //! ticks, so the report's published/s says what the server let through);
-//! [`fanout`] sends a few events one at a time, far apart, so each one's
+//! `fanout` sends a few events one at a time, far apart, so each one's
 //! trip to every client is measured alone.
 
 use std::sync::Arc;

@@ -41,7 +41,7 @@ impl Headers {
 /// Most bytes of headers kept per message; the rest is cut (sizes stay exact).
 const MAX_HEADER_TEXT: usize = 4096;
 
-/// Headers as `name: value` lines, at most [`MAX_HEADER_TEXT`] bytes.
+/// Headers as `name: value` lines, at most `MAX_HEADER_TEXT` (4 KiB) bytes.
 pub fn flatten(headers: &HeaderMap) -> String {
     let mut out = String::with_capacity(headers.len() * 32);
     for (name, value) in headers {
