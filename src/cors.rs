@@ -21,11 +21,6 @@
 //!   under the same learner and the lesson's checks can count them.
 //! - `X-Last-Event-Id` and `Retry-After` are exposed, so a cross-origin
 //!   poller can read its cursor and a throttled publisher its wait.
-//!
-//! With `--redis-url` the same layer also widens the pages' Content-Security-
-//! Policy (set by [`crate::security`]) so their `connect-src` includes every
-//! port of 127.0.0.1, where the cluster lab's instances listen; without Redis
-//! the policy stays `'self'` only.
 
 use futures_util::FutureExt;
 use futures_util::future::Either;
@@ -36,15 +31,10 @@ const ALLOW_METHODS: &str = "GET, POST, PUT, PATCH, DELETE";
 const ALLOW_HEADERS: &[&str] = &["content-type", "last-event-id", "accept"];
 const EXPOSE_HEADERS: &str = "x-last-event-id, retry-after, content-type";
 const MAX_AGE_S: &str = "600";
-/// The pages' `connect-src` (see [`crate::security`]) and the same with every
-/// port of 127.0.0.1 added.
-const CONNECT_SRC: &str = "connect-src 'self' ws: wss:";
-const CONNECT_SRC_LOOPBACK: &str = "connect-src 'self' http://127.0.0.1:* ws: wss:";
 
 /// Middleware answering CORS for the listed origins.
 pub struct Cors {
     origins: Vec<String>,
-    loopback: bool,
 }
 
 impl Cors {
@@ -55,16 +45,7 @@ impl Cors {
                 .map(|o| o.trim().trim_end_matches('/').to_owned())
                 .filter(|o| !o.is_empty() && o != "*")
                 .collect(),
-            loopback: false,
         }
-    }
-
-    /// Lets pages also connect to every port of 127.0.0.1 (their
-    /// Content-Security-Policy's `connect-src` says so): the cluster lab's
-    /// instances listen there, each on a port of its own.
-    pub fn pages_reach_loopback_ports(mut self, yes: bool) -> Self {
-        self.loopback = yes;
-        self
     }
 }
 
@@ -75,7 +56,6 @@ impl<E: Endpoint> Middleware<E> for Cors {
         CorsEndpoint {
             inner,
             origins: self.origins.clone(),
-            loopback: self.loopback,
         }
     }
 }
@@ -83,7 +63,6 @@ impl<E: Endpoint> Middleware<E> for Cors {
 pub struct CorsEndpoint<E> {
     inner: E,
     origins: Vec<String>,
-    loopback: bool,
 }
 
 impl<E> CorsEndpoint<E> {
@@ -131,9 +110,8 @@ fn preflight(origin: HeaderValue, req: &Request) -> Response {
     resp
 }
 
-/// Adds the CORS headers for `origin` (if any) and widens a page's
-/// `connect-src` to 127.0.0.1's ports (if asked).
-fn finish(mut resp: Response, origin: Option<HeaderValue>, loopback: bool) -> Response {
+/// Adds the CORS headers for `origin` (if any).
+fn finish(mut resp: Response, origin: Option<HeaderValue>) -> Response {
     let headers = resp.headers_mut();
     if let Some(origin) = origin {
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
@@ -146,15 +124,6 @@ fn finish(mut resp: Response, origin: Option<HeaderValue>, loopback: bool) -> Re
             header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
             HeaderValue::from_static("true"),
         );
-    }
-    if loopback
-        && let Some(policy) = headers.get(header::CONTENT_SECURITY_POLICY)
-        && let Ok(text) = policy.to_str()
-        && text.contains(CONNECT_SRC)
-        && let Ok(wider) =
-            HeaderValue::from_str(&text.replacen(CONNECT_SRC, CONNECT_SRC_LOOPBACK, 1))
-    {
-        headers.insert(header::CONTENT_SECURITY_POLICY, wider);
     }
     resp
 }
@@ -174,11 +143,10 @@ impl<E: Endpoint> Endpoint for CorsEndpoint<E> {
         {
             return Either::Left(std::future::ready(Ok(preflight(origin.clone(), &req))));
         }
-        let loopback = self.loopback;
         Either::Right(
             self.inner
                 .call(req)
-                .map(move |answer| Ok(finish(answer?.into_response(), origin, loopback))),
+                .map(move |answer| Ok(finish(answer?.into_response(), origin))),
         )
     }
 }

@@ -71,10 +71,16 @@ fn inline_hashes(html: &str, tag: &str) -> Vec<String> {
 const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; \
      base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// [`PAGE_POLICY`] for pages that may also reach every port of 127.0.0.1,
+/// where the cluster lab's instances listen, each on a port of its own.
+const PAGE_POLICY_LOOPBACK: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self' http://127.0.0.1:* ws: wss:; font-src 'self'; \
+     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Middleware adding the headers above.
 pub struct SecurityHeaders {
     docs_policy: String,
+    page_policy: &'static str,
     allowed_origins: Vec<String>,
 }
 
@@ -89,8 +95,20 @@ impl SecurityHeaders {
                  img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; \
                  base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
             ),
+            page_policy: PAGE_POLICY,
             allowed_origins,
         }
+    }
+
+    /// Lets pages also connect to every port of 127.0.0.1 (their
+    /// `connect-src` says so): the cluster lab's instances listen there.
+    pub fn pages_reach_loopback_ports(mut self, yes: bool) -> Self {
+        self.page_policy = if yes {
+            PAGE_POLICY_LOOPBACK
+        } else {
+            PAGE_POLICY
+        };
+        self
     }
 }
 
@@ -102,6 +120,7 @@ impl<E: Endpoint> Middleware<E> for SecurityHeaders {
             inner,
             docs_policy: HeaderValue::from_str(&self.docs_policy)
                 .unwrap_or(HeaderValue::from_static(PAGE_POLICY)),
+            page_policy: HeaderValue::from_static(self.page_policy),
             allowed_origins: self.allowed_origins.clone(),
         }
     }
@@ -110,6 +129,7 @@ impl<E: Endpoint> Middleware<E> for SecurityHeaders {
 pub struct SecurityHeadersEndpoint<E> {
     inner: E,
     docs_policy: HeaderValue,
+    page_policy: HeaderValue,
     allowed_origins: Vec<String>,
 }
 
@@ -154,7 +174,7 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
                 let policy = if is_docs {
                     self.docs_policy.clone()
                 } else {
-                    HeaderValue::from_static(PAGE_POLICY)
+                    self.page_policy.clone()
                 };
                 headers.insert(header::CONTENT_SECURITY_POLICY, policy);
             }

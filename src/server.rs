@@ -128,10 +128,10 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let raw = api.spec();
     let doc = crate::openapi::document(&raw, &state.config);
     let docs_html = crate::openapi::swagger_ui_html(&api.swagger_ui_html(), &raw, &doc);
-    let security = SecurityHeaders::new(&docs_html, state.config.allowed_origins.clone());
     // With Redis, the cluster lab's instances are other origins on this machine.
-    let cors = Cors::new(&state.config.allowed_origins)
+    let security = SecurityHeaders::new(&docs_html, state.config.allowed_origins.clone())
         .pages_reach_loopback_ports(state.config.redis_url.is_some());
+    let cors = Cors::new(&state.config.allowed_origins);
     let docs = poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone()));
     let allow = crate::openapi::AllowHeader::new(&doc);
     let spec_json = serde_json::to_string_pretty(&doc).unwrap_or_default();
@@ -215,6 +215,15 @@ pub async fn bind(config: Config) -> io::Result<BoundServer> {
 /// `net.core.somaxconn`). The usual 128 overflows when a class opens its
 /// tabs at once or a load test connects thousands of clients.
 const LISTEN_BACKLOG: u32 = 4096;
+
+/// The first line the binary prints, followed by the port. Whatever starts
+/// the binary and needs its port (the cluster lab, tests, bench/run.sh) reads it.
+pub const READY_LINE: &str = "realtime-playground is running on port ";
+
+/// The port in the binary's [`READY_LINE`], if `line` is that line.
+pub fn port_from_ready_line(line: &str) -> Option<u16> {
+    line.strip_prefix(READY_LINE)?.trim().parse().ok()
+}
 
 fn listen(addr: SocketAddr) -> io::Result<tokio::net::TcpListener> {
     let socket = if addr.is_ipv4() {

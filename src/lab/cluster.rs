@@ -512,8 +512,8 @@ impl ClusterLab {
         let mut lines = BufReader::new(stdout).lines();
         let printed = tokio::time::timeout(START_TIMEOUT, async {
             while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(rest) = line.strip_prefix("realtime-playground is running on port ") {
-                    return rest.trim().parse::<u16>().ok();
+                if line.starts_with(crate::server::READY_LINE) {
+                    return crate::server::port_from_ready_line(&line);
                 }
             }
             None

@@ -191,8 +191,9 @@ pub async fn spawn_binary(args: &[&str]) -> (tokio::process::Child, u16) {
     let mut lines = tokio::io::BufReader::new(stdout).lines();
     let port = tokio::time::timeout(PATIENCE, async {
         while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if let Some(rest) = line.strip_prefix("realtime-playground is running on port ") {
-                return rest.trim().parse().expect("port number");
+            if line.starts_with(realtime_playground::server::READY_LINE) {
+                return realtime_playground::server::port_from_ready_line(&line)
+                    .expect("port number");
             }
         }
         panic!("the binary never printed its port");
