@@ -433,10 +433,14 @@ impl ClusterLab {
                 .flatten()
                 .flat_map(|s| s["checks"].as_array().into_iter().flatten());
             for check in checks {
-                let name = check["text"].as_str().unwrap_or_default();
-                let name = name.split_whitespace().next().unwrap_or_default();
+                // The condition as written, read by the same parser as the lesson file.
+                let Ok(parsed) = crate::lessons::checks::Check::parse(
+                    check["text"].as_str().unwrap_or_default(),
+                ) else {
+                    continue;
+                };
                 let value = check["value"].as_u64().unwrap_or_default();
-                here.insert(name.to_owned(), value);
+                here.insert(parsed.name.to_owned(), value);
             }
             for (name, value) in here {
                 *values.entry(name).or_default() += value;

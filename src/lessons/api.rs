@@ -223,7 +223,6 @@ impl LessonsApi {
         Ok((lessons, i))
     }
 
-    /// Evaluates every check of a lesson for a learner, and remembers steps that are done.
     /// What the cluster lab's instances counted for this learner, for a
     /// lesson that uses them (nothing otherwise).
     async fn elsewhere(&self, learner: &str, lesson: &Lesson) -> HashMap<String, u64> {
@@ -234,6 +233,7 @@ impl LessonsApi {
         }
     }
 
+    /// Evaluates every check of a lesson for a learner, and remembers steps that are done.
     /// `elsewhere`: what other instances counted (check name → value), added in.
     fn progress_of(
         &self,
