@@ -4,6 +4,7 @@
 //!
 //! - [`parse`] reads a file: front matter, steps, widgets, checks, play scripts.
 //! - [`render`] turns markdown into sanitized, highlighted HTML.
+//! - [`highlight_css`] is the code colours for both page themes, each AA-readable.
 //! - [`checks`] parses conditions like `polls >= 5` and counts traffic for them.
 //! - [`progress`] remembers, per learner, where each lesson started and what is done.
 //! - [`exercises`] holds the answers the decision and interview exercises are judged by.
@@ -12,6 +13,7 @@
 pub mod api;
 pub mod checks;
 pub mod exercises;
+pub mod highlight_css;
 pub mod parse;
 pub mod progress;
 pub mod render;
