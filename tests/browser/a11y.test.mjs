@@ -8,7 +8,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { newLearner, startBrowser, startServer } from "./harness.mjs";
-import { AUDIT_CONTEXT, audit, describe } from "./axe.mjs";
+import { audit, describe } from "./axe.mjs";
 
 let server;
 let browser;
@@ -42,7 +42,7 @@ for (const run of RUNS) {
   const name = `${run.theme} theme, ${run.size} (${run.toggle ? `toggled over a ${run.system} system` : "following the system"})`;
   test(`WCAG 2.2 AA on every page: ${name}`, { timeout: 900000 }, async () => {
     const { page, problems, context } = await newLearner(browser, server.base, VIEWPORTS[run.size],
-      { ...AUDIT_CONTEXT, colorScheme: run.system });
+      { colorScheme: run.system });
     const found = [];
     const check = async (where) => {
       found.push(...await audit(page, where));
