@@ -45,19 +45,24 @@ export const Tone = Object.freeze({
   PLAIN: "plain",
 });
 
-/** Pixel heights per shape: two rows for a request/answer pair, one otherwise. */
+/** Pixel sizes: two rows for a request/answer pair, one otherwise; where lines sit in them. */
 export const Geometry = Object.freeze({
   ROW: 26,
   PAIR: 54,
+  /** The line of a one-row arrow, and the request line of a pair, below the arrow's top. */
+  LINE_Y: 17,
+  /** Where a pair's answer starts (it then slants down by up to 12 px). */
+  ANSWER_Y: 40,
   BAND_GAP: 6,
   QUIET_GAP: 20,
 });
 
+const MAX_SPANS = 64;
 const PAIRS = new Set([Shape.EXCHANGE, Shape.HANDSHAKE]);
-export const heightOf = (shape) => (PAIRS.has(shape) ? Geometry.PAIR : Geometry.ROW);
+const heightOf = (shape) => (PAIRS.has(shape) ? Geometry.PAIR : Geometry.ROW);
 
 /** The shape and tone of one entry, and the key arrows merge on. */
-export function classify(e) {
+function classify(e) {
   const status = e.status ?? 0;
   const failed = status >= 400;
   switch (e.kind) {
@@ -82,7 +87,7 @@ export function classify(e) {
 }
 
 /** One drawn arrow: one entry, or several merged. */
-export class Arrow {
+class Arrow {
   constructor(band, transport, { shape, tone, key }, first, y) {
     this.band = band;
     this.transport = transport;
@@ -129,7 +134,7 @@ export class Arrow {
 }
 
 /** All arrows of one time slot, per column, stacked top to bottom. */
-export class Band {
+class Band {
   constructor(slot, slotMs, top, quietMs) {
     this.slot = slot;
     this.startMs = slot * slotMs;
@@ -147,7 +152,7 @@ export class Band {
 }
 
 /** An open stream or socket, drawn as a tinted span from its handshake to its close. */
-export class Span {
+class Span {
   constructor(transport, connection, top) {
     this.transport = transport;
     this.connection = connection;
@@ -172,7 +177,6 @@ export class SequenceModel {
     this.evicted = 0; // entries whose arrows left the window
     this.shownByColumn = Object.fromEntries(COLUMNS.map((c) => [c.transport, 0]));
     this.newestAt = 0;
-    this.lastSeq = 0;
     this.pendingEvictions = []; // bands removed since the drawing last looked
     this.origin = 0; // top of the oldest band kept
   }
@@ -189,7 +193,6 @@ export class SequenceModel {
   /** Folds one entry in. Returns the arrow it joined, or null if it is not drawn. */
   add(e) {
     this.received += 1;
-    if (typeof e.seq === "number") this.lastSeq = Math.max(this.lastSeq, e.seq);
     if (!DRAWN.has(e.transport)) {
       this.other += 1;
       return null;
@@ -209,6 +212,7 @@ export class SequenceModel {
     arrow.add(e);
     this.shownByColumn[e.transport] += 1;
     this.trackSpan(e, arrow);
+    this.capSpans();
     this.evictOld();
     return arrow;
   }
@@ -229,10 +233,10 @@ export class SequenceModel {
   trackSpan(e, arrow) {
     if (e.kind === "opened" && (e.status ?? 101) < 400) {
       // The connection is open from the server's "yes" (the pair's lower arrow).
-      this.spans.set(e.connection, new Span(e.transport, e.connection, arrow.y + Geometry.PAIR / 2));
+      this.spans.set(e.connection, new Span(e.transport, e.connection, arrow.y + Geometry.ANSWER_Y));
     } else if (e.kind === "closed") {
       const span = this.spans.get(e.connection) ?? this.spanFromTop(e);
-      span.bottom = arrow.y + Geometry.ROW / 2;
+      span.bottom = arrow.y + Geometry.LINE_Y;
     } else if ((e.kind === "event" || e.kind === "frame") && !this.spans.has(e.connection)) {
       // Opened before the window (or before this page): open since the top.
       this.spanFromTop(e);
@@ -243,6 +247,14 @@ export class SequenceModel {
     const span = new Span(e.transport, e.connection, this.origin);
     this.spans.set(e.connection, span);
     return span;
+  }
+
+  /** Bounded: a connection whose close never reached the log does not stay forever. */
+  capSpans() {
+    for (const id of this.spans.keys()) {
+      if (this.spans.size <= MAX_SPANS) break;
+      this.spans.delete(id);
+    }
   }
 
   evictOld() {

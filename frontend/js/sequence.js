@@ -16,7 +16,7 @@
 
 import { el } from "./dom.js";
 import { bytes, clock } from "./format.js";
-import { COLUMNS, SequenceModel, Shape, Tone } from "./sequence-model.js";
+import { COLUMNS, Geometry, SequenceModel, Shape, Tone } from "./sequence-model.js";
 import { arrowLabels, arrowSentence, directionWords, transportLabel } from "./sequence-labels.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -63,14 +63,18 @@ export class SequenceDiagram {
     this.bandNodes = new Map(); // Band → <g>
     this.spanNodes = new Map(); // Span → <rect>
     this.dirty = new Set(); // arrows to draw or redraw
+    this.doomed = []; // evicted bands whose nodes are still on screen
     this.paused = false;
     this.held = 0;
     this.following = true;
+    this.scrollDue = false; // follow the newest at the start of the next frame
+    this.autoScrollTop = 0;
     this.frame = 0;
     this.colW = COL_MIN;
     this.drawnOrigin = null;
     this.drawnHeight = null;
     this.tableAt = 0;
+    this.tableTimer = 0;
     this.tableVersion = -1;
     this.version = 0;
     /** Milliseconds each render took (the newest FRAME_SAMPLES). */
@@ -107,6 +111,7 @@ export class SequenceDiagram {
     }, this.head, this.svg);
     this.scroller.addEventListener("scroll", () => {
       const s = this.scroller;
+      if (Math.abs(s.scrollTop - this.autoScrollTop) < 1) return; // our own scroll, not the reader's
       this.following = s.scrollTop + s.clientHeight >= s.scrollHeight - 8;
     }, { passive: true });
     this.tableBody = el("tbody");
@@ -115,7 +120,8 @@ export class SequenceDiagram {
       el("caption", { text: `The newest ${TABLE_ROWS} arrows of the sequence diagram, oldest first` }),
       el("thead", {}, el("tr", {}, ...["Time", "Transport", "Direction", "What went over the wire", "Entries"].map((t) => el("th", { scope: "col", text: t })))),
       this.tableBody));
-    this.root.append(el("div", { class: "seq-toolbar" }, this.pauseButton, this.summary), legend, this.scroller, table);
+    // The summary goes below the drawing: when its wording changes, nothing above moves.
+    this.root.append(el("div", { class: "seq-toolbar" }, this.pauseButton, legend), this.scroller, this.summary, table);
     this.resizeObserver = new ResizeObserver(() => this.measure());
     this.resizeObserver.observe(this.scroller);
     this.measure();
@@ -170,6 +176,7 @@ export class SequenceDiagram {
     if (arrow) this.dirty.add(arrow);
     this.version += 1;
     if (this.paused) {
+      this.forgetEvicted();
       this.held += 1;
       this.pauseButton.textContent = `Resume (${this.held} new)`;
     }
@@ -180,6 +187,7 @@ export class SequenceDiagram {
   clear() {
     this.model.clear();
     this.dirty.clear();
+    this.doomed = [];
     this.removeAllNodes();
     this.drawnOrigin = null;
     this.version += 1;
@@ -211,6 +219,7 @@ export class SequenceDiagram {
   }
 
   destroy() {
+    clearTimeout(this.tableTimer);
     cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.paused = true;
@@ -221,19 +230,33 @@ export class SequenceDiagram {
     if (!this.frame && !this.paused) this.frame = requestAnimationFrame(() => this.render());
   }
 
+  /**
+   * Bands that left the window: never draw their arrows; keep only those with
+   * nodes on screen, to remove at the next frame (none while paused, so a long
+   * pause holds no more than the frozen picture).
+   */
+  forgetEvicted() {
+    for (const band of this.model.takeEvictions()) {
+      for (const a of band.arrows) this.dirty.delete(a);
+      if (this.bandNodes.has(band)) this.doomed.push(band);
+    }
+  }
+
   /** One frame of drawing: evictions, changed arrows (within budget), spans, size, scroll. */
   render() {
     this.frame = 0;
     const started = performance.now();
-    for (const band of this.model.takeEvictions()) {
+    this.applyScroll();
+    this.forgetEvicted();
+    for (const band of this.doomed) {
       for (const a of band.arrows) {
         this.arrowNodes.get(a)?.remove();
         this.arrowNodes.delete(a);
-        this.dirty.delete(a);
       }
       this.bandNodes.get(band)?.remove();
       this.bandNodes.delete(band);
     }
+    this.doomed = [];
     for (const a of this.dirty) {
       if (performance.now() - started > BUDGET_MS) break;
       this.dirty.delete(a);
@@ -242,10 +265,23 @@ export class SequenceDiagram {
     this.drawSpans();
     this.fitHeight();
     this.updateSummary();
-    if (started - this.tableAt >= TABLE_EVERY_MS) this.renderTable();
+    this.refreshTableSoon(started);
     this.frameTimes.push(performance.now() - started);
     if (this.frameTimes.length > FRAME_SAMPLES) this.frameTimes.splice(0, this.frameTimes.length - FRAME_SAMPLES);
-    if (this.dirty.size) this.schedule();
+    if (this.dirty.size || this.scrollDue) this.schedule();
+  }
+
+  /**
+   * Scrolls to the newest arrows. Done first thing in a frame, while the
+   * layout from the last frame is still valid: scrolling right after
+   * drawing would force the browser to lay everything out again at once.
+   */
+  applyScroll() {
+    if (!this.scrollDue) return;
+    this.scrollDue = false;
+    const s = this.scroller;
+    s.scrollTop = s.scrollHeight;
+    this.autoScrollTop = s.scrollTop;
   }
 
   drawBand(band) {
@@ -277,8 +313,8 @@ export class SequenceDiagram {
     const mid = (client + server) / 2;
     const parts = [svg("title", {}, arrowSentence(a))];
     if (labels.single === undefined) {
-      const yReq = a.y + 17;
-      const yAns = a.y + 40;
+      const yReq = a.y + Geometry.LINE_Y;
+      const yAns = a.y + Geometry.ANSWER_Y;
       const slant = slantOf(a.maxDurationMs);
       parts.push(
         ...this.arrow(client, yReq, server, yReq),
@@ -290,14 +326,14 @@ export class SequenceDiagram {
         parts.push(svg("rect", { class: "held", x: server - 2, y: yReq, width: 4, height: yAns - yReq }));
       }
     } else if (a.shape === Shape.CLOSE) {
-      const y = a.y + 17;
+      const y = a.y + Geometry.LINE_Y;
       parts.push(
         svg("line", { class: "line", x1: client, x2: server, y1: y, y2: y }),
         svg("text", { class: "mark", x: client, y: y + 4 }, "✕"),
         svg("text", { class: "mark", x: server, y: y + 4 }, "✕"),
         svg("text", { class: "label", x: mid, y: y - 5 }, fit(labels.single, room)));
     } else {
-      const y = a.y + 17;
+      const y = a.y + Geometry.LINE_Y;
       const [from, to] = a.shape === Shape.FRAME_UP ? [client, server] : [server, client];
       parts.push(...this.arrow(from, y, to, y + 1), svg("text", { class: "label", x: mid, y: y - 5 }, fit(labels.single, room)));
     }
@@ -347,7 +383,7 @@ export class SequenceDiagram {
     }
   }
 
-  /** Keeps the drawing as tall as its content and the newest part in view. */
+  /** Keeps the drawing as tall as its content; asks for the newest part to come into view. */
   fitHeight() {
     const { origin, bottom } = this.model;
     const height = Math.max(bottom - origin, 0) + TOP_PAD * 2;
@@ -358,9 +394,8 @@ export class SequenceDiagram {
     this.svg.setAttribute("height", height);
     this.content.setAttribute("transform", `translate(0 ${TOP_PAD - origin})`);
     for (const line of this.lanes.children) line.setAttribute("y2", height);
-    const s = this.scroller;
-    if (this.following) s.scrollTop = s.scrollHeight;
-    else if (shift > 0) s.scrollTop = Math.max(0, s.scrollTop - shift); // what you look at stays put
+    if (this.following) this.scrollDue = true;
+    else if (shift > 0) this.scroller.scrollTop = Math.max(0, this.scroller.scrollTop - shift); // what you read stays put
   }
 
   updateSummary() {
@@ -369,14 +404,25 @@ export class SequenceDiagram {
     const arrows = m.bands.reduce((n, b) => n + b.arrows.length, 0);
     const text = m.received === 0
       ? "No traffic yet. Start the clients, publish an event, or use any transport: every request, event and frame appears here as an arrow."
-      : `Last ${this.windowS} s: ${m.shown} entries drawn as ${arrows} arrows (${perColumn}). `
-        + `${m.evicted} older entries left the window; ${m.other} other API requests (publishing, feeds) are not drawn.`;
-    if (this.summary.textContent !== text) this.summary.textContent = text;
-    this.desc.textContent = text;
+      : `Last ${this.windowS} s: ${arrows} arrows for ${m.shown} entries (${perColumn}). `
+        + `Of ${m.received} entries received, ${m.evicted} left the window and ${m.other} other API requests `
+        + `(publishing, feeds) are not drawn.`;
+    if (this.summary.textContent !== text) {
+      this.summary.textContent = text;
+      this.desc.textContent = text;
+    }
     this.root.dataset.received = m.received;
     this.root.dataset.shown = m.shown;
     this.root.dataset.evicted = m.evicted;
     this.root.dataset.other = m.other;
+  }
+
+  /** At most once a second, and once more after the last change. */
+  refreshTableSoon(now) {
+    if (this.tableTimer) return;
+    const wait = Math.max(0, this.tableAt + TABLE_EVERY_MS - now);
+    if (wait === 0) this.renderTable();
+    else this.tableTimer = setTimeout(() => { this.tableTimer = 0; if (!this.paused) this.renderTable(); }, wait);
   }
 
   /** The text alternative: the newest arrows as table rows (no live region). */
@@ -384,17 +430,22 @@ export class SequenceDiagram {
     this.tableAt = performance.now();
     if (this.tableVersion === this.version) return;
     this.tableVersion = this.version;
-    this.tableBody.replaceChildren(...this.model.lastArrows(TABLE_ROWS).map((a) => {
+    const arrows = this.model.lastArrows(TABLE_ROWS);
+    const rows = this.tableBody.rows;
+    // Rows are reused and only changed cells rewritten: this runs every second at full rate.
+    while (rows.length < arrows.length) this.tableBody.append(el("tr", {}, el("td"), el("td"), el("td"), el("td"), el("td")));
+    while (rows.length > arrows.length) this.tableBody.lastElementChild.remove();
+    arrows.forEach((a, i) => {
       const labels = arrowLabels(a);
       const what = labels.single ?? `${labels.up}; answer: ${labels.down}`;
       const tone = a.tone === Tone.EMPTY ? " (empty)" : a.tone === Tone.NEWS ? " (news)" : a.tone === Tone.ERROR ? " (error)" : "";
-      return el("tr", {},
-        el("td", { text: clock(a.firstAt) }),
-        el("td", { text: transportLabel(a.transport) }),
-        el("td", { text: directionWords(a) }),
-        el("td", { text: `${what}${tone}` }),
-        el("td", { text: `${a.count} (${bytes(a.bytesUp + a.bytesDown)})` }));
-    }));
+      const texts = [clock(a.firstAt), transportLabel(a.transport), directionWords(a), `${what}${tone}`,
+        `${a.count} (${bytes(a.bytesUp + a.bytesDown)})`];
+      texts.forEach((text, j) => {
+        const cell = rows[i].cells[j];
+        if (cell.textContent !== text) cell.textContent = text;
+      });
+    });
   }
 
   /** p50 / p95 / max of the render times so far, in ms. */
