@@ -6,7 +6,10 @@
 //! - [`render`] turns markdown into sanitized, highlighted HTML.
 //! - [`highlight_css`] is the code colours for both page themes, each AA-readable.
 //! - [`checks`] parses conditions like `polls >= 5` and counts traffic for them.
-//! - [`progress`] remembers, per learner, where each lesson started and what is done.
+//! - [`progress`] remembers, per learner and step, the step's window, what is
+//!   done or watched, hints taken and predictions.
+//! - [`judge`] evaluates a lesson's checks for a learner: step by step, only
+//!   the learner's own traffic in the step's window.
 //! - [`exercises`] holds the answers the decision and interview exercises are judged by.
 //! - [`api`] is `/api/lessons…`.
 
@@ -14,6 +17,7 @@ pub mod api;
 pub mod checks;
 pub mod exercises;
 pub mod highlight_css;
+pub mod judge;
 pub mod parse;
 pub mod progress;
 pub mod render;
@@ -22,7 +26,7 @@ use std::sync::Arc;
 
 use rust_embed::RustEmbed;
 
-use checks::Check;
+pub use checks::Check;
 use parse::FrontMatter;
 
 #[derive(RustEmbed)]
@@ -47,6 +51,22 @@ pub struct Step {
     pub widget: Option<String>,
     pub checks: Vec<Check>,
     pub play: Vec<PlayAction>,
+    /// Up to three hints, rendered HTML, revealed one at a time.
+    pub hints: Vec<String>,
+    /// A number the learner predicts before measuring it.
+    pub predict: Option<Predict>,
+}
+
+/// A ```` ```predict ```` block: ask for a number, then put it beside the measurement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Predict {
+    pub question: String,
+    /// The counter (a check name) the prediction is compared with.
+    pub measure: &'static str,
+    /// What the number counts, e.g. `requests`.
+    pub unit: String,
+    /// Why the measurement comes out as it does, shown once the step is done.
+    pub explain: String,
 }
 
 /// One thing play mode does.
