@@ -79,11 +79,18 @@ for (const run of RUNS) {
       await page.locator("#toc .toc-link").first().waitFor();
       await themed();
       let mounted = null;
+      let taskTried = false;
       for (const step of lesson.steps) {
         const where = `/lessons/${lesson.slug}#${step.id}`;
         const widget = step.widget ?? DEFAULT_WIDGET[lesson.transport] ?? null;
         await showStep(page, step, widget);
         await check(where);
+        // The step's task box once per lesson: a hint taken, a prediction saved.
+        if (!taskTried && (step.hints > 0 || step.predict)) {
+          await tryTask(page, step);
+          await check(`${where}, a hint shown and a prediction saved`);
+          taskTried = true;
+        }
         // A widget stays mounted over steps that share it: its live state once.
         if (widget !== mounted) {
           const state = await exercise(page, widget);
@@ -163,6 +170,28 @@ async function showStep(page, step, widget) {
 
 const pane = (page) => page.locator("#live-pane");
 
+/** Takes the step's first hint and saves a prediction, where the step has them. */
+async function tryTask(page, step) {
+  const task = page.locator("#lesson-text .step-task");
+  if (step.hints > 0) {
+    await task.getByRole("button", { name: /^Hint/ }).click();
+    await task.locator(".hints li").first().waitFor();
+  }
+  if (step.predict) {
+    await task.locator(".predict-input").fill("3");
+    await task.getByRole("button", { name: "Save my prediction" }).click();
+    await task.locator(".predict [role=status]", { hasText: "Saved" }).waitFor();
+  }
+}
+
+/** The arrows widget (lesson or lab) with its four clients running and an event published. */
+async function drawArrows(box) {
+  await box.getByRole("button", { name: "Start the four clients" }).click();
+  await box.getByRole("button", { name: "Publish an event" }).click();
+  await box.locator(".widget-status", { hasText: "Published event" }).waitFor();
+  await box.page().waitForFunction((root) => root.querySelectorAll(".seq-arrows > *").length >= 4, await box.elementHandle());
+}
+
 /** Puts a step's widget into its live state; resolves with what it did, or null. */
 async function exercise(page, widget) {
   switch (widget) {
@@ -208,6 +237,9 @@ async function exercise(page, widget) {
     case "load":
       await runLoad(page, "#live-pane .w-load form");
       return "a load test's result";
+    case "sequence":
+      await drawArrows(pane(page));
+      return "four clients drawn as arrows";
     default:
       return null;
   }
@@ -232,7 +264,14 @@ const LAB_STATES = {
     await page.locator("#race-result .race-table").waitFor({ timeout: 20000 });
   },
   "a load test's result": (page) => runLoad(page, "#load"),
+  "your traffic drawn as arrows": async (page) => {
+    await page.click("#sequence-start");
+    await drawArrows(page.locator("#sequence"));
+  },
   "a challenge started, its hint and solution open": async (page) => {
+    // The arrows hold connections the six-connection demo below needs.
+    await page.locator("#sequence").getByRole("button", { name: "Stop the four clients" }).click();
+    await page.click("#sequence-start");
     const card = page.locator("#challenges .challenge").first();
     await card.getByRole("button", { name: "Start" }).click();
     await card.locator(".challenge-state", { hasText: "In progress" }).waitFor();
