@@ -41,6 +41,8 @@ async function waitFor(fn, timeoutMs, what) {
 
 /** Opens a step the way a learner does (its window opens when it is shown). */
 async function openStep(page, base, slug, step) {
+  // A real page load each time (a hash change alone would keep play mode running).
+  await page.goto("about:blank");
   await page.goto(`${base}/lessons/${slug}#${step.id}`);
   await page.waitForFunction((t) => document.querySelector("#lesson-text h2")?.textContent === t, step.title);
   if (step.widget) await page.locator(`.live-pane .w-${step.widget}`).waitFor();
