@@ -24,6 +24,7 @@ use crate::lab::cluster::ClusterLabApi;
 use crate::lab::faults::FaultsApi;
 use crate::lab::faults::gate::FaultGate;
 use crate::lab::load::LoadLabApi;
+use crate::lab::storm::api::StormApi;
 use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
 use crate::request_span::RequestSpan;
@@ -60,6 +61,7 @@ type Apis = (
     LabApi,
     LoadLabApi,
     ClusterLabApi,
+    StormApi,
     FaultsApi,
     ChallengesApi,
 );
@@ -105,6 +107,9 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             ClusterLabApi {
                 lab: state.cluster_lab.clone(),
                 backplane: state.backplane.clone(),
+            },
+            StormApi {
+                lab: state.storm_lab.clone(),
             },
             FaultsApi {
                 faults: state.faults.clone(),
