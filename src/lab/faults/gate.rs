@@ -192,6 +192,63 @@ fn upgrade_refused() -> Response {
     resp
 }
 
+/// Adds what the gate answers to the OpenAPI document: the deploy's `502`
+/// on every path it stands in front of, and the corporate proxy's reason for
+/// a `403` on the WebSocket paths.
+pub fn document(doc: &mut serde_json::Value) {
+    use serde_json::json;
+    let bad_gateway = json!({
+        "description": "Bad Gateway: you started a deploy (`POST /api/faults/deploy`) and the \
+                        server behind the load balancer is restarting. `Retry-After` says when \
+                        it is back. An `EventSource` that gets this stops for good.",
+        "content": {
+            "application/problem+json": {
+                "schema": { "$ref": "#/components/schemas/Problem" },
+                "example": {
+                    "type": "about:blank",
+                    "title": "Bad Gateway",
+                    "status": 502,
+                    "detail": "The server behind the load balancer is restarting (the deploy you \
+                               started); try again in 3 s (Retry-After)."
+                }
+            }
+        },
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds until the deploy is over.",
+                "required": true,
+                "schema": { "type": "integer", "minimum": 1, "maximum": 30 }
+            }
+        }
+    });
+    for path in [
+        "/api/poll",
+        "/api/long-poll",
+        "/api/sse",
+        "/api/ws",
+        "/api/ws/echo",
+    ] {
+        let Some(responses) = doc
+            .pointer_mut(&format!("/paths/{}/get/responses", path.replace('/', "~1")))
+            .and_then(serde_json::Value::as_object_mut)
+        else {
+            continue;
+        };
+        responses.insert("502".into(), bad_gateway.clone());
+        if path.starts_with("/api/ws")
+            && let Some(forbidden) = responses
+                .get_mut("403")
+                .and_then(|r| r.get_mut("description"))
+        {
+            *forbidden = json!(
+                "The request came from an origin that may not use this endpoint, or your \
+                 simulated corporate proxy (fault switch `corporate_proxy`) refuses WebSocket \
+                 upgrades."
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +271,29 @@ mod tests {
         ] {
             assert_eq!(Upstream::of_path(other), None, "{other}");
         }
+    }
+
+    #[test]
+    fn the_document_lists_the_502_on_every_gated_path() {
+        let mut doc = serde_json::json!({"paths": {
+            "/api/poll": {"get": {"responses": {"200": {}}}},
+            "/api/ws": {"get": {"responses": {"403": {"description": "origin"}}}},
+            "/api/events": {"post": {"responses": {"202": {}}}},
+        }});
+        document(&mut doc);
+        assert!(
+            doc.pointer("/paths/~1api~1poll/get/responses/502")
+                .is_some()
+        );
+        assert!(doc.pointer("/paths/~1api~1ws/get/responses/502").is_some());
+        let forbidden = doc["paths"]["/api/ws"]["get"]["responses"]["403"]["description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(forbidden.contains("corporate_proxy"));
+        assert!(
+            doc.pointer("/paths/~1api~1events/post/responses/502")
+                .is_none()
+        );
     }
 
     #[test]
