@@ -71,6 +71,11 @@ impl StormApi {
     }
 
     /// A reconnect storm and its timeline
+    ///
+    /// `status` is `running` until every client is back (or 30 s after the
+    /// drop); then `buckets` holds the reconnects per 100 ms after the drop,
+    /// with the fullest bucket (`peak`, `peak_at_ms`) and the p50, p99 and
+    /// max time to reconnect.
     #[oai(path = "/lab/storm/:id", method = "get", tag = "LabTags::Lab")]
     async fn get(&self, id: Path<u64>) -> Result<Json<StormRun>, ApiError> {
         self.lab.get(id.0).map(Json).ok_or_else(|| {

@@ -144,6 +144,8 @@ pub struct StormRun {
 impl poem_openapi::types::Example for StormRun {
     fn example() -> Self {
         let mut run = StormRun::new(1, &StormRequest::example(), 42);
+        // Fixed, so the document is the same every time it is written.
+        run.started_at = "2026-11-26T09:30:00.000Z".into();
         run.status = StormStatus::Done;
         run.connected = 200;
         run.dropped = 200;
