@@ -41,6 +41,8 @@ async function waitFor(fn, timeoutMs, what) {
 
 /** Opens a step the way a learner does (its window opens when it is shown). */
 async function openStep(page, base, slug, step) {
+  // A real page load each time (a hash change alone would keep play mode running).
+  await page.goto("about:blank");
   await page.goto(`${base}/lessons/${slug}#${step.id}`);
   await page.waitForFunction((t) => document.querySelector("#lesson-text h2")?.textContent === t, step.title);
   if (step.widget) await page.locator(`.live-pane .w-${step.widget}`).waitFor();
@@ -115,16 +117,18 @@ async function perform(page, action) {
 async function doExercise(page, step) {
   switch (step.widget) {
     case "decide": {
+      // Trial and error, as a learner might: try each choice until the feedback says it fits.
       const items = page.locator(".decide > li");
       await items.first().waitFor();
       const n = await items.count();
       for (let i = 0; i < n; i++) {
-        // Pick any answer; the feedback says which is best, then pick that one.
         const item = items.nth(i);
-        await item.getByRole("button").first().click();
-        await item.locator(".feedback").waitFor();
-        const best = await item.locator(".feedback").getAttribute("data-best");
-        if (best) await item.locator(`button[data-answer="${best}"]`).click();
+        const choices = item.locator(".choices button");
+        for (let c = 0; c < await choices.count(); c++) {
+          await choices.nth(c).click();
+          await item.locator(".feedback:not(:empty)").waitFor();
+          if (await item.locator(".feedback.good").count()) break;
+        }
       }
       return true;
     }
