@@ -294,4 +294,10 @@ const LAB_STATES = {
     await page.locator("#faults").getByRole("button", { name: "Apply" }).click();
     await page.locator("#faults-status", { hasText: "Applied" }).waitFor();
   },
+  "a reconnect storm charted": async (page) => {
+    await page.fill("#storm input[name=clients]", "20");
+    await page.fill("#storm input[name=retry_ms]", "200");
+    await page.click("#storm-start");
+    await page.locator(".storm-run", { hasText: "20 of 20 clients back" }).waitFor({ timeout: 30000 });
+  },
 };
