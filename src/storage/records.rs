@@ -92,14 +92,21 @@ impl<T: Serialize + DeserializeOwned> Records<T> {
     /// Saves `value` as `key`'s record; a failure is logged, never returned.
     pub fn save(&self, key: &str, value: &T) {
         if let Err(err) = self.try_save(key, value) {
-            tracing::warn!(table = self.data.name(), learner = key, "not saved: {err}");
+            // Not the learner id: it is what lets a client read that learner's traffic.
+            tracing::warn!(
+                table = self.data.name(),
+                "a learner's record not saved: {err}"
+            );
         }
     }
 
     /// `key`'s record, if there is a readable one; a failure is logged as none.
     pub fn load(&self, key: &str) -> Option<T> {
         self.try_load(key).unwrap_or_else(|err| {
-            tracing::warn!(table = self.data.name(), learner = key, "not loaded: {err}");
+            tracing::warn!(
+                table = self.data.name(),
+                "a learner's record not loaded: {err}"
+            );
             None
         })
     }
