@@ -156,7 +156,11 @@ impl Running {
 
     async fn stop(mut self, how: Stop) {
         match how {
-            Stop::Term => common::terminate(&self.child),
+            Stop::Term => {
+                // The SIGTERM handler is installed once the server serves: one answer proves it.
+                self.get("/api/status").await;
+                common::terminate(&self.child)
+            }
             Stop::Kill => self.child.start_kill().expect("SIGKILL"),
         }
         let status = tokio::time::timeout(PATIENCE, self.child.wait())
