@@ -6,8 +6,16 @@
 // ones. An answer that follows one with `more: true` brings events that were
 // already waiting when the client last asked: that is catch-up, not news
 // that waited, and the status line says so.
+// start({ actor: "play" }) marks the traffic as play mode's ("show me"):
+// lessons count it as watched, never as the learner's own.
 
 const older = (n) => `caught up on ${n} older event${n === 1 ? "" : "s"}`;
+
+/** The URL with `actor=play` added when play mode acts. */
+export function withActor(url, actor) {
+  if (actor !== "play") return url;
+  return `${url}${url.includes("?") ? "&" : "?"}actor=play`;
+}
 
 /** Reads an answer's cursor and batch; `null` batch for 204. Throws on errors. */
 async function readAnswer(res) {
@@ -25,13 +33,14 @@ export class PollingClient {
     this.since = null;
     this.behind = false;
     this.timer = null;
+    this.actor = "learner";
   }
   get running() { return this.timer !== null; }
   async once() {
     // Without a cursor yet: "from=newest" answers 204 with the newest id, no backlog.
     const url = this.since === null ? "/api/poll?from=newest" : `/api/poll?since=${this.since}`;
     const catchingUp = this.behind;
-    const { since, batch } = await readAnswer(await fetch(url));
+    const { since, batch } = await readAnswer(await fetch(withActor(url, this.actor)));
     this.since = since ?? this.since;
     this.behind = batch?.more === true;
     if (batch) {
@@ -41,8 +50,9 @@ export class PollingClient {
       this.onStatus(`no news (204), still at #${this.since}`);
     }
   }
-  start() {
+  start({ actor = "learner" } = {}) {
     if (this.running) return;
+    this.actor = actor;
     this.since = null;
     this.behind = false;
     const tick = async () => {
@@ -63,8 +73,9 @@ export class LongPollingClient {
     this.controller = null;
   }
   get running() { return this.controller !== null; }
-  async start() {
+  async start({ actor = "learner" } = {}) {
     if (this.running) return;
+    this.actor = actor;
     this.controller = new AbortController();
     const { signal } = this.controller;
     // Without `since` the first request waits for the next new event: no backlog.
@@ -76,6 +87,7 @@ export class LongPollingClient {
       if (this.since !== null) params.set("since", this.since);
       try {
         this.onStatus("waiting for news…");
+        if (this.actor === "play") params.set("actor", "play");
         const { since, batch } = await readAnswer(await fetch(`/api/long-poll?${params}`, { signal }));
         this.since = since ?? this.since;
         if (batch) {
@@ -101,9 +113,9 @@ export class SseClient {
     this.count = 0;
   }
   get running() { return this.source !== null; }
-  start() {
+  start({ actor = "learner" } = {}) {
     if (this.running) return;
-    this.source = new EventSource("/api/sse");
+    this.source = new EventSource(withActor("/api/sse", actor));
     this.source.onopen = () => this.onStatus("stream open");
     this.source.onerror = () => this.onStatus("connection lost; the browser reconnects by itself…");
     const handle = (m) => {
@@ -126,10 +138,10 @@ export class WebSocketClient {
     this.socket = null;
   }
   get running() { return this.socket !== null; }
-  start() {
+  start({ actor = "learner" } = {}) {
     if (this.running) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/api/ws`);
+    const socket = new WebSocket(withActor(`${scheme}://${location.host}/api/ws`, actor));
     this.socket = socket;
     this.opened = new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
     socket.onopen = () => {

@@ -6,10 +6,8 @@
 //! opening, and hands the transport a [`Tap`] through the request extensions;
 //! the transport reports what it sends and receives to the tap, and the tap
 //! writes entries. Transports never see the store.
-//!
-//! Each tap knows since when its client was listening, so the events it
-//! reports are split into live ones (with a delay) and catch-up
-//! ([`super::catch_up`]).
+//! A tap knows since when its client listens: older events are
+//! [`catch-up`](super::catch_up), not delay.
 
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -26,7 +24,7 @@ use poem::{
 use super::catch_up::{Delivered, ListeningSince, has_since, now_us};
 use super::har::Headers;
 use super::learner::Learner;
-use super::{Direction, Entry, EntryKind, TrafficLog, Transport, wire};
+use super::{Actor, Direction, Entry, EntryKind, TrafficLog, Transport, wire};
 use crate::hub::Event;
 
 /// Most delays kept per entry.
@@ -114,7 +112,14 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         let bytes_up = wire::request_head(req.method(), req.uri(), req.headers()) + request_body;
         let closes = wire::wants_close(req.headers());
         let request_headers = super::har::flatten(req.headers());
-        let tap = Tap::new(self.log.clone(), learner.id.clone(), transport, connection);
+        let actor = Actor::of_query(req.uri().query());
+        let tap = Tap::new(
+            self.log.clone(),
+            learner.id.clone(),
+            transport,
+            connection,
+            actor,
+        );
         let polling = matches!(transport, Transport::Poll | Transport::LongPoll);
         tap.listening_from(if polling {
             let previous = self.log.previous_arrival(&learner.id, transport);
@@ -138,6 +143,7 @@ impl<E: Endpoint> CaptureEndpoint<E> {
             + if closes { wire::CONNECTION_CLOSE } else { 0 };
         let status = resp.status();
         let mut entry = Entry::new(transport, EntryKind::Exchange, Direction::Both, connection);
+        entry.actor = actor;
         entry.method = Some(method);
         entry.path = Some(path);
         entry.status = Some(status.as_u16());
@@ -274,6 +280,7 @@ struct TapInner {
     learner: Arc<str>,
     transport: Transport,
     connection: u64,
+    actor: Actor,
     started: Instant,
     state: Mutex<TapState>,
 }
@@ -296,12 +303,19 @@ impl<'a> FromRequest<'a> for Tap {
 }
 
 impl Tap {
-    fn new(log: TrafficLog, learner: Arc<str>, transport: Transport, connection: u64) -> Self {
+    fn new(
+        log: TrafficLog,
+        learner: Arc<str>,
+        transport: Transport,
+        connection: u64,
+        actor: Actor,
+    ) -> Self {
         Tap(Some(Arc::new(TapInner {
             log,
             learner,
             transport,
             connection,
+            actor,
             started: Instant::now(),
             state: Mutex::new(TapState::default()),
         })))
@@ -315,11 +329,8 @@ impl Tap {
     /// An event entry: catch-up, or live with its delay.
     fn event_entry(&self, event: &Event) -> Option<Entry> {
         let mut e = self.entry(EntryKind::Event, Direction::Down)?;
-        self.with_state(|s| {
-            let mut one = Delivered::default();
-            one.add([event], s.listening, 1);
-            one.write_to(&mut e);
-        });
+        let since = self.with_state(|s| s.listening)?;
+        Delivered::one(event, since).write_to(&mut e);
         Some(e)
     }
 
@@ -343,12 +354,9 @@ impl Tap {
 
     fn entry(&self, kind: EntryKind, direction: Direction) -> Option<Entry> {
         let inner = self.0.as_ref()?;
-        Some(Entry::new(
-            inner.transport,
-            kind,
-            direction,
-            inner.connection,
-        ))
+        let mut entry = Entry::new(inner.transport, kind, direction, inner.connection);
+        entry.actor = inner.actor;
+        Some(entry)
     }
 
     fn opened(&self, up: u64, down: u64) {

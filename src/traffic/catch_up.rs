@@ -100,6 +100,13 @@ impl Delivered {
         }
     }
 
+    /// One event written to a stream.
+    pub fn one(event: &Event, since: ListeningSince) -> Self {
+        let mut one = Delivered::default();
+        one.add([event], since, 1);
+        one
+    }
+
     /// Fills an entry's `event_ids`, `delays_ms` and `catch_up` (each absent when empty).
     pub fn write_to(self, entry: &mut Entry) {
         if self.ids.is_empty() {
