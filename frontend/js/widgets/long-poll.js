@@ -19,6 +19,7 @@ export function mount(root) {
     onStatus: (text) => { state.textContent = text; if (!text.startsWith("waiting")) log.add(text, /^(got|caught up)/.test(text) ? "news" : ""); },
   });
   const toggle = button("Start long-polling", () => (client.running ? stop() : start()));
+  toggle.dataset.client = "long-poll";
   const start = (opts) => { client.start(opts); toggle.textContent = "Stop long-polling"; toggle.setAttribute("aria-pressed", "true"); };
   const stop = () => { client.stop(); toggle.textContent = "Start long-polling"; toggle.setAttribute("aria-pressed", "false"); };
   root.append(el("div", { class: "widget-controls" }, toggle), state, log.node, codeBox(CODE));

@@ -25,6 +25,7 @@ export function mount(root) {
   });
   interval.addEventListener("change", () => { client.intervalMs = Number(interval.value); });
   const toggle = button("Start polling", () => (client.running ? stop() : start()));
+  toggle.dataset.client = "poll";
   const start = (opts) => { client.start(opts); toggle.textContent = "Stop polling"; toggle.setAttribute("aria-pressed", "true"); };
   const stop = () => { client.stop(); toggle.textContent = "Start polling"; toggle.setAttribute("aria-pressed", "false"); };
   root.append(
