@@ -21,7 +21,9 @@
 //!   step's checks against the learner's traffic.
 //! - [`lab`] races one feed over all four transports with real clients and
 //!   measures each lane (the seed's comparison table, measured); it also runs
-//!   bounded load tests (load lab) and two instances over Redis (cluster lab).
+//!   bounded load tests (load lab), reconnect storms, and two instances over
+//!   Redis (cluster lab). Its fault switches and actions reach the transports
+//!   through a middleware in front of them and a valve in every open stream.
 //! - [`drops`] lets a learner make the server cut their own connections.
 //! - [`feed`] runs the built-in publishers (`ticker`, `notifications`).
 //! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).

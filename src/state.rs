@@ -18,6 +18,7 @@ use crate::lab::challenges::Challenges;
 use crate::lab::cluster::ClusterLab;
 use crate::lab::faults::Faults;
 use crate::lab::load::LoadLab;
+use crate::lab::storm::StormLab;
 use crate::lessons::Library;
 use crate::lessons::progress::ProgressStore;
 use crate::limits::PublishLimits;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub load_lab: Arc<LoadLab>,
     /// Two more instances sharing this one's Redis (scaling lesson).
     pub cluster_lab: Arc<ClusterLab>,
+    /// Reconnect storms of the server's own clients.
+    pub storm_lab: Arc<StormLab>,
     /// Tells handlers when their client hung up.
     pub peers: PeerWatch,
 }
@@ -132,6 +135,7 @@ impl AppState {
             config.traffic_per_learner as usize,
             !config.no_traffic_log,
         );
+        let drops: Arc<Drops> = Arc::default();
         Ok(AppState {
             lab: Arc::new(Lab::new(
                 addr,
@@ -145,10 +149,11 @@ impl AppState {
             peers: PeerWatch::default(),
             load_lab: LoadLab::new(addr, config.loadgen_program(), shutdown.clone()),
             cluster_lab: ClusterLab::new(&config, addr, shutdown.clone()),
+            storm_lab: StormLab::new(addr, drops.clone(), shutdown.clone()),
             connections,
             lessons,
             progress: Arc::default(),
-            drops: Arc::default(),
+            drops,
             traffic,
             config: Arc::new(config),
             hub,

@@ -74,7 +74,7 @@ impl Transport {
 
     /// The transport a request path belongs to, or `None` for paths the log
     /// ignores (pages, Swagger UI, the OpenAPI document, the log itself,
-    /// lesson progress, challenge verdicts, load-lab and cluster-lab status).
+    /// lesson progress, challenge verdicts, load-lab, cluster-lab and storm status).
     pub fn of_path(path: &str) -> Option<Transport> {
         match path {
             "/api/poll" => Some(Transport::Poll),
@@ -86,7 +86,8 @@ impl Transport {
                 || p.starts_with("/api/lessons")
                 || p.starts_with("/api/lab/challenges")
                 || p.starts_with("/api/lab/load")
-                || p.starts_with("/api/lab/cluster") =>
+                || p.starts_with("/api/lab/cluster")
+                || p.starts_with("/api/lab/storm") =>
             {
                 None
             }

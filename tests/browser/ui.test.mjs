@@ -122,7 +122,24 @@ test("the lab races four lanes and fills in the table", async () => {
   await page.locator("#faults-status", { hasText: "Applied" }).waitFor();
   const faults = await (await page.request.get(`${server.base}/api/faults`)).json();
   assert.equal(faults.idle_timeout_s, 30);
+  // The newer switches, and an action, by their labels.
+  await page.getByLabel("gzip on my SSE streams").selectOption("flushed");
+  await page.getByLabel("Corporate proxy").check();
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.locator("#faults-status", { hasText: "Applied" }).waitFor();
+  const more = await (await page.request.get(`${server.base}/api/faults`)).json();
+  assert.equal(more.gzip, "flushed");
+  assert.equal(more.corporate_proxy, true);
+  await page.getByRole("button", { name: "Go half-open" }).click();
+  await page.locator("#actions-status", { hasText: "went silent" }).waitFor();
   await page.getByRole("button", { name: "Reset all" }).click();
+  // A small reconnect storm, charted.
+  const storm = page.getByRole("region", { name: "Reconnect storm" });
+  await storm.getByLabel(/Clients/).fill("20");
+  await storm.getByLabel(/Retry or back-off base/).fill("200");
+  await storm.getByRole("button", { name: "Start the storm" }).click();
+  await page.locator(".storm-run").waitFor({ timeout: 30000 });
+  assert.match(await page.locator(".storm-run").innerText(), /20 of 20 clients back/);
   // A challenge, solved from this page's own traffic: one stream, ten events.
   const card = page.locator("#challenge-ten-updates-three-requests");
   await card.getByRole("button", { name: "Start" }).click();
