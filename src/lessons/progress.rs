@@ -70,12 +70,18 @@ pub struct Decision {
     pub correct: bool,
     /// The traffic log's `seq` when answered: counts for steps entered before.
     pub seq: u64,
+    /// Play mode answered ("show me"): it counts as watched, not done.
+    #[serde(default)]
+    pub played: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     pub text: String,
     pub seq: u64,
+    /// Play mode answered ("show me"): it counts as watched, not done.
+    #[serde(default)]
+    pub played: bool,
 }
 
 /// Where changed progress is kept beyond this process (a database file), if anywhere.
