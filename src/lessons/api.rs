@@ -659,7 +659,10 @@ impl LessonsApi {
             self.traffic.last_seq()
         };
         self.progress.update(&learner.id, &lesson.meta.slug, |st| {
-            st.steps.entry(id.clone()).or_default().entered_seq = now;
+            let at = st.tick();
+            let step = st.steps.entry(id.clone()).or_default();
+            step.entered_seq = now;
+            step.entered_at = at;
         });
         if uses_cluster(lesson) {
             self.cluster
@@ -868,7 +871,6 @@ impl LessonsApi {
     ) -> Result<Json<AnswerResult>, ApiError> {
         let (lessons, i) = self.find(&slug)?;
         let slug = lessons[i].meta.slug.clone();
-        let seq = self.traffic.last_seq();
         let played = actor.0 == Some(Actor::Play);
         let Json(req) = body;
         let result = match req.kind {
@@ -894,12 +896,13 @@ impl LessonsApi {
                     })?;
                 let verdict = scenario.judge(choice, factor);
                 self.progress.update(&learner.id, &slug, |s| {
+                    let at = s.tick();
                     s.decisions.insert(
                         scenario.id.into(),
                         Decision {
                             answer: choice.as_str().into(),
                             correct: verdict.correct(),
-                            seq,
+                            at,
                             played,
                         },
                     );
@@ -930,9 +933,10 @@ impl LessonsApi {
                     .collect();
                 let covered = key_points.iter().filter(|k| k.covered).count();
                 self.progress.update(&learner.id, &slug, |s| {
+                    let at = s.tick();
                     s.interview = Some(Answer {
                         text: text.to_owned(),
-                        seq,
+                        at,
                         played,
                     });
                 });

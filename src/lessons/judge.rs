@@ -107,8 +107,8 @@ fn judge_step<'a>(
     let window = entries.iter().filter(|e| e.seq > st.entered_seq);
     let mut mine = Counters::from_entries(window.clone().filter(|e| e.actor == Actor::Learner));
     let mut shown = Counters::from_entries(window.filter(|e| e.actor == Actor::Play));
-    add_answers(&mut mine, lesson_state, st.entered_seq, false);
-    add_answers(&mut shown, lesson_state, st.entered_seq, true);
+    add_answers(&mut mine, lesson_state, st.entered_at, false);
+    add_answers(&mut shown, lesson_state, st.entered_at, true);
     for (name, value) in elsewhere.into_iter().flatten() {
         mine.add_named(name, *value);
     }
@@ -140,20 +140,20 @@ fn judge_step<'a>(
     }
 }
 
-/// Exercise answers given inside the step's window, by the learner or by
-/// play mode (`played`).
-fn add_answers(counters: &mut Counters, state: &LessonState, since_seq: u64, played: bool) {
+/// Exercise answers given after the step was entered (by the lesson's
+/// clock), by the learner or by play mode (`played`).
+fn add_answers(counters: &mut Counters, state: &LessonState, entered_at: u64, played: bool) {
     let decisions = state
         .decisions
         .values()
-        .filter(|d| d.seq >= since_seq && d.played == played);
+        .filter(|d| d.at > entered_at && d.played == played);
     let (all, correct) = decisions.fold((0, 0), |(n, ok), d| (n + 1, ok + u64::from(d.correct)));
     counters.add("decisions", all);
     counters.add("decisions_correct", correct);
     let answered = state
         .interview
         .as_ref()
-        .is_some_and(|a| a.seq >= since_seq && a.played == played);
+        .is_some_and(|a| a.at > entered_at && a.played == played);
     counters.add("interview_answered", u64::from(answered));
 }
 
@@ -205,6 +205,7 @@ mod tests {
     fn entered(seq: u64) -> StepState {
         StepState {
             entered_seq: seq,
+            entered_at: seq,
             ..StepState::default()
         }
     }
@@ -260,15 +261,18 @@ mod tests {
         let lesson = parse("01-t.md", LESSON).expect("lesson");
         let mut state = LessonState::default();
         state.steps.insert("two".into(), entered(50));
-        let decision = |seq| Decision {
+        let decision = |at| Decision {
             answer: "sse".into(),
             correct: true,
-            seq,
+            at,
             played: false,
         };
         state.decisions.insert("a".into(), decision(40));
+        // Given at the tick before the step was entered: no traffic in
+        // between tells them apart, the lesson clock does.
+        state.decisions.insert("b".into(), decision(49));
         assert!(!judge(&lesson, &state, &[], &Elsewhere::new())[1].done);
-        state.decisions.insert("b".into(), decision(50));
+        state.decisions.insert("c".into(), decision(51));
         assert!(judge(&lesson, &state, &[], &Elsewhere::new())[1].done);
     }
 
@@ -282,7 +286,7 @@ mod tests {
             Decision {
                 answer: "sse".into(),
                 correct: true,
-                seq: 60,
+                at: 60,
                 played: true,
             },
         );

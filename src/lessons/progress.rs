@@ -31,12 +31,28 @@ pub struct LessonState {
     pub decisions: BTreeMap<String, Decision>,
     #[serde(default)]
     pub interview: Option<Answer>,
+    /// Ticks at every step entered and every answer given, so an answer is
+    /// strictly before or after a step's start even when no traffic came
+    /// between them (lesson bookkeeping is not in the traffic log).
+    #[serde(default)]
+    pub clock: u64,
+}
+
+impl LessonState {
+    /// The next tick of the lesson's clock.
+    pub fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepState {
     /// Only traffic entries after this `seq` count for the step.
     pub entered_seq: u64,
+    /// The lesson clock when entered: only answers given after it count.
+    #[serde(default)]
+    pub entered_at: u64,
     /// Every check held on the learner's own traffic at some point.
     pub done: bool,
     /// Every check held on play mode's traffic: the learner watched it done.
@@ -68,8 +84,9 @@ pub struct Prediction {
 pub struct Decision {
     pub answer: String,
     pub correct: bool,
-    /// The traffic log's `seq` when answered: counts for steps entered before.
-    pub seq: u64,
+    /// The lesson clock when answered: counts for steps entered before.
+    #[serde(default)]
+    pub at: u64,
     /// Play mode answered ("show me"): it counts as watched, not done.
     #[serde(default)]
     pub played: bool,
@@ -78,7 +95,9 @@ pub struct Decision {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     pub text: String,
-    pub seq: u64,
+    /// The lesson clock when answered.
+    #[serde(default)]
+    pub at: u64,
     /// Play mode answered ("show me"): it counts as watched, not done.
     #[serde(default)]
     pub played: bool,
