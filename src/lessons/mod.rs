@@ -146,8 +146,9 @@ impl Library {
 }
 
 fn lesson_names() -> Vec<String> {
+    // `NN-slug.md`; the folder's README.md is about the lessons, not one of them.
     let mut names: Vec<String> = LessonFiles::iter()
-        .filter(|n| n.ends_with(".md"))
+        .filter(|n| n.ends_with(".md") && n.starts_with(|c: char| c.is_ascii_digit()))
         .map(|n| n.into_owned())
         .collect();
     names.sort();

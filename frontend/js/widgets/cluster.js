@@ -49,7 +49,13 @@ export function mount(root) {
   // (actor=play on every URL to the instances) until the learner clicks.
   let actor = "learner";
   const as = (u) => withActor(u, actor);
-  root.addEventListener("click", (e) => { if (e.isTrusted) actor = "learner"; }, true);
+  // The learner's own click takes over clients "show me" connected, so what
+  // they do next counts as theirs.
+  root.addEventListener("click", (e) => {
+    if (!e.isTrusted || actor === "learner") return;
+    actor = "learner";
+    if (clientsStarted) { closeClients(); startClients(); }
+  }, true);
   let status = null; // GET /api/lab/cluster
   let stopped = false;
   const timers = new Set();
@@ -459,17 +465,17 @@ export function mount(root) {
     for (const c of [sse, ws, poller]) c.on = null;
   }
 
-  /** Play mode presses a button (or ticks a box) by its label, as play's. */
+  /** Play mode presses a button (or ticks a box) by its label, as play's.
+   * A control that is missing or disabled right now (the instances are
+   * already up, A is already down) is skipped: the script goes on. */
   async function press(label, { actor: who = "learner" } = {}) {
     const target = [...root.querySelectorAll("button, label")]
       .find((n) => n.textContent.trim() === label || n.textContent.trim().startsWith(label));
     const control = target?.tagName === "LABEL" ? target.querySelector("input") : target;
-    if (!control) throw new Error(`the cluster has no control called ${JSON.stringify(label)}`);
-    if (control.disabled) throw new Error(`${JSON.stringify(label)} is not available now (is Redis running? are the instances up?)`);
+    if (!control || control.disabled) return tell(`Show me skipped "${label}": not available right now.`);
     actor = who;
     control.click();
-    // Give the action's first request time to leave with the right actor.
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 300)); // the action's first request leaves as play's
   }
 
   poll();
