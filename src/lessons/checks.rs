@@ -265,11 +265,9 @@ impl Cost {
 
     /// Rounded; 0 while nothing was delivered.
     fn per_event(&self) -> u64 {
-        if self.events == 0 {
-            0
-        } else {
-            (self.bytes + self.events / 2) / self.events
-        }
+        (self.bytes + self.events / 2)
+            .checked_div(self.events)
+            .unwrap_or(0)
     }
 }
 

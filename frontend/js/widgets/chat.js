@@ -30,7 +30,6 @@ ws.send(JSON.stringify({ type: "chat", text }));
 const plural = (n, one) => `${n} ${one}${n === 1 ? "" : "s"}`;
 
 export function mount(root) {
-  const mine = new Set(); // ids of the chat events this page sent
   let costFrom = null; // traffic seq when the learner first acted here
   let costTimer = null;
   const cost = el("p", { class: "chat-cost small", "aria-live": "off", text: "Open a side and send a message: the cost of each way shows here." });
@@ -49,7 +48,7 @@ export function mount(root) {
     const show = (id, data) => {
       if (seen.has(id)) return;
       seen.add(id);
-      log.add(`#${id} ${data.from}: ${data.text}${mine.has(id) ? " (sent from this page)" : ""}`, "news");
+      log.add(`${data.from}: ${data.text}`, "news");
       state.textContent = `open · ${plural(seen.size, "message")} shown`;
     };
     // `actor`: who opened this side's connection ("play" when show me did).
@@ -96,7 +95,6 @@ export function mount(root) {
   const postChat = async (text, actor = "learner") => {
     try {
       const r = await postJson(withActor("/api/chat", actor), { text });
-      mine.add(r.id);
       sse.state.textContent = `sent with POST /api/chat → 202, event #${r.id}${source ? "" : " (open the stream to see it arrive)"}`;
     } catch (err) {
       sse.log.add(`not sent: ${err.message}`, "warn");
@@ -133,7 +131,6 @@ export function mount(root) {
     s.onmessage = (m) => {
       const msg = JSON.parse(m.data);
       if (msg.type === "event" && msg.event.topic === "chat") ws.show(msg.event.id, msg.event.data);
-      else if (msg.type === "ack" && msg.for === "chat" && msg.id) mine.add(msg.id);
       else if (msg.type === "error") ws.log.add(`error: ${msg.message}`, "warn");
       // The room's own "chat" messages repeat what the topic already brought.
     };

@@ -26,11 +26,11 @@ const ROWS = [
   ["Open right now", ["", null, "", ""],
     (t) => `${count(t.open_connections, "connection")} open`],
   ["Direction", ["Request / response", null, "Server → client", "Two-way"],
-    (t) => `↑ ${bytes(t.bytes_up)} up · ↓ ${bytes(t.bytes_down)} down · ${count(t.events_delivered, "event")} delivered`],
+    (t) => `↑ ${bytes(t.bytes_up)} up\n↓ ${bytes(t.bytes_down)} down\n${count(t.events_delivered, "event")} delivered`],
   ["Efficiency", ["Low", null, "High", "Very high"],
-    (t) => perEvent(t) + (t.requests && (t.transport === "poll" || t.transport === "long_poll") ? `, ${Math.round(t.empty_share * 100)} % of answers empty` : "")],
+    (t) => perEvent(t) + (t.requests && (t.transport === "poll" || t.transport === "long_poll") ? `\n${Math.round(t.empty_share * 100)} % of answers empty` : "")],
   ["Delay", ["", null, "", ""],
-    (t) => `median ${ms(t.delay_p50_ms)} · p95 ${ms(t.delay_p95_ms)} · worst ${ms(t.delay_max_ms)}`],
+    (t) => `median ${ms(t.delay_p50_ms)}\np95 ${ms(t.delay_p95_ms)}\nworst ${ms(t.delay_max_ms)}`],
   ["Complexity", ["Low", null, "Low", "Medium / high"],
     (t, lines) => (lines[t.transport] ? `${count(lines[t.transport], "line")} of client code in this page` : "—")],
 ];
@@ -60,7 +60,7 @@ export function mount(root) {
   let last = null; // the latest statistics
   let gone = false;
   const lanes = LANES.map((lane) => {
-    const state = el("span", { class: "small muted", text: "stopped" });
+    const state = el("span", { class: "compare-state small muted", text: "stopped" });
     const client = lane.make((text) => { state.textContent = text; });
     const toggle = button(lane.on, () => (client.running ? api.stop() : api.start()));
     toggle.dataset.client = lane.id;
