@@ -33,6 +33,7 @@ pub const WIDGETS: &[&str] = &[
     "chat",
     "load",
     "cluster",
+    "sequence",
 ];
 pub const TRANSPORTS: &[&str] = &[
     "overview",

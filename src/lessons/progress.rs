@@ -147,11 +147,17 @@ impl ProgressStore {
                 };
                 inner.learners.remove(&old);
             }
-            let saved = self
+            let mut saved = self
                 .persist
                 .as_ref()
                 .and_then(|p| p.load(learner))
                 .unwrap_or_default();
+            // Windows opened in an earlier run name that run's traffic log;
+            // this run's log starts empty, so all of it came after them.
+            // (Answers are ordered by the lesson's own clock, which is saved.)
+            for step in saved.values_mut().flat_map(|l| l.steps.values_mut()) {
+                step.entered_seq = 0;
+            }
             inner.learners.insert(learner.clone(), saved);
         }
         inner.learners.entry(learner.clone()).or_default()

@@ -37,12 +37,13 @@ export function mount(root) {
   function side(name, title, openText, closeText) {
     const log = messageLog(`Chat messages received over ${title}`);
     const state = status("closed");
-    const input = el("input", { type: "text", value: `hello over ${name === "sse" ? "SSE" : "a WebSocket"}`, maxlength: "1000", "aria-label": `Chat text (${title})`, class: "grow" });
+    const input = el("input", { type: "text", value: `hello over ${name === "sse" ? "SSE" : "a WebSocket"}`, maxlength: "1000", "aria-label": `Chat text (${title})`, class: "grow", "data-action": "chat-text", "data-side": name });
     const toggle = button(openText, () => (api.running ? api.stop() : api.start()));
     toggle.dataset.client = name;
     toggle.setAttribute("aria-pressed", "false");
     const send = button("Send", () => say(input.value));
-    send.dataset.play = `chat ${name}`;
+    send.dataset.action = "chat-send";
+    send.dataset.side = name;
     input.addEventListener("keydown", (e) => { if (e.key === "Enter") say(input.value); });
     const seen = new Set();
     const show = (id, data) => {

@@ -90,7 +90,7 @@ export function mount(root) {
       el("span", { class: "badge", text: lane.title }), toggle, state);
     if (lane.id === "ws") {
       // The one client that can talk up its own connection.
-      const input = el("input", { type: "text", value: '{"type":"publish","topic":"demo","event":"note","data":{"text":"up the socket"}}', "aria-label": "Message to send (JSON)", spellcheck: "false", class: "mono grow" });
+      const input = el("input", { type: "text", value: '{"type":"publish","topic":"demo","event":"note","data":{"text":"up the socket"}}', "aria-label": "Message to send (JSON)", spellcheck: "false", class: "mono grow", "data-action": "ws-message" });
       // The learner's own send takes over a socket "show me" opened.
       const mine = async () => {
         if (client.running && api.actor === "play") {
@@ -101,7 +101,7 @@ export function mount(root) {
         api.send(input.value);
       };
       const send = button("Send", mine, "ghost");
-      send.dataset.play = "ws send";
+      send.dataset.action = "ws-send";
       input.addEventListener("keydown", (e) => { if (e.key === "Enter") mine(); });
       api.send = (text) => {
         if (!client.running) { state.textContent = "not connected: press Connect first"; return; }

@@ -26,11 +26,13 @@ export function mount(root) {
     state.textContent = `stream open — ${count} event(s), last id #${m.lastEventId}`;
   };
   const toggle = button("Open the stream", () => (source ? stop() : start()));
+  toggle.dataset.client = "sse";
   const cut = async (actor) => {
     const r = await postJson(withActor("/api/connections/drop", actor), { transport: "sse" });
     log.add(`asked the server to cut the stream (${r.dropped} cut); watch the browser reconnect with Last-Event-ID`);
   };
   const drop = button("Drop my connection (server side)", () => cut("learner"), "ghost");
+  drop.dataset.action = "drop-sse";
   const start = ({ actor = "learner" } = {}) => {
     if (source) return;
     source = new EventSource(withActor("/api/sse", actor));
