@@ -32,6 +32,16 @@ pub const NAMES: &[(&str, &str)] = &[
     ),
     ("events_published", "events published"),
     ("chat_sent", "chat messages sent"),
+    ("chat_posted", "chat messages sent with POST /api/chat"),
+    ("ws_chat_sent", "chat messages sent over a WebSocket"),
+    (
+        "poll_bytes_per_event",
+        "bytes on the wire per event polling delivered",
+    ),
+    (
+        "sse_bytes_per_event",
+        "bytes on the wire per event SSE delivered",
+    ),
     ("decisions", "scenarios decided"),
     ("decisions_correct", "scenarios decided correctly"),
     ("interview_answered", "interview answers written"),
@@ -144,7 +154,14 @@ impl Counters {
     /// Counts what traffic entries show.
     pub fn from_entries<'a>(entries: impl IntoIterator<Item = &'a Arc<Entry>>) -> Counters {
         let mut c = Counters::default();
+        let mut poll_cost = Cost::default();
+        let mut sse_cost = Cost::default();
         for e in entries {
+            match e.transport {
+                Transport::Poll => poll_cost.add(e),
+                Transport::Sse => sse_cost.add(e),
+                _ => {}
+            }
             let ok = e.status.is_none_or(|s| (200..300).contains(&s));
             let news = e.events_delivered() > 0;
             match (e.transport, e.kind) {
@@ -197,6 +214,7 @@ impl Counters {
                         }
                         if kind.as_deref() == Some("chat") {
                             c.add("chat_sent", 1);
+                            c.add("ws_chat_sent", 1);
                         }
                         if kind.as_deref() == Some("subscribe")
                             && e.preview.as_deref().is_some_and(asks_since)
@@ -212,14 +230,44 @@ impl Counters {
                 {
                     match e.path.as_deref().map(|p| p.split('?').next().unwrap_or(p)) {
                         Some("/api/events") => c.add("events_published", 1),
-                        Some("/api/chat") => c.add("chat_sent", 1),
+                        Some("/api/chat") => {
+                            c.add("chat_sent", 1);
+                            c.add("chat_posted", 1);
+                        }
                         _ => {}
                     }
                 }
                 _ => {}
             }
         }
+        c.add("poll_bytes_per_event", poll_cost.per_event());
+        c.add("sse_bytes_per_event", sse_cost.per_event());
         c
+    }
+}
+
+/// Bytes on the wire and events delivered by one transport, as the
+/// traffic statistics count them (a `closed` entry repeats its
+/// connection's totals, so it is left out).
+#[derive(Default)]
+struct Cost {
+    bytes: u64,
+    events: u64,
+}
+
+impl Cost {
+    fn add(&mut self, e: &Entry) {
+        if e.kind != EntryKind::Closed {
+            self.bytes += e.bytes_up + e.bytes_down;
+            self.events += e.events_delivered() as u64;
+        }
+    }
+
+    /// Rounded; 0 while nothing was delivered.
+    fn per_event(&self) -> u64 {
+        (self.bytes + self.events / 2)
+            .checked_div(self.events)
+            .unwrap_or(0)
     }
 }
 
@@ -269,6 +317,36 @@ mod tests {
         assert_eq!(c.get("empty_polls"), 1);
         assert_eq!(c.get("sse_reconnected_with_last_event_id"), 1);
         assert_eq!((c.get("ws_sent"), c.get("chat_sent")), (1, 1));
+        assert_eq!((c.get("ws_chat_sent"), c.get("chat_posted")), (1, 0));
+    }
+
+    #[test]
+    fn bytes_per_event_divide_the_wire_by_the_deliveries() {
+        let poll = |bytes: u64, ids: Vec<u64>| {
+            let mut e = Entry::new(Transport::Poll, EntryKind::Exchange, Direction::Both, 1);
+            e.bytes_up = bytes / 2;
+            e.bytes_down = bytes - bytes / 2;
+            e.event_ids = Some(ids);
+            Arc::new(e)
+        };
+        let mut opened = Entry::new(Transport::Sse, EntryKind::Opened, Direction::Both, 2);
+        opened.bytes_up = 300;
+        let mut event = Entry::new(Transport::Sse, EntryKind::Event, Direction::Down, 2);
+        event.bytes_down = 100;
+        event.event_ids = Some(vec![9]);
+        let mut closed = Entry::new(Transport::Sse, EntryKind::Closed, Direction::Both, 2);
+        closed.bytes_down = 10_000;
+        let c = Counters::from_entries(&[
+            poll(500, vec![]),
+            poll(500, vec![]),
+            poll(701, vec![7, 8]),
+            Arc::new(opened),
+            Arc::new(event),
+            Arc::new(closed),
+        ]);
+        assert_eq!(c.get("poll_bytes_per_event"), 851);
+        assert_eq!(c.get("sse_bytes_per_event"), 400);
+        assert_eq!(Counters::from_entries(&[]).get("poll_bytes_per_event"), 0);
     }
 
     #[test]
