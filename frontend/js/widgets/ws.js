@@ -53,7 +53,7 @@ export function mount(root) {
       const msg = JSON.parse(m.data);
       if (msg.type === "event") lastId = msg.event.id;
       const sentAt = UNASKED.has(msg.type) ? undefined : unanswered.shift();
-      const trip = sentAt === undefined ? "" : ` (${(performance.now() - sentAt).toFixed(1)} ms round trip)`;
+      const trip = sentAt === undefined ? "" : ` (answered in ${(performance.now() - sentAt).toFixed(1)} ms)`;
       const text = msg.type === "event"
         ? `← event #${msg.event.id} ${msg.event.topic}/${msg.event.type}`
         : `← ${m.data.slice(0, 140)}${trip}`;
