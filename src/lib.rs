@@ -21,7 +21,9 @@
 //!   step's checks against the learner's traffic.
 //! - [`lab`] races one feed over all four transports with real clients and
 //!   measures each lane (the seed's comparison table, measured); it also runs
-//!   bounded load tests (load lab) and two instances over Redis (cluster lab).
+//!   bounded load tests (load lab), reconnect storms, and two instances over
+//!   Redis (cluster lab). Its fault switches and actions reach the transports
+//!   through a middleware in front of them and a valve in every open stream.
 //! - [`drops`] lets a learner make the server cut their own connections.
 //! - [`feed`] runs the built-in publishers (`ticker`, `notifications`).
 //! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).
@@ -38,6 +40,8 @@
 //!   [`request_span`] gives each request a tracing span only when it is recorded.
 //! - [`sockets`] frees connections whose client stopped reading or hung up.
 //! - [`shutdown`] is the one signal long-lived work watches to wrap up.
+//! - [`storage`] keeps lesson progress and challenge best scores in a file
+//!   (redb) so they survive a restart; `--ephemeral` keeps nothing.
 //! - [`config`] lists every tunable, as flags and environment variables.
 
 pub mod api;
@@ -64,6 +68,7 @@ pub mod server;
 pub mod shutdown;
 pub mod sockets;
 pub mod state;
+pub mod storage;
 pub mod traffic;
 pub mod transports;
 

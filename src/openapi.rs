@@ -9,7 +9,9 @@
 //! - that a body property with a default also takes `null` (poem-openapi
 //!   reads it as "absent", so the default applies);
 //! - the long-poll `timeout` range, which comes from the command line;
-//! - that a race report has at most four lanes.
+//! - that a race report has at most four lanes;
+//! - what the fault gate answers in front of the transports (a deploy's
+//!   `502`, the corporate proxy's `403`), see [`crate::lab::faults::gate`].
 //!
 //! [`AllowHeader`] adds `Allow` (RFC 9110 §15.5.6) to the `405` a documented
 //! path gives for a method it does not take, listing the methods the
@@ -49,6 +51,7 @@ pub fn document(raw: &str, config: &Config) -> Value {
             media["schema"]["maxItems"] = json!(4);
         }
     }
+    crate::lab::faults::gate::document(&mut doc);
     doc
 }
 

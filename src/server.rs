@@ -22,7 +22,9 @@ use crate::lab::LabApi;
 use crate::lab::challenges::ChallengesApi;
 use crate::lab::cluster::ClusterLabApi;
 use crate::lab::faults::FaultsApi;
+use crate::lab::faults::gate::FaultGate;
 use crate::lab::load::LoadLabApi;
+use crate::lab::storm::api::StormApi;
 use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
 use crate::request_span::RequestSpan;
@@ -59,6 +61,7 @@ type Apis = (
     LabApi,
     LoadLabApi,
     ClusterLabApi,
+    StormApi,
     FaultsApi,
     ChallengesApi,
 );
@@ -104,6 +107,9 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             ClusterLabApi {
                 lab: state.cluster_lab.clone(),
                 backplane: state.backplane.clone(),
+            },
+            StormApi {
+                lab: state.storm_lab.clone(),
             },
             FaultsApi {
                 faults: state.faults.clone(),
@@ -173,6 +179,9 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         .with(BodyLimit::new(state.config.max_body_bytes as usize))
         .with(ProblemDetails)
         .with(allow)
+        // The learner's simulated proxy (fault switches): inside the capture,
+        // so its 502s, refused upgrades and wrapped streams are what the log sees.
+        .with(FaultGate::new(state.faults.clone()))
         // Inside the capture, so its headers count in the bytes on the wire.
         .with(security)
         // Outside the Origin check, so a listed origin's preflight is answered.

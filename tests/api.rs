@@ -24,6 +24,11 @@ async fn openapi_lists_every_endpoint_with_tags_and_examples() {
         ("/api/long-poll", "get"),
         ("/api/sse", "get"),
         ("/api/ws", "get"),
+        ("/api/faults", "put"),
+        ("/api/faults/deploy", "post"),
+        ("/api/faults/half-open", "post"),
+        ("/api/lab/storm", "post"),
+        ("/api/lab/storm/{id}", "get"),
     ] {
         let op = &paths[path][method];
         assert!(op.is_object(), "{method} {path} missing");
@@ -42,7 +47,33 @@ async fn openapi_lists_every_endpoint_with_tags_and_examples() {
     let problem = &paths["/api/poll"]["get"]["responses"]["400"]["content"];
     assert!(problem.get("application/problem+json").is_some());
     let schemas = spec["components"]["schemas"].as_object().expect("schemas");
-    for name in ["Event", "EventBatch", "PublishRequest", "Problem", "Reset"] {
+    // The fault gate's answer in front of every transport.
+    for path in [
+        "/api/poll",
+        "/api/long-poll",
+        "/api/sse",
+        "/api/ws",
+        "/api/ws/echo",
+    ] {
+        let bad_gateway = &paths[path]["get"]["responses"]["502"];
+        assert!(
+            bad_gateway["content"]["application/problem+json"]["example"].is_object(),
+            "{path}: 502 undocumented"
+        );
+        assert!(bad_gateway["headers"]["Retry-After"].is_object(), "{path}");
+    }
+    for name in [
+        "Event",
+        "EventBatch",
+        "PublishRequest",
+        "Problem",
+        "Reset",
+        "FaultSwitches",
+        "DeployRequest",
+        "HalfOpenRequest",
+        "StormRequest",
+        "StormRun",
+    ] {
         assert!(
             schemas[name]["example"].is_object(),
             "{name} has no example"

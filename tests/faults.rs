@@ -1,5 +1,5 @@
-//! Fault switches against the real server (issue 6, acceptance 3 in part):
-//! the idle-timeout killer and the buffering proxy.
+//! Fault switches against the real server: the idle-timeout killer, the
+//! buffering proxy, and gzip on the stream (buffered vs flushed).
 
 mod common;
 
@@ -193,33 +193,93 @@ async fn switches_are_validated_and_reset() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn gzip_on_the_stream_holds_events_back() {
-    let server = TestServer::start().await;
-    set_faults(&server, "zipped", json!({"gzip": true})).await;
-    let mut plain = open_sse(&server, "plain", "?topics=zip").await;
-    let mut zipped = open_sse(&server, "zipped", "?topics=zip").await;
-    server.wait_for_subscribers(2).await;
-    for i in 0..5 {
-        server.publish("zip", json!({ "i": i })).await;
+/// gzip as a decompressing client sees it: bytes in, text out as far as
+/// the compressed data so far allows.
+struct Gunzip(flate2::write::GzDecoder<Vec<u8>>);
+
+impl Gunzip {
+    fn new() -> Self {
+        Gunzip(flate2::write::GzDecoder::new(Vec::new()))
     }
-    // What each client has received one second later.
-    let plain_bytes = received_within(&mut plain, Duration::from_secs(1)).await;
-    let zipped_bytes = received_within(&mut zipped, Duration::from_secs(1)).await;
-    let plain_text = String::from_utf8_lossy(&plain_bytes);
-    assert_eq!(
-        plain_text.matches("\nid: ").count() + usize::from(plain_text.starts_with("id: ")),
-        5,
-        "all five arrived uncompressed"
-    );
-    assert!(
-        zipped_bytes.len() < 100,
-        "gzip held the events in its buffer: {} bytes arrived",
-        zipped_bytes.len()
-    );
-    server.stop().await;
+
+    fn feed(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.0.write_all(bytes).expect("valid gzip");
+        self.0.flush().expect("inflate");
+    }
+
+    fn events(&self) -> usize {
+        String::from_utf8_lossy(self.0.get_ref())
+            .matches("\nid: ")
+            .count()
+    }
 }
 
+/// An SSE response, checked to be gzip-compressed.
+async fn open_gzipped(
+    server: &TestServer,
+    learner: &str,
+    query: &str,
+) -> impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + use<> {
+    let res = server
+        .http
+        .get(server.url(&format!("/api/sse{query}")))
+        .header("X-Learner", learner)
+        .send()
+        .await
+        .expect("sse");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-encoding"], "gzip", "{learner}");
+    Box::pin(res.bytes_stream())
+}
+
+#[tokio::test]
+async fn gzip_buffered_holds_events_in_the_encoder_and_flushed_sends_each_at_once() {
+    let server = TestServer::start().await;
+    set_faults(&server, "buffered", json!({"gzip": "buffered"})).await;
+    set_faults(&server, "flushed", json!({"gzip": "flushed"})).await;
+    let mut buffered = open_gzipped(&server, "buffered", "?topics=zip&limit=6").await;
+    let mut flushed = open_gzipped(&server, "flushed", "?topics=zip").await;
+    server.wait_for_subscribers(2).await;
+
+    // Flushed: each event can be decompressed before the next is published.
+    let mut flushed_text = Gunzip::new();
+    for i in 0..5 {
+        server.publish("zip", json!({ "i": i })).await;
+        tokio::time::timeout(PATIENCE, async {
+            while flushed_text.events() < i + 1 {
+                let chunk = flushed.next().await.expect("open").expect("bytes");
+                flushed_text.feed(&chunk);
+            }
+        })
+        .await
+        .expect("a flushed event arrives at once, compressed");
+    }
+
+    // Buffered: the same five events are still in the server's encoder.
+    let mut buffered_text = Gunzip::new();
+    buffered_text.feed(&received_within(&mut buffered, Duration::from_millis(300)).await);
+    assert_eq!(
+        buffered_text.events(),
+        0,
+        "gzip held all five events while the flushed stream had them"
+    );
+
+    // The sixth ends the stream (limit=6): the encoder's finish lets all out in one lump.
+    server.publish("zip", json!({ "i": 5 })).await;
+    let rest = tokio::time::timeout(PATIENCE, async {
+        let mut rest = Vec::new();
+        while let Some(chunk) = buffered.next().await {
+            rest.extend_from_slice(&chunk.expect("bytes"));
+        }
+        rest
+    })
+    .await
+    .expect("the stream ended");
+    buffered_text.feed(&rest);
+    assert_eq!(buffered_text.events(), 6, "all six, at the end");
+    server.stop().await;
+}
 async fn received_within(
     stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
     window: Duration,

@@ -426,7 +426,7 @@ async fn no_content_encoding_even_when_the_client_accepts_gzip() {
         .json()
         .await
         .expect("json");
-    assert_eq!(switches["gzip"], false, "the gzip fault is off by default");
+    assert_eq!(switches["gzip"], "off", "the gzip fault is off by default");
 
     let offer = [("Accept-Encoding", "gzip, deflate, br, zstd")];
     for path in [SSE, TRAFFIC] {
@@ -446,7 +446,7 @@ async fn no_content_encoding_even_when_the_client_accepts_gzip() {
         .http
         .put(server.url("/api/faults"))
         .header("X-Learner", "rule-4-gzip")
-        .json(&json!({ "gzip": true }))
+        .json(&json!({ "gzip": "buffered" }))
         .send()
         .await
         .expect("PUT /api/faults");

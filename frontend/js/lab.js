@@ -1,5 +1,6 @@
 // The comparison lab: start a server-side race, show the seed's table with
-// the measured numbers beside each claim, export JSON/CSV; fault switches.
+// the measured numbers beside each claim, export JSON/CSV; fault switches
+// and actions (faults.js), the reconnect storm (storm.js).
 
 import { initTheme } from "./theme.js";
 import { el } from "./dom.js";
@@ -8,8 +9,11 @@ import { initChallenges } from "./challenges.js";
 import { initSix } from "./six.js";
 import { raceInBrowser, summarize } from "./browser-race.js";
 import { mount as mountChat } from "./widgets/chat.js";
+import { mount as mountSequence } from "./widgets/sequence.js";
 import { initChatCost } from "./chat-cost.js";
 import { initLoadLab } from "./load-lab.js";
+import { initFaults } from "./faults.js";
+import { initStorm } from "./storm.js";
 
 const $ = (id) => document.getElementById(id);
 initTheme($("theme"));
@@ -150,39 +154,12 @@ $("race").addEventListener("submit", async (ev) => {
   }
 });
 
-async function loadFaults() {
-  const f = await json("/api/faults");
-  for (const [k, v] of Object.entries(f)) {
-    const input = $("faults").elements.namedItem(k);
-    if (input?.type === "checkbox") input.checked = Boolean(v);
-    else if (input) input.value = v;
-  }
-}
-
-$("faults").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = new FormData(ev.target);
-  const body = Object.fromEntries([...form].filter(([k]) => k !== "gzip").map(([k, v]) => [k, Number(v)]));
-  body.gzip = form.has("gzip");
-  try {
-    await json("/api/faults", { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-    $("faults-status").textContent = "Applied to the streams and sockets you open from now on.";
-  } catch (err) {
-    $("faults-status").textContent = err.message;
-  }
+initFaults({
+  form: $("faults"), status: $("faults-status"), reset: $("faults-reset"),
+  dropSse: $("drop-sse"), dropWs: $("drop-ws"),
+  deploy: $("deploy"), halfOpen: $("half-open"), actionsStatus: $("actions-status"),
 });
-$("faults-reset").addEventListener("click", async () => {
-  await json("/api/faults", { method: "DELETE" });
-  await loadFaults();
-  $("faults-status").textContent = "All switches off.";
-});
-for (const [id, transport] of [["drop-sse", "sse"], ["drop-ws", "websocket"]]) {
-  $(id).addEventListener("click", async () => {
-    const r = await json("/api/connections/drop", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ transport }) });
-    $("faults-status").textContent = `${r.dropped} connection${r.dropped === 1 ? "" : "s"} dropped.`;
-  });
-}
-loadFaults();
+initStorm($("storm"), $("storm-status"), $("storm-runs"));
 initChallenges($("challenges"));
 initSix($("six"), $("six-open"), $("six-close"));
 $("chat-start").addEventListener("click", (ev) => {
@@ -192,3 +169,17 @@ $("chat-start").addEventListener("click", (ev) => {
 });
 
 initLoadLab($("load"), $("load-status"), $("load-result"));
+// On demand: the diagram holds a connection (the six-connection demo counts on six free ones).
+let sequence = null;
+$("sequence-start").addEventListener("click", (ev) => {
+  const toggle = ev.currentTarget;
+  if (sequence) {
+    sequence.stop();
+    sequence = null;
+    $("sequence").replaceChildren();
+  } else {
+    sequence = mountSequence($("sequence"));
+  }
+  toggle.textContent = sequence ? "Stop drawing" : "Draw my traffic";
+  toggle.setAttribute("aria-pressed", String(Boolean(sequence)));
+});

@@ -11,7 +11,8 @@ export function mountStage(root) {
   const feedState = el("p", { class: "muted small", role: "status", text: "Loading feeds…" });
   const text = el("input", { type: "text", value: "Hello from the lesson", maxlength: "500", "aria-label": "Text to publish", class: "grow" });
   const published = el("p", { class: "muted small", role: "status" });
-  const publish = el("button", { type: "submit", text: "Publish" });
+  const publish = el("button", { type: "submit", text: "Publish", "data-action": "publish" });
+  text.dataset.action = "publish-text";
   const form = el("form", { class: "widget-controls" }, text, publish);
   form.addEventListener("submit", async (e) => {
     e.preventDefault();

@@ -6,16 +6,22 @@
 //!   server and reports what each connection costs.
 //! - [`cluster`] starts two more instances of this server sharing its Redis,
 //!   for the scaling lesson (kill one, watch clients move).
+//! - [`storm`] drops hundreds of the server's own clients at once and
+//!   charts how they come back (fixed retry vs back-off with jitter).
+//! - [`faults`] are switches and actions that break a learner's own
+//!   connections the way proxies, deploys and networks do.
 //!
 //! Runs are bounded: at most [`MAX_RUNNING`] at a time, at most
 //! [`MAX_DURATION_S`] seconds each, and only the newest [`KEPT_RUNS`] results
 //! are kept.
 
+pub mod bests;
 pub mod challenges;
 pub mod cluster;
 pub mod faults;
 pub mod load;
 pub mod race;
+pub mod storm;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;

@@ -32,6 +32,7 @@ pub const WIDGETS: &[&str] = &[
     "chat",
     "load",
     "cluster",
+    "sequence",
 ];
 pub const TRANSPORTS: &[&str] = &[
     "overview",

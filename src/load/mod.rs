@@ -368,15 +368,22 @@ impl Shared {
 /// (measured: 60 % of its time while 9,000 WebSockets connected after
 /// 10,000 SSE streams). A spread-out source makes that search instant.
 pub(crate) async fn dial(shared: &Shared, n: usize) -> std::io::Result<tokio::net::TcpStream> {
-    let stream = match shared.addr {
+    dial_loopback(shared.addr, n).await
+}
+
+/// Client `n`'s TCP connection to `addr`, from a loopback address of its
+/// own when `addr` is loopback (see [`dial`]); the reconnect-storm lab's
+/// clients connect the same way.
+pub async fn dial_loopback(addr: SocketAddr, n: usize) -> std::io::Result<tokio::net::TcpStream> {
+    let stream = match addr {
         SocketAddr::V4(v4) if v4.ip().is_loopback() => {
             let socket = tokio::net::TcpSocket::new_v4()?;
             let source = Ipv4Addr::new(127, 0, 0, 2 + (n % 249) as u8);
             // Linux answers on all of 127/8; where only 127.0.0.1 exists
             // (macOS), connect from there.
             match socket.bind(SocketAddr::from((source, 0))) {
-                Ok(()) => socket.connect(shared.addr).await?,
-                Err(_) => tokio::net::TcpStream::connect(shared.addr).await?,
+                Ok(()) => socket.connect(addr).await?,
+                Err(_) => tokio::net::TcpStream::connect(addr).await?,
             }
         }
         addr => tokio::net::TcpStream::connect(addr).await?,

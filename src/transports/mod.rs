@@ -7,11 +7,15 @@
 //! - [`sse`]: `GET /api/sse`, one response that never ends (unless asked to).
 //! - [`websocket`]: `GET /api/ws`, an upgraded two-way connection.
 //! - [`echo`]: `GET /api/ws/echo`, a bare WebSocket that returns every message.
+//!
+//! [`valve`] is how the lab's fault actions reach open SSE streams and
+//! WebSockets (cut them, or freeze them half-open) from outside their loops.
 
 pub mod echo;
 pub mod long_polling;
 pub mod polling;
 pub mod sse;
+pub mod valve;
 pub mod websocket;
 
 use std::sync::Arc;

@@ -33,6 +33,7 @@ use crate::lab::faults::FaultSwitches;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::{Learner, Tap, Transport};
+use crate::transports::valve::{Order, Valve};
 
 /// The SSE `event:` name of the reset signal. Published events may not use it.
 pub const RESET_EVENT: &str = "reset";
@@ -124,13 +125,11 @@ impl SseApi {
             shutdown: self.state.shutdown.token().clone(),
             hung_up: self.state.peers.hung_up(remote),
             dropped: self.state.drops.watch(&learner.id, Transport::Sse),
+            valve: self.state.faults.valve(&learner.id),
             tap,
             _permit: permit,
         };
-        let gzip = session.faults.gzip;
-        Ok(SseAnswer::Stream(
-            EventStream::new(session.into_stream()).gzipped(gzip),
-        ))
+        Ok(SseAnswer::Stream(EventStream::new(session.into_stream())))
     }
 }
 
@@ -201,6 +200,8 @@ struct Session {
     hung_up: CancellationToken,
     /// Changes when the learner asks the server to drop their streams.
     dropped: tokio::sync::watch::Receiver<u64>,
+    /// The lab's fault actions: cut now (deploy) or go silent (half-open).
+    valve: Valve,
     tap: Tap,
 }
 
@@ -249,6 +250,14 @@ impl Session {
                     self.tap.closing("the server dropped it on request");
                     return None;
                 }
+                order = self.valve.order() => {
+                    let why = match order {
+                        Order::Cut => "the server restarted (a deploy)",
+                        Order::Freeze { until } => self.frozen(until).await,
+                    };
+                    self.tap.closing(why);
+                    return None;
+                }
                 _ = self.hung_up.cancelled() => {
                     self.tap.closing("the client closed it");
                     return None;
@@ -295,6 +304,22 @@ impl Session {
             };
             self.last_write = Instant::now();
             return Some(chunk);
+        }
+    }
+
+    /// Half-open: writes nothing more (no events, no heartbeats) until
+    /// something ends the stream; says what did.
+    async fn frozen(&mut self, give_up: Instant) -> &'static str {
+        let idle_deadline = self.faults.idle_timeout().map(|t| self.last_write + t);
+        tokio::select! {
+            _ = self.shutdown.cancelled() => "the server is shutting down",
+            Ok(()) = self.dropped.changed() => "the server dropped it on request",
+            _ = self.hung_up.cancelled() => "the client closed it while it was half-open",
+            _ = until(self.deadline) => "the requested duration has passed",
+            _ = until(idle_deadline) => "the idle-timeout killer closed it after a silence",
+            _ = tokio::time::sleep_until(give_up) => {
+                "half-open: the server wrote nothing for the whole time and gave up on it"
+            }
         }
     }
 
@@ -352,73 +377,30 @@ pub fn encode_reset(reset: &Reset) -> Bytes {
 }
 
 /// A `text/event-stream` response, documented as a stream of [`Event`]s.
+/// Never compressed (an encoder would hold events back); the lab's gzip
+/// fault switch wraps it from outside (`lab::faults::gate`).
 pub struct EventStream {
     chunks: BoxStream<'static, Bytes>,
-    gzip: bool,
 }
 
 impl EventStream {
     /// A response that writes each chunk as it comes (chunks are whole SSE fields).
     pub fn new(chunks: BoxStream<'static, Bytes>) -> Self {
-        EventStream {
-            chunks,
-            gzip: false,
-        }
-    }
-
-    /// The "gzip on the stream" fault switch: the encoder waits to fill its
-    /// buffer before it writes, so events sit on the server — the reason
-    /// compression must stay off event streams.
-    pub fn gzipped(self, on: bool) -> Self {
-        EventStream { gzip: on, ..self }
+        EventStream { chunks }
     }
 }
 
 impl IntoResponse for EventStream {
     fn into_response(self) -> Response {
-        let builder = Response::builder()
+        Response::builder()
             .content_type(CONTENT_TYPE)
             .header(header::CACHE_CONTROL, "no-cache")
             // Tells nginx-like proxies not to buffer the stream.
-            .header("X-Accel-Buffering", "no");
-        if self.gzip {
-            builder
-                .header(header::CONTENT_ENCODING, "gzip")
-                .body(Body::from_bytes_stream(gzip(self.chunks)))
-        } else {
-            builder.body(Body::from_bytes_stream(
+            .header("X-Accel-Buffering", "no")
+            .body(Body::from_bytes_stream(
                 self.chunks.map(Ok::<_, std::io::Error>),
             ))
-        }
     }
-}
-
-/// Compresses a stream the way a naive compression layer does: bytes come
-/// out only when the deflate buffers fill (tens of kilobytes), or at the end.
-fn gzip(
-    chunks: BoxStream<'static, Bytes>,
-) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
-    use std::io::Write;
-    let encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    let end = stream::once(async { None });
-    chunks
-        .map(Some)
-        .chain(end)
-        .scan(Some(encoder), |state, chunk| {
-            let out = match (state.as_mut(), chunk) {
-                (Some(encoder), Some(chunk)) => encoder
-                    .write_all(&chunk)
-                    .map(|()| Bytes::from(std::mem::take(encoder.get_mut()))),
-                (Some(_), None) => state
-                    .take()
-                    .map_or(Ok(Vec::new()), |encoder| encoder.finish())
-                    .map(Bytes::from),
-                (None, _) => Ok(Bytes::new()),
-            };
-            std::future::ready(Some(out))
-        })
-        // Nothing compressed yet: write nothing (an empty chunk would end the body).
-        .filter(|out| std::future::ready(!matches!(out, Ok(b) if b.is_empty())))
 }
 
 /// One Server-Sent Event as a client parses it: its fields, `data` as text.

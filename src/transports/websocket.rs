@@ -35,8 +35,10 @@ use crate::limits::{ConnectionLimit, ErrorBudget, RetryAfter};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::capture::FrameKind;
+use crate::traffic::catch_up::ListeningSince;
 use crate::traffic::{Learner, Tap};
 use crate::transports::until;
+use crate::transports::valve::{Order, Silence, Valve, silent_until};
 
 pub struct WebSocketApi {
     pub state: AppState,
@@ -94,6 +96,7 @@ impl WebSocketApi {
         let dropped = state
             .drops
             .watch(&learner.id, crate::traffic::Transport::Websocket);
+        let valve = state.faults.valve(&learner.id);
         let name = state.chat.new_member_name("ws");
         let tracker = state.shutdown.tracker().clone();
         tracker.spawn(async move {
@@ -114,6 +117,7 @@ impl WebSocketApi {
                         tap.clone(),
                         dropped,
                         faults,
+                        valve,
                     );
                     let (code, reason) = session.run(ws).await;
                     let code = u16::from(code);
@@ -396,6 +400,8 @@ struct Session {
     tap: Tap,
     dropped: tokio::sync::watch::Receiver<u64>,
     faults: FaultSwitches,
+    /// The lab's fault actions: cut now (deploy) or go silent (half-open).
+    valve: Valve,
     /// When a frame was last written (for the idle-timeout killer).
     last_write: std::sync::Mutex<Instant>,
 }
@@ -408,6 +414,7 @@ impl Session {
         tap: Tap,
         dropped: tokio::sync::watch::Receiver<u64>,
         faults: FaultSwitches,
+        valve: Valve,
     ) -> Self {
         let chat = state.chat.join();
         Session {
@@ -421,6 +428,7 @@ impl Session {
             tap,
             dropped,
             faults,
+            valve,
             last_write: std::sync::Mutex::new(Instant::now()),
         }
     }
@@ -495,6 +503,10 @@ impl Session {
                 biased;
                 _ = shutdown.cancelled() => return Stop::Close(CloseCode::Away, "server shutting down"),
                 Ok(()) = self.dropped.changed() => return Stop::Close(CloseCode::Away, "dropped on request"),
+                order = self.valve.order() => return match order {
+                    Order::Cut => Stop::Close(CloseCode::Away, "the server is restarting (a deploy)"),
+                    Order::Freeze { until } => self.frozen(ws, until, &shutdown).await,
+                },
                 // Like a proxy's idle timeout: the TCP connection just goes, no close frame.
                 _ = until(idle_deadline) => return Stop::Gone(CloseCode::Abnormal, "the idle-timeout killer cut it"),
                 incoming = ws.next() => match incoming {
@@ -579,6 +591,27 @@ impl Session {
             {
                 return stop_for(err);
             }
+        }
+    }
+
+    /// Half-open: no pong, no ping, no close frame; what the client sends
+    /// is read and dropped, so its leaving is still noticed.
+    async fn frozen(
+        &mut self,
+        ws: &mut WebSocketStream<Upgraded>,
+        give_up: Instant,
+        shutdown: &tokio_util::sync::CancellationToken,
+    ) -> Stop {
+        tokio::select! {
+            _ = shutdown.cancelled() => Stop::Gone(CloseCode::Abnormal, "the server shut down while the socket was half-open"),
+            Ok(()) = self.dropped.changed() => Stop::Gone(CloseCode::Abnormal, "dropped on request while half-open"),
+            silence = silent_until(ws.get_mut(), give_up) => match silence {
+                Silence::ClientLeft => Stop::Gone(CloseCode::Abnormal, "the client left while the socket was half-open"),
+                Silence::GaveUp => Stop::Gone(
+                    CloseCode::Abnormal,
+                    "half-open: the server wrote nothing for the whole time and gave up on it",
+                ),
+            },
         }
     }
 
@@ -694,6 +727,10 @@ impl Session {
             (None, Some(cursor)) => Cursor::After(cursor),
             (None, None) => Cursor::Now,
         };
+        if since.is_some() {
+            // A replay: what it brings from before now is catch-up, not delay.
+            self.tap.listening_from(ListeningSince::now());
+        }
         let sub = self.state.hub.subscribe(from);
         let topics = filter.topics().to_vec();
         self.subscription = Some((sub, filter));
@@ -961,6 +998,7 @@ mod fuzz {
             Tap::default(),
             dropped,
             FaultSwitches::default(),
+            Valve::never(),
         )
     }
 

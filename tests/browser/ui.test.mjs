@@ -1,5 +1,5 @@
-// The real UI in headless Chromium: every lesson stepped through and
-// ticked, play mode, EventSource resuming after a drop, the WebSocket pane,
+// The real UI in headless Chromium (lessons.test.mjs walks every lesson):
+// EventSource resuming after a drop, the WebSocket pane,
 // Swagger UI's "Try it out", learner text shown as text, no console errors,
 // no request to another origin. Screenshots go to target/screenshots/.
 
@@ -25,154 +25,6 @@ function assertClean(problems) {
   assert.deepEqual(problems.consoleErrors, [], "no console errors");
   assert.deepEqual(problems.foreignRequests, [], "no request to another origin");
 }
-
-const stepDone = (page, id) =>
-  page.waitForSelector(`.toc-link.done[href="#${id}"]`, { timeout: 45000 });
-
-/** Does what a step asks for when it has no play script. */
-async function doByHand(page, step) {
-  // Widgets are loaded on demand; wait for this step's to be in the pane.
-  if (step.widget) await page.locator(`.live-pane .w-${step.widget}`).waitFor();
-  switch (step.widget) {
-    case "publish":
-      await page.click(".live-pane .widget-controls button");
-      break;
-    case "decide": {
-      const best = {
-        notifications: "SSE", dashboard: "SSE", stocks: "SSE", activity: "SSE",
-        chat: "WebSockets", game: "WebSockets", collab: "WebSockets", "nightly-report": "Polling",
-      };
-      const items = page.locator(".decide > li");
-      await items.first().waitFor();
-      const n = await items.count();
-      assert.ok(n >= 7, "the decision exercise lists the scenarios");
-      for (let i = 0; i < n; i++) {
-        const title = await items.nth(i).locator(".scenario").textContent();
-        const id = Object.keys(best).find((k) => title.toLowerCase().includes(
-          { notifications: "notification", dashboard: "dashboard", stocks: "stock", activity: "activity",
-            chat: "chat", game: "game", collab: "collaborative", "nightly-report": "report" }[k]));
-        await items.nth(i).getByRole("button", { name: best[id], exact: true }).click();
-        await items.nth(i).locator(".feedback.good").waitFor();
-      }
-      break;
-    }
-    case "interview":
-      await page.fill(".live-pane textarea",
-        "When the data flows mostly server to client and I want plain HTTP with built-in reconnect (Last-Event-ID); for two-way chat I'd use WebSockets.");
-      await page.click(".live-pane .widget-controls button");
-      await page.locator(".interview-result blockquote").waitFor();
-      break;
-    case "chat": {
-      await page.waitForTimeout(500);
-      const sends = page.locator(".chat-grid .widget-controls button");
-      for (let i = 0; i < 2; i++) {
-        await sends.nth(0).click();
-        await sends.nth(1).click();
-        await page.waitForTimeout(150);
-      }
-      break;
-    }
-    case "load": {
-      // A small load test from the lesson pane: it runs and fills in its table.
-      for (const [name, value] of [["sse", "40"], ["websockets", "40"], ["pollers", "10"], ["duration_s", "3"]]) {
-        await page.fill(`.live-pane .w-load input[name=${name}]`, value);
-      }
-      await page.click(".live-pane .w-load button[type=submit]");
-      await page.locator(".live-pane .load-table").waitFor({ timeout: 90000 });
-      assert.match(await page.textContent(".live-pane .load-sentence"), /40 SSE connections cost the server/);
-      break;
-    }
-    case "cluster": {
-      // This server runs without Redis: the scaling lesson's widget says how
-      // to start both (cluster.test.mjs runs it with a redis-server).
-      const hint = page.locator(".live-pane .w-cluster .cluster-hint");
-      await hint.locator("pre").waitFor();
-      assert.match(await hint.textContent(), /--redis-url redis:\/\/127\.0\.0\.1:6379\//);
-      assert.equal(await page.locator(".live-pane .w-cluster").getByRole("button", { name: "Start two instances" }).isDisabled(), true);
-      break;
-    }
-    default:
-      break;
-  }
-}
-
-test("every lesson, step by step, ticks every check", { timeout: 600000 }, async () => {
-  const { page, problems, context } = await newLearner(browser, server.base);
-  await page.goto(`${server.base}/`);
-  await page.getByRole("link", { name: "Lessons" }).first().click();
-  await page.locator(".lesson-list li").first().waitFor();
-  assert.equal(await page.locator(".lesson-list li").count(), 11);
-  await page.screenshot({ path: path.join(screenshots, "00-lesson-list.png") });
-  await page.locator(".lesson-list a").first().click();
-
-  const lessons = await (await page.request.get(`${server.base}/api/lessons`)).json();
-  for (const summary of lessons) {
-    await page.waitForURL(`**/lessons/${summary.slug}**`);
-    const lesson = await (await page.request.get(`${server.base}/api/lessons/${summary.slug}`)).json();
-    await page.waitForSelector("#lesson-text h2");
-    await page.screenshot({ path: path.join(screenshots, `${String(lesson.order).padStart(2, "0")}-${lesson.slug}.png`) });
-    for (const [i, step] of lesson.steps.entries()) {
-      try {
-      await page.waitForFunction((t) => document.querySelector("#lesson-text h2")?.textContent === t, step.title);
-      if (step.play.length) {
-        await page.click("#play");
-        // Skip the reading pauses after each sentence (not the script's own waits);
-        // stop once the step's checks tick, or the script ends.
-        // (Checked and clicked in one task in the page, so a wait that has
-        // just begun is never skipped by mistake.)
-        const skipper = setInterval(() => {
-          page.evaluate(() => {
-            if (document.querySelector("#narration")?.dataset.action === "say") document.querySelector("#play-next")?.click();
-          }).catch(() => {});
-        }, 300);
-        try {
-          if (step.checks.length) await stepDone(page, step.id);
-          else await page.waitForFunction(() => document.querySelector("#play-pause")?.disabled, null, { timeout: 60000 });
-        } finally {
-          clearInterval(skipper);
-        }
-      } else {
-        await doByHand(page, step);
-        // The cluster's checks count traffic on instances this server (no
-        // Redis here) cannot start; cluster.test.mjs ticks them with Redis.
-        if (step.checks.length && step.widget !== "cluster") await stepDone(page, step.id);
-      }
-      } catch (err) {
-        await page.screenshot({ path: path.join(screenshots, `failed-${lesson.slug}-${step.id}.png`) });
-        const progress = await (await page.request.get(`${server.base}/api/lessons/${lesson.slug}/progress`)).json();
-        const narration = await page.textContent("#narration");
-        throw new Error(`${lesson.slug}#${step.id}: ${err.message}\nnarration: ${narration}\nprogress: ${JSON.stringify(progress.steps.find((s) => s.id === step.id))}`);
-      }
-      if (i < lesson.steps.length - 1) await page.click("#next-step");
-    }
-    const progress = await (await page.request.get(`${server.base}/api/lessons/${lesson.slug}/progress`)).json();
-    if (!lesson.steps.some((s) => s.widget === "cluster")) {
-      assert.equal(progress.done, progress.total, `${lesson.slug}: every checked step done`);
-    }
-    await page.click("#next-step");
-  }
-  await page.waitForURL("**/lessons/");
-  await page.screenshot({ path: path.join(screenshots, "11-lessons-done.png") });
-  assertClean(problems);
-  await context.close();
-});
-
-test("a lesson played in play mode runs to its end", { timeout: 300000 }, async () => {
-  const { page, problems, context } = await newLearner(browser, server.base);
-  await page.goto(`${server.base}/lessons/polling`);
-  const lesson = await (await page.request.get(`${server.base}/api/lessons/polling`)).json();
-  for (const [i, step] of lesson.steps.entries()) {
-    await page.waitForFunction((t) => document.querySelector("#lesson-text h2")?.textContent === t, step.title);
-    await page.click("#play");
-    await page.waitForFunction(() => document.querySelector("#narration")?.textContent.startsWith("That is the whole step"), null, { timeout: 90000 });
-    if (i === 1) await page.screenshot({ path: path.join(screenshots, "lesson-played.png") });
-    if (i < lesson.steps.length - 1) await page.click("#next-step");
-  }
-  const progress = await (await page.request.get(`${server.base}/api/lessons/polling/progress`)).json();
-  assert.equal(progress.done, progress.total, "playing the lesson did every step");
-  assertClean(problems);
-  await context.close();
-});
 
 test("EventSource resumes with Last-Event-ID after the server drops it", async () => {
   const { page, problems, context } = await newLearner(browser, server.base);
@@ -270,7 +122,24 @@ test("the lab races four lanes and fills in the table", async () => {
   await page.locator("#faults-status", { hasText: "Applied" }).waitFor();
   const faults = await (await page.request.get(`${server.base}/api/faults`)).json();
   assert.equal(faults.idle_timeout_s, 30);
+  // The newer switches, and an action, by their labels.
+  await page.getByLabel("gzip on my SSE streams").selectOption("flushed");
+  await page.getByLabel("Corporate proxy").check();
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.locator("#faults-status", { hasText: "Applied" }).waitFor();
+  const more = await (await page.request.get(`${server.base}/api/faults`)).json();
+  assert.equal(more.gzip, "flushed");
+  assert.equal(more.corporate_proxy, true);
+  await page.getByRole("button", { name: "Go half-open" }).click();
+  await page.locator("#actions-status", { hasText: "went silent" }).waitFor();
   await page.getByRole("button", { name: "Reset all" }).click();
+  // A small reconnect storm, charted.
+  const storm = page.getByRole("region", { name: "Reconnect storm" });
+  await storm.getByLabel(/Clients/).fill("20");
+  await storm.getByLabel(/Retry or back-off base/).fill("200");
+  await storm.getByRole("button", { name: "Start the storm" }).click();
+  await page.locator(".storm-run").waitFor({ timeout: 30000 });
+  assert.match(await page.locator(".storm-run").innerText(), /20 of 20 clients back/);
   // A challenge, solved from this page's own traffic: one stream, ten events.
   const card = page.locator("#challenge-ten-updates-three-requests");
   await card.getByRole("button", { name: "Start" }).click();

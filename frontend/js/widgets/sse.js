@@ -32,6 +32,7 @@ export function mount(root) {
     state.textContent = `stream open — ${count} event(s), last id #${m.lastEventId}`;
   };
   const toggle = button("Open the stream", () => (source ? stop() : start()));
+  toggle.dataset.client = "sse";
   const cut = async (who) => {
     const r = await postJson(withActor("/api/connections/drop", who), { transport: "sse" });
     log.add(`asked the server to cut the stream (${r.dropped} cut); watch the browser reconnect with Last-Event-ID`);
@@ -47,6 +48,7 @@ export function mount(root) {
     await cut("learner");
   };
   const drop = button("Drop my connection (server side)", () => dropAsLearner().catch((e) => log.add(e.message, "warn")), "ghost");
+  drop.dataset.action = "drop-sse";
   const start = ({ actor: who = "learner" } = {}) => {
     if (source) return;
     const s = new EventSource(withActor("/api/sse", who));

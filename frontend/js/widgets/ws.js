@@ -31,6 +31,9 @@ export function mount(root) {
   const input = el("input", { type: "text", value: '{"type":"ping"}', "aria-label": "Message to send (JSON)", spellcheck: "false", class: "mono grow" });
   const toggle = button("Connect", () => (socket ? stop() : start()));
   const sendBtn = button("Send", () => sendAsLearner(input.value), "ghost");
+  toggle.dataset.client = "ws";
+  input.dataset.action = "ws-message";
+  sendBtn.dataset.action = "ws-send";
   const transmit = (text) => {
     socket.send(text);
     unanswered.push(performance.now());

@@ -1,0 +1,80 @@
+// Fault switches (PUT /api/faults) and fault actions (deploy, half-open):
+// they act on this learner's own connections only.
+
+async function json(path, options) {
+  const res = await fetch(path, options);
+  const body = await res.json();
+  if (!res.ok) throw new Error(body.detail ?? res.statusText);
+  return body;
+}
+
+const post = (path, body) => json(path, {
+  method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+});
+
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+
+/** The switches as the form shows them: numbers, checkboxes, choices. */
+function read(form) {
+  const body = {};
+  for (const input of form.elements) {
+    if (!input.name) continue;
+    if (input.type === "checkbox") body[input.name] = input.checked;
+    else if (input.type === "number") body[input.name] = Number(input.value);
+    else body[input.name] = input.value;
+  }
+  return body;
+}
+
+function show(form, switches) {
+  for (const [name, value] of Object.entries(switches)) {
+    const input = form.elements.namedItem(name);
+    if (input?.type === "checkbox") input.checked = Boolean(value);
+    else if (input) input.value = value;
+  }
+}
+
+export function initFaults({ form, status, reset, dropSse, dropWs, deploy, halfOpen, actionsStatus }) {
+  const load = async () => show(form, await json("/api/faults"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await json("/api/faults", { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(read(form)) });
+      status.textContent = "Applied to the streams and sockets you open from now on.";
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  });
+  reset.addEventListener("click", async () => {
+    await json("/api/faults", { method: "DELETE" });
+    await load();
+    status.textContent = "All switches off.";
+  });
+  for (const [button, transport] of [[dropSse, "sse"], [dropWs, "websocket"]]) {
+    button.addEventListener("click", async () => {
+      const r = await post("/api/connections/drop", { transport });
+      status.textContent = `${plural(r.dropped, "connection", "connections")} dropped.`;
+    });
+  }
+  deploy.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await post("/api/faults/deploy", { seconds: Number(deploy.elements.seconds.value) });
+      actionsStatus.textContent = `Deploying: ${plural(r.cut, "connection", "connections")} cut; `
+        + `your transport requests get 502 for ${r.seconds} s.`;
+    } catch (err) {
+      actionsStatus.textContent = err.message;
+    }
+  });
+  halfOpen.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const r = await post("/api/faults/half-open", { close_after_s: Number(halfOpen.elements.close_after_s.value) });
+      actionsStatus.textContent = `${plural(r.frozen, "connection", "connections")} went silent; `
+        + `the server closes them after ${r.close_after_s} s.`;
+    } catch (err) {
+      actionsStatus.textContent = err.message;
+    }
+  });
+  load();
+}
