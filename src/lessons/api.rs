@@ -55,7 +55,12 @@ pub struct CheckInfo {
 
 #[derive(Debug, Object)]
 pub struct PlayStep {
-    /// `say`, `start`, `stop`, `publish`, `feed`, `drop`, `ws_send` or `wait`.
+    /// `say`, `start`, `stop`, `publish`, `feed`, `drop`, `ws_send`, `wait`, or
+    /// one of the network-faults lesson's: `fault` (target `corporate_proxy`
+    /// with value 1/0, or `gzip` with text `off`/`buffered`/`flushed`),
+    /// `deploy` (value: seconds), `half_open`, `watchdog` (value 1/0), `storm`
+    /// (target `sse`/`websocket`, text `fixed`/`backoff_jitter`, value:
+    /// clients), `latency` (value: messages each way), `bad` (target `ws`/`post`).
     pub action: String,
     /// The client (`poll`, `long-poll`, `sse`, `ws`) or feed the action is about.
     #[oai(nullable)]
@@ -86,6 +91,10 @@ impl From<&PlayAction> for PlayStep {
             PlayAction::DropSse => step("drop", Some("sse"), None, None),
             PlayAction::WsSend(json) => step("ws_send", Some("ws"), Some(json), None),
             PlayAction::Wait(s) => step("wait", None, None, Some(*s)),
+            PlayAction::Fault(f) => {
+                let (action, target, text, value) = f.wire();
+                step(action, target, text, value)
+            }
         }
     }
 }

@@ -15,8 +15,10 @@
 pub mod api;
 pub mod checks;
 pub mod exercises;
+pub mod fault_checks;
 pub mod judge;
 pub mod parse;
+pub mod play_faults;
 pub mod progress;
 pub mod render;
 
@@ -78,6 +80,8 @@ pub enum PlayAction {
     DropSse,
     WsSend(String),
     Wait(u64),
+    /// The network-faults lesson's verbs (`fault`, `deploy`, `storm`…).
+    Fault(play_faults::FaultAction),
 }
 
 /// Every lesson, in order. Parsed once and kept until a file changes:
