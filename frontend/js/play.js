@@ -46,6 +46,11 @@ export class Player {
   /** The widget's controller when it is the client named, else a background client. */
   client(name) {
     const w = this.widget();
+    // A widget that holds clients of its own (the network-faults lesson) lends them.
+    if (w?.controller.clients?.[name]) {
+      this.highlight(true);
+      return w.controller.clients[name];
+    }
     if (w?.name === WIDGET_OF[name] && w.controller.start) {
       this.highlight(true);
       return w.controller;
@@ -92,6 +97,13 @@ export class Player {
         break;
       }
       case "wait": await this.wait(a.value * 1000); break;
+      case "fault": case "deploy": case "half_open": case "watchdog": case "storm": case "latency": case "bad": {
+        // The network-faults widget does these, with actor=play.
+        const act = this.widget()?.controller.act;
+        if (!act) throw new Error(`"${a.action}" needs the faults widget`);
+        await act(a, "play");
+        break;
+      }
       default: break;
     }
   }

@@ -109,6 +109,47 @@ async function perform(page, action) {
       await (await control('[data-action="ws-send"]', "ws send")).click();
       return;
     }
+    // The network-faults lesson's controls (frontend/js/widgets/faults.js).
+    case "fault": {
+      const selector = action.target === "corporate_proxy" ? '[data-action="fault-proxy"]' : `[data-action="gzip-${action.text}"]`;
+      const c = await control(selector, `fault ${action.target}`);
+      const wanted = action.target === "corporate_proxy" ? action.value === 1 : true;
+      if (((await c.getAttribute("aria-pressed")) === "true") !== wanted) {
+        await c.click();
+        await pane.locator(`${selector}[aria-pressed="${wanted}"]`).waitFor();
+      }
+      return;
+    }
+    case "watchdog": {
+      const c = await control('[data-action="watchdog"]', "watchdog");
+      if (((await c.getAttribute("aria-pressed")) === "true") !== (action.value === 1)) await c.click();
+      return;
+    }
+    case "deploy": {
+      await (await control('input[aria-label="Deploy length in seconds"]', "deploy")).fill(String(action.value));
+      await (await control('[data-action="deploy"]', "deploy")).click();
+      await pane.locator("[role=status], .widget-status", { hasText: "502 Bad Gateway for" }).first().waitFor();
+      return;
+    }
+    case "half_open": {
+      await (await control('[data-action="half-open"]', "half-open")).click();
+      await pane.locator(".widget-status", { hasText: "went silent" }).first().waitFor();
+      return;
+    }
+    case "storm": {
+      await (await control('[data-action="storm-transport"]', "storm")).selectOption(action.target);
+      await (await control('[data-action="storm-clients"]', "storm")).fill(String(action.value));
+      const selector = action.text === "fixed" ? '[data-action="storm-fixed"]' : '[data-action="storm-jitter"]';
+      await (await control(selector, "storm")).click();
+      await pane.locator(`${selector}:not([disabled])`).waitFor({ timeout: 60000 });
+      return;
+    }
+    case "latency": {
+      await (await control('[data-action="latency"]', "latency")).click();
+      await pane.locator('[data-action="latency"]:not([disabled])').waitFor({ timeout: 60000 });
+      return;
+    }
+    case "bad": await (await control(`[data-action="bad-${action.target}"]`, `bad ${action.target}`)).click(); return;
     default: throw new Error(`the driver cannot do "${action.action}" by hand`);
   }
 }
