@@ -134,7 +134,93 @@ impl FaultTally {
 }
 
 /// Whether a WebSocket text preview is the server's `{"type":"error",…}`.
+/// A preview is cut at 200 characters, so it need not parse as JSON; the
+/// server writes the tag first.
 fn is_error_reply(preview: &str) -> bool {
-    serde_json::from_str::<serde_json::Value>(preview)
-        .is_ok_and(|v| v.get("type").and_then(serde_json::Value::as_str) == Some("error"))
+    preview.starts_with(r#"{"type":"error""#)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::traffic::Direction;
+
+    fn entry(transport: Transport, kind: EntryKind, status: Option<u16>) -> Entry {
+        let mut e = Entry::new(transport, kind, Direction::Both, 1);
+        e.status = status;
+        e
+    }
+
+    fn post(path: &str, status: u16) -> Entry {
+        let mut e = entry(Transport::Api, EntryKind::Exchange, Some(status));
+        e.method = Some("POST".into());
+        e.path = Some(path.into());
+        e
+    }
+
+    #[test]
+    fn a_websocket_is_back_only_when_opened_after_a_deploy() {
+        let opened = || Arc::new(entry(Transport::Websocket, EntryKind::Opened, Some(101)));
+        let c = Counters::from_entries(&[
+            opened(),
+            Arc::new(post("/api/faults/deploy", 200)),
+            Arc::new(entry(Transport::Sse, EntryKind::Exchange, Some(502))),
+            Arc::new(entry(Transport::Websocket, EntryKind::Exchange, Some(502))),
+            opened(),
+        ]);
+        assert_eq!(
+            (
+                c.get("deploys"),
+                c.get("sse_refused_502"),
+                c.get("ws_back_after_deploy")
+            ),
+            (1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn watchdog_reconnects_need_the_marker_and_the_last_id() {
+        let sse = |path: &str| {
+            let mut e = entry(Transport::Sse, EntryKind::Opened, Some(200));
+            e.path = Some(path.into());
+            Arc::new(e)
+        };
+        let c = Counters::from_entries(&[
+            sse("/api/sse?heartbeat=2"),
+            sse("/api/sse?heartbeat=2&watchdog=1"),
+            sse("/api/sse?last_event_id=4"),
+            sse("/api/sse?heartbeat=2&watchdog=1&last_event_id=4"),
+        ]);
+        assert_eq!(c.get("sse_watchdog_reconnects"), 1);
+        assert_eq!(c.get("sse_reconnected_with_last_event_id"), 2);
+    }
+
+    #[test]
+    fn errors_refusals_and_bad_posts() {
+        let mut error = entry(Transport::Websocket, EntryKind::Frame, None);
+        error.direction = Direction::Down;
+        error.frame = Some("text".into());
+        error.preview = Some(format!(
+            r#"{{"type":"error","message":"{}"#,
+            "x".repeat(200)
+        ));
+        let c = Counters::from_entries(&[
+            Arc::new(error),
+            Arc::new(entry(Transport::Websocket, EntryKind::Exchange, Some(403))),
+            Arc::new(post("/api/events", 400)),
+            Arc::new(post("/api/events", 201)),
+            Arc::new(post("/api/faults/half-open", 200)),
+        ]);
+        assert_eq!(
+            (
+                c.get("ws_errors_received"),
+                c.get("ws_refused"),
+                c.get("bad_posts"),
+                c.get("half_opens")
+            ),
+            (1, 1, 1, 1)
+        );
+    }
 }
