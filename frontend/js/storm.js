@@ -11,7 +11,7 @@ const TRANSPORTS = { sse: "SSE", websocket: "WebSocket" };
 async function json(path, options) {
   const res = await fetch(path, options);
   const body = await res.json();
-  if (!res.ok) throw new Error(body.detail ?? res.statusText);
+  if (!res.ok) throw Object.assign(new Error(body.detail ?? res.statusText), { status: res.status });
   return body;
 }
 

@@ -19,8 +19,9 @@ const median = (xs) => {
 };
 const ms = (v) => (v == null ? "–" : `${Math.round(v)} ms`);
 
-function toggle(text, onclick, data) {
-  const b = button(text, onclick, "ghost");
+/** A toggle button; its click handler is set later, as `onclick`. */
+function toggle(text, data) {
+  const b = el("button", { type: "button", class: "ghost", text });
   b.setAttribute("aria-pressed", "false");
   Object.assign(b.dataset, data);
   return b;
@@ -79,17 +80,17 @@ export function mount(root) {
   });
   const setPressed = (b, on) => b.setAttribute("aria-pressed", String(on));
   const flip = (client, b) => () => { if (client.running) client.stop(); else client.start(); setPressed(b, client.running); };
-  const pollToggle = toggle("Polling", null, { client: "poll" });
-  const sseToggle = toggle("SSE stream", null, { client: "sse" });
-  const wsToggle = toggle("WebSocket", null, { client: "ws" });
+  const pollToggle = toggle("Polling", { client: "poll" });
+  const sseToggle = toggle("SSE stream", { client: "sse" });
+  const wsToggle = toggle("WebSocket", { client: "ws" });
   pollToggle.onclick = flip(poll, pollToggle);
   sseToggle.onclick = flip(sse, sseToggle);
   wsToggle.onclick = flip(ws, wsToggle);
 
   // Fault switches.
   let switches = { corporate_proxy: false, gzip: "off" };
-  const proxyToggle = toggle("Corporate proxy", null, { action: "fault-proxy" });
-  const gzipButtons = ["off", "buffered", "flushed"].map((mode) => toggle(`gzip ${mode}`, null, { action: `gzip-${mode}` }));
+  const proxyToggle = toggle("Corporate proxy", { action: "fault-proxy" });
+  const gzipButtons = ["off", "buffered", "flushed"].map((mode) => toggle(`gzip ${mode}`, { action: `gzip-${mode}` }));
   const showSwitches = () => {
     setPressed(proxyToggle, switches.corporate_proxy);
     gzipButtons.forEach((b, i) => setPressed(b, ["off", "buffered", "flushed"][i] === switches.gzip));
@@ -113,7 +114,7 @@ export function mount(root) {
     const r = await startHalfOpen(30, actor);
     actionState.textContent = `Half-open: ${r.frozen} connection(s) went silent (the server closes them after ${r.close_after_s} s).`;
   };
-  const watchdogToggle = toggle(`SSE watchdog (${WATCHDOG_MS / 1000} s)`, null, { action: "watchdog" });
+  const watchdogToggle = toggle(`SSE watchdog (${WATCHDOG_MS / 1000} s)`, { action: "watchdog" });
   const setWatchdog = (on) => {
     const was = sse.running;
     if (was) sse.stop();
@@ -144,10 +145,21 @@ export function mount(root) {
     storming = true;
     stormButtons.forEach((b) => { b.disabled = true; });
     try {
-      const run = await runStorm({ clients, strategy, transport, retry_ms: 1000 }, {
+      const start = () => runStorm({ clients, strategy, transport, retry_ms: 1000 }, {
         actor,
         onProgress: (r, s) => { stormState.textContent = `Storm #${r.id} running… (${s} s)`; },
       });
+      let run = null;
+      // One storm per learner at a time: one started before a reload may still be running.
+      for (let tries = 0; !run; tries++) {
+        try {
+          run = await start();
+        } catch (err) {
+          if (err.status !== 429 || tries >= 30) throw err;
+          stormState.textContent = `${err.message} Starting when it ends…`;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
+      }
       stormState.textContent = `Storm #${run.id} done. ${stormSummary(run)}`;
       runs.push(run);
       if (runs.length > 2) runs.shift();
