@@ -234,7 +234,14 @@ async function walkLesson(slug) {
       }
     }
     await page.screenshot({ path: path.join(screenshots, `walked-${String(lesson.order).padStart(2, "0")}-${slug}.png`) });
-    assert.deepEqual(problems.consoleErrors, [], `${slug}: no console errors`);
+    // The network-faults lesson fails on purpose — upgrades refused (403 from the
+    // proxy), 502s during a deploy, a bad POST (400), a storm waiting for the one
+    // show me left running (429) — and the browser reports each failure itself.
+    const expected = slug === "network-faults"
+      ? /^(WebSocket connection to '[^']+' failed: Error during WebSocket handshake: Unexpected response code: (403|502)|Failed to load resource: the server responded with a status of (400|429|502) .*)$/
+      : null;
+    const errors = problems.consoleErrors.filter((m) => !expected?.test(m));
+    assert.deepEqual(errors, [], `${slug}: no console errors`);
     assert.deepEqual(problems.foreignRequests, [], `${slug}: no request to another origin`);
   } finally {
     await context.close();
