@@ -122,11 +122,22 @@ impl ProgressStore {
                 };
                 inner.learners.remove(&old);
             }
-            let saved = self
+            let mut saved = self
                 .persist
                 .as_ref()
                 .and_then(|p| p.load(learner))
                 .unwrap_or_default();
+            // Windows opened in an earlier run name that run's traffic log;
+            // this run's log starts empty, so all of it came after them.
+            for step in saved.values_mut().flat_map(|l| l.steps.values_mut()) {
+                step.entered_seq = 0;
+            }
+            for lesson in saved.values_mut() {
+                lesson.decisions.values_mut().for_each(|d| d.seq = 0);
+                if let Some(a) = lesson.interview.as_mut() {
+                    a.seq = 0;
+                }
+            }
             inner.learners.insert(learner.clone(), saved);
         }
         inner.learners.entry(learner.clone()).or_default()

@@ -35,6 +35,7 @@ use crate::limits::{ConnectionLimit, ErrorBudget, RetryAfter};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::capture::FrameKind;
+use crate::traffic::catch_up::ListeningSince;
 use crate::traffic::{Learner, Tap};
 use crate::transports::until;
 use crate::transports::valve::{Order, Silence, Valve, silent_until};
@@ -726,6 +727,10 @@ impl Session {
             (None, Some(cursor)) => Cursor::After(cursor),
             (None, None) => Cursor::Now,
         };
+        if since.is_some() {
+            // A replay: what it brings from before now is catch-up, not delay.
+            self.tap.listening_from(ListeningSince::now());
+        }
         let sub = self.state.hub.subscribe(from);
         let topics = filter.topics().to_vec();
         self.subscription = Some((sub, filter));
