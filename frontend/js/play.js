@@ -47,6 +47,11 @@ export class Player {
    * the comparison and the chat do), else a background client. */
   client(name) {
     const w = this.widget();
+    // A widget that holds clients of its own (the network-faults lesson) lends them.
+    if (w?.controller.clients?.[name]) {
+      this.highlight(true);
+      return w.controller.clients[name];
+    }
     if (w?.name === WIDGET_OF[name] && w.controller.start) {
       this.highlight(true);
       return w.controller;
@@ -103,6 +108,13 @@ export class Player {
       case "decide": await this.widgetDoes("decide", a.target, a.text, a.factor); break;
       case "answer": await this.widgetDoes("answer", a.text); break;
       case "press": await this.widgetDoes("press", a.text); break;
+      case "fault": case "deploy": case "half_open": case "watchdog": case "storm": case "latency": case "bad": {
+        // The network-faults widget does these, with actor=play.
+        const act = this.widget()?.controller.act;
+        if (!act) throw new Error(`"${a.action}" needs the faults widget`);
+        await act(a, "play");
+        break;
+      }
       default: break;
     }
   }

@@ -56,7 +56,12 @@ pub struct CheckInfo {
 #[derive(Debug, Object)]
 pub struct PlayStep {
     /// `say`, `start`, `stop`, `publish`, `feed`, `drop`, `ws_send`, `wait`,
-    /// `chat`, `decide`, `answer` or `press`.
+    /// `chat`, `decide`, `answer`, `press`, or one of the network-faults
+    /// lesson's: `fault` (target `corporate_proxy` with value 1/0, or `gzip`
+    /// with text `off`/`buffered`/`flushed`), `deploy` (value: seconds),
+    /// `half_open`, `watchdog` (value 1/0), `storm` (target `sse`/`websocket`,
+    /// text `fixed`/`backoff_jitter`, value: clients), `latency` (value:
+    /// messages each way), `bad` (target `ws`/`post`).
     pub action: String,
     /// The client (`poll`, `long-poll`, `sse`, `ws`), feed, chat side or
     /// scenario the action is about.
@@ -104,6 +109,10 @@ impl From<&PlayAction> for PlayStep {
             },
             PlayAction::Answer(t) => step("answer", None, Some(t), None),
             PlayAction::Press(label) => step("press", None, Some(label), None),
+            PlayAction::Fault(f) => {
+                let (action, target, text, value) = f.wire();
+                step(action, target, text, value)
+            }
         }
     }
 }

@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::fault_checks::FaultTally;
 use crate::traffic::{Direction, Entry, EntryKind, Transport};
 
-/// Every name a check may use. A lesson naming anything else is rejected.
+/// Every name a check may use: these and [`super::fault_checks::NAMES`].
+/// A lesson naming anything else is rejected.
 pub const NAMES: &[(&str, &str)] = &[
     ("polls", "short polls answered"),
     ("empty_polls", "short polls answered with 204 (no news)"),
@@ -65,6 +67,19 @@ pub const NAMES: &[(&str, &str)] = &[
     ("interview_answered", "interview answers written"),
 ];
 
+/// A known check name, as the `'static` string counters are keyed by.
+pub fn known(name: &str) -> Option<&'static str> {
+    all_names().map(|(n, _)| n).find(|n| *n == name)
+}
+
+/// Every name and its description.
+pub fn all_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    NAMES
+        .iter()
+        .chain(super::fault_checks::NAMES)
+        .map(|(n, d)| (*n, *d))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Ge,
@@ -90,11 +105,7 @@ impl Check {
         let text = line.trim().to_owned();
         let mut parts = text.split_whitespace();
         let raw_name = parts.next().ok_or("empty check")?;
-        let name = NAMES
-            .iter()
-            .map(|(n, _)| *n)
-            .find(|n| *n == raw_name)
-            .ok_or_else(|| format!("unknown check {raw_name:?}"))?;
+        let name = known(raw_name).ok_or_else(|| format!("unknown check {raw_name:?}"))?;
         let (op, target) = match (parts.next(), parts.next()) {
             (None, _) => (Op::Ge, 1),
             (Some(op), Some(n)) => {
@@ -142,8 +153,7 @@ impl Check {
     }
 
     pub fn describe(&self) -> &'static str {
-        NAMES
-            .iter()
+        all_names()
             .find(|(n, _)| *n == self.name)
             .map_or("", |(_, d)| d)
     }
@@ -164,7 +174,7 @@ impl Counters {
 
     /// Adds to a counter named at run time (unknown names are ignored).
     pub fn add_named(&mut self, name: &str, n: u64) {
-        if let Some((known, _)) = NAMES.iter().find(|(k, _)| *k == name) {
+        if let Some(known) = known(name) {
             self.add(known, n);
         }
     }
@@ -174,7 +184,9 @@ impl Counters {
         let mut c = Counters::default();
         let mut poll_cost = Cost::default();
         let mut sse_cost = Cost::default();
+        let mut faults = FaultTally::default();
         for e in entries {
+            faults.count(&mut c, e);
             match e.transport {
                 Transport::Poll => poll_cost.add(e),
                 Transport::Sse => sse_cost.add(e),

@@ -15,8 +15,10 @@
 pub mod api;
 pub mod checks;
 pub mod exercises;
+pub mod fault_checks;
 pub mod judge;
 pub mod parse;
+pub mod play_faults;
 pub mod progress;
 pub mod render;
 
@@ -91,6 +93,8 @@ pub enum PlayAction {
     /// Presses the live widget's button with this label (the cluster's
     /// "Kill A", "Publish on B"…).
     Press(String),
+    /// The network-faults lesson's verbs (`fault`, `deploy`, `storm`…).
+    Fault(play_faults::FaultAction),
 }
 
 /// The two halves of the chat widget.

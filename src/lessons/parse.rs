@@ -34,6 +34,7 @@ pub const WIDGETS: &[&str] = &[
     "load",
     "cluster",
     "sequence",
+    "faults",
 ];
 pub const TRANSPORTS: &[&str] = &[
     "overview",
@@ -79,10 +80,7 @@ struct PredictBlock {
 fn parse_predict(text: &str) -> Result<Predict, String> {
     let block: PredictBlock =
         serde_yaml::from_str(text).map_err(|e| format!("predict block: {e}"))?;
-    let measure = super::checks::NAMES
-        .iter()
-        .map(|(n, _)| *n)
-        .find(|n| *n == block.measure)
+    let measure = super::checks::known(&block.measure)
         .ok_or_else(|| format!("predict: unknown measure {:?}", block.measure))?;
     Ok(Predict {
         question: block.question.trim().to_owned(),
@@ -392,6 +390,9 @@ impl PlayAction {
                 serde_json::from_str::<serde_json::Value>(json)
                     .map_err(|e| format!("ws send needs JSON ({e}): {line:?}"))?;
                 PlayAction::WsSend(json.trim().to_owned())
+            }
+            verb if super::play_faults::VERBS.contains(&verb) => {
+                PlayAction::Fault(super::play_faults::FaultAction::parse(verb, rest, line)?)
             }
             _ => return Err(format!("unknown play action {line:?}")),
         })

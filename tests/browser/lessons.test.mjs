@@ -128,6 +128,47 @@ async function perform(page, action) {
       await pane.locator(".interview-result blockquote").waitFor();
       return;
     }
+    // The network-faults lesson's controls (frontend/js/widgets/faults.js).
+    case "fault": {
+      const selector = action.target === "corporate_proxy" ? '[data-action="fault-proxy"]' : `[data-action="gzip-${action.text}"]`;
+      const c = await control(selector, `fault ${action.target}`);
+      const wanted = action.target === "corporate_proxy" ? action.value === 1 : true;
+      if (((await c.getAttribute("aria-pressed")) === "true") !== wanted) {
+        await c.click();
+        await pane.locator(`${selector}[aria-pressed="${wanted}"]`).waitFor();
+      }
+      return;
+    }
+    case "watchdog": {
+      const c = await control('[data-action="watchdog"]', "watchdog");
+      if (((await c.getAttribute("aria-pressed")) === "true") !== (action.value === 1)) await c.click();
+      return;
+    }
+    case "deploy": {
+      await (await control('input[aria-label="Deploy length in seconds"]', "deploy")).fill(String(action.value));
+      await (await control('[data-action="deploy"]', "deploy")).click();
+      await pane.locator("[role=status], .widget-status", { hasText: "502 Bad Gateway for" }).first().waitFor();
+      return;
+    }
+    case "half_open": {
+      await (await control('[data-action="half-open"]', "half-open")).click();
+      await pane.locator(".widget-status", { hasText: "went silent" }).first().waitFor();
+      return;
+    }
+    case "storm": {
+      await (await control('[data-action="storm-transport"]', "storm")).selectOption(action.target);
+      await (await control('[data-action="storm-clients"]', "storm")).fill(String(action.value));
+      const selector = action.text === "fixed" ? '[data-action="storm-fixed"]' : '[data-action="storm-jitter"]';
+      await (await control(selector, "storm")).click();
+      await pane.locator(`${selector}:not([disabled])`).waitFor({ timeout: 60000 });
+      return;
+    }
+    case "latency": {
+      await (await control('[data-action="latency"]', "latency")).click();
+      await pane.locator('[data-action="latency"]:not([disabled])').waitFor({ timeout: 60000 });
+      return;
+    }
+    case "bad": await (await control(`[data-action="bad-${action.target}"]`, `bad ${action.target}`)).click(); return;
     default: throw new Error(`the driver cannot do "${action.action}" by hand`);
   }
 }
@@ -218,7 +259,14 @@ async function walkLesson(slug) {
       }
     }
     await page.screenshot({ path: path.join(screenshots, `walked-${String(lesson.order).padStart(2, "0")}-${slug}.png`) });
-    assert.deepEqual(problems.consoleErrors, [], `${slug}: no console errors`);
+    // The network-faults lesson fails on purpose — upgrades refused (403 from the
+    // proxy), 502s during a deploy, a bad POST (400), a storm waiting for the one
+    // show me left running (429) — and the browser reports each failure itself.
+    const expected = slug === "network-faults"
+      ? /^(WebSocket connection to '[^']+' failed: Error during WebSocket handshake: Unexpected response code: (403|502)|Failed to load resource: the server responded with a status of (400|429|502) .*)$/
+      : null;
+    const errors = problems.consoleErrors.filter((m) => !expected?.test(m));
+    assert.deepEqual(errors, [], `${slug}: no console errors`);
     assert.deepEqual(problems.foreignRequests, [], `${slug}: no request to another origin`);
   } finally {
     await context.close();
