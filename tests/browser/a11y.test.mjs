@@ -76,7 +76,8 @@ for (const run of RUNS) {
     await check("lesson list");
 
     const lessons = await (await page.request.get(`${server.base}/api/lessons`)).json();
-    assert.equal(lessons.length, 11, "every lesson is audited");
+    assert.ok(lessons.length > 0);
+    assert.equal(lessons.length, await page.locator(".lesson-list li").count(), "every listed lesson is audited");
     for (const summary of lessons) {
       const lesson = await (await page.request.get(`${server.base}/api/lessons/${summary.slug}`)).json();
       await page.goto(`${server.base}/lessons/${lesson.slug}`);
@@ -233,11 +234,17 @@ async function exercise(page, widget) {
       await pane(page).getByRole("button", { name: "Compare with the model answer" }).click();
       await pane(page).locator(".interview-result blockquote").waitFor();
       return "an answer compared";
-    case "chat":
-      await pane(page).locator(".chat-grid input").first().fill("hello");
-      await pane(page).locator(".chat-grid .widget-controls button").first().click();
-      await pane(page).locator(".chat-grid .widget-log li", { hasText: "hello" }).first().waitFor();
+    case "chat": {
+      // The SSE side open, then messages sent until one comes back over it.
+      await pane(page).locator('[data-client="sse"]').click();
+      const back = pane(page).locator(".chat-grid .widget-log li", { hasText: "hello" }).first();
+      for (let i = 0; i < 20 && !(await back.isVisible()); i++) {
+        await pane(page).locator('[data-action="chat-send"][data-side="sse"]').click();
+        await page.waitForTimeout(300);
+      }
+      await back.waitFor();
       return "a message sent";
+    }
     case "load":
       await runLoad(page, "#live-pane .w-load form");
       return "a load test's result";
