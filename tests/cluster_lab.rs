@@ -279,6 +279,41 @@ async fn two_instances_share_events_one_is_killed_and_restarted() {
             .as_u64()
             .expect("value")
     };
+    // Each learner enters the step; the instances open the same window.
+    let lesson: Value = http
+        .get(format!("{base}/api/lessons/scaling"))
+        .send()
+        .await
+        .expect("lesson")
+        .json()
+        .await
+        .expect("json");
+    let step = lesson["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| {
+            s["checks"].as_array().is_some_and(|c| {
+                c.iter().any(|c| {
+                    c["text"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("sse_reconnected_with_last_event_id"))
+                })
+            })
+        })
+        .expect("the resume step")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for learner in ["ana", "bob"] {
+        let res = http
+            .post(format!("{base}/api/lessons/scaling/steps/{step}/enter"))
+            .header("X-Learner", learner)
+            .send()
+            .await
+            .expect("enter");
+        assert_eq!(res.status(), 200);
+    }
     assert_eq!(resumes(&progress("ana").await), 0, "nothing yet");
     let resumed = http
         .get(format!(

@@ -149,8 +149,48 @@ fn step_done(p: &Value, id: &str) -> bool {
         == true
 }
 
+async fn post_as(server: &TestServer, learner: &str, path: &str) -> Value {
+    let res = server
+        .http
+        .post(server.url(path))
+        .header("X-Learner", learner)
+        .send()
+        .await
+        .expect("post");
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    res.json().await.expect("json")
+}
+
+/// Enters a step: only what the learner does after this counts for it.
+async fn enter(server: &TestServer, learner: &str, slug: &str, step: &str) -> Value {
+    post_as(
+        server,
+        learner,
+        &format!("/api/lessons/{slug}/steps/{step}/enter"),
+    )
+    .await
+}
+
+async fn polls(server: &TestServer, learner: &str, n: usize, actor_play: bool) {
+    let path = if actor_play {
+        "/api/poll?since=0&actor=play"
+    } else {
+        "/api/poll?since=0"
+    };
+    for _ in 0..n {
+        let res = server
+            .http
+            .get(server.url(path))
+            .header("X-Learner", learner)
+            .send()
+            .await
+            .expect("poll");
+        assert_eq!(res.status(), 204);
+    }
+}
+
 #[tokio::test]
-async fn polling_steps_tick_for_the_learner_who_polled() {
+async fn a_step_counts_only_what_its_learner_did_after_entering_it() {
     let server = TestServer::start().await;
     let lesson: Value = server
         .get("/api/lessons/polling")
@@ -166,25 +206,33 @@ async fn polling_steps_tick_for_the_learner_who_polled() {
     );
     let step = first["id"].as_str().expect("id").to_owned();
 
-    // Starting the lesson sets the baseline for both learners.
+    // Traffic before entering the step does not count.
+    polls(&server, "ana", 6, false).await;
+    let entered = enter(&server, "ana", "polling", &step).await;
+    assert_eq!(
+        (entered["entered"].as_bool(), entered["done"].as_bool()),
+        (Some(true), Some(false))
+    );
+    enter(&server, "ben", "polling", &step).await;
     assert!(!step_done(
         &progress(&server, "ana", "polling").await,
         &step
     ));
-    assert!(!step_done(
-        &progress(&server, "ben", "polling").await,
-        &step
-    ));
-    for _ in 0..6 {
-        let res = server
-            .http
-            .get(server.url("/api/poll?since=0"))
-            .header("X-Learner", "ana")
-            .send()
-            .await
-            .expect("poll");
-        assert_eq!(res.status(), 204);
-    }
+
+    // Play mode's polls make the step watched, not done.
+    polls(&server, "ana", 6, true).await;
+    let p = progress(&server, "ana", "polling").await;
+    let s = &p["steps"][0];
+    assert_eq!(
+        (s["done"].as_bool(), s["watched"].as_bool()),
+        (Some(false), Some(true)),
+        "{p}"
+    );
+    assert_eq!(s["checks"][0]["value"], 0);
+    assert!(s["checks"][0]["watched_value"].as_u64() >= Some(5));
+
+    // The learner's own polls tick it, for them only.
+    polls(&server, "ana", 6, false).await;
     let ana = progress(&server, "ana", "polling").await;
     assert!(step_done(&ana, &step), "ana's polls count: {ana}");
     assert!(
@@ -192,7 +240,9 @@ async fn polling_steps_tick_for_the_learner_who_polled() {
         "ben did nothing"
     );
 
-    // Listing shows it; resetting forgets it.
+    // Done stays done when the step is entered again; listing shows it; resetting forgets it.
+    enter(&server, "ana", "polling", &step).await;
+    assert!(step_done(&progress(&server, "ana", "polling").await, &step));
     let list: Value = server
         .http
         .get(server.url("/api/lessons"))
@@ -203,18 +253,118 @@ async fn polling_steps_tick_for_the_learner_who_polled() {
         .json()
         .await
         .expect("json");
-    assert!(list[1]["done_steps"].as_u64() >= Some(1));
-    let reset: Value = server
+    assert_eq!(
+        (
+            list[1]["done_steps"].as_u64(),
+            list[1]["done_alone"].as_u64()
+        ),
+        (Some(1), Some(1))
+    );
+    let reset = post_as(&server, "ana", "/api/lessons/polling/reset").await;
+    assert!(!step_done(&reset, &step));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hints_show_me_and_predictions_are_recorded() {
+    let server = TestServer::start().await;
+    let lessons = load_all().expect("lessons");
+    let (slug, step) = lessons
+        .iter()
+        .find_map(|l| {
+            l.steps
+                .iter()
+                .find(|s| s.hints.len() >= 2 && s.predict.is_some() && !s.play.is_empty())
+                .map(|s| (l.meta.slug.clone(), s.clone()))
+        })
+        .expect("a step with hints, a prediction and a play script");
+    let base = format!("/api/lessons/{slug}/steps/{}", step.id);
+    enter(&server, "hal", &slug, &step.id).await;
+
+    // Hints come one at a time and are remembered.
+    let first = post_as(&server, "hal", &format!("{base}/hints")).await;
+    assert_eq!(first["hints"].as_array().map(Vec::len), Some(1));
+    let second = post_as(&server, "hal", &format!("{base}/hints")).await;
+    assert_eq!(second["hints"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        second["hints"][1]["html"].as_str(),
+        Some(step.hints[1].as_str())
+    );
+    let kept: Value = server
         .http
-        .post(server.url("/api/lessons/polling/reset"))
-        .header("X-Learner", "ana")
+        .get(server.url(&format!("{base}/hints")))
+        .header("X-Learner", "hal")
         .send()
         .await
-        .expect("reset")
+        .expect("hints")
         .json()
         .await
         .expect("json");
-    assert!(!step_done(&reset, &step));
+    assert_eq!(kept["hints"].as_array().map(Vec::len), Some(2));
+    let other: Value = server
+        .http
+        .get(server.url(&format!("{base}/hints")))
+        .header("X-Learner", "ivy")
+        .send()
+        .await
+        .expect("hints")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        other["hints"].as_array().map(Vec::len),
+        Some(0),
+        "another learner's hints are their own"
+    );
+
+    // A prediction is kept; a bad one is a problem.
+    let bad = server
+        .http
+        .put(server.url(&format!("{base}/prediction")))
+        .header("X-Learner", "hal")
+        .json(&json!({"value": -3}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+    let res = server
+        .http
+        .put(server.url(&format!("{base}/prediction")))
+        .header("X-Learner", "hal")
+        .json(&json!({"value": 7}))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(res.status(), 200);
+    let shown = post_as(&server, "hal", &format!("{base}/shown")).await;
+    assert_eq!(
+        (shown["shown"].as_bool(), shown["hints_used"].as_u64()),
+        (Some(true), Some(2))
+    );
+    let p = progress(&server, "hal", &slug).await;
+    let st = p["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["id"] == step.id.as_str())
+        .expect("step")
+        .clone();
+    assert_eq!(st["prediction"]["value"], 7.0);
+    assert!(
+        st["prediction"]["sentence"].is_null(),
+        "no sentence before it is measured"
+    );
+
+    // Unknown steps are 404 problems.
+    let res = server
+        .http
+        .post(server.url(&format!("/api/lessons/{slug}/steps/nope/enter")))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 404);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
     server.stop().await;
 }
 
@@ -241,7 +391,8 @@ async fn sse_reconnect_with_last_event_id_ticks_its_step() {
         .as_str()
         .expect("id")
         .to_owned();
-    progress(&server, "eve", "sse").await;
+    enter(&server, "eve", "sse", &step).await;
+    enter(&server, "other", "sse", &step).await;
     let res = server
         .http
         .get(server.url("/api/sse?limit=1"))
@@ -260,7 +411,27 @@ async fn sse_reconnect_with_last_event_id_ticks_its_step() {
 #[tokio::test]
 async fn websocket_sends_tick_and_exercises_are_judged() {
     let server = TestServer::start().await;
-    progress(&server, "wes", "websockets").await;
+    let lesson: Value = server
+        .get("/api/lessons/websockets")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let sending_step = lesson["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| {
+            s["checks"].as_array().is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["text"].as_str().is_some_and(|t| t.starts_with("ws_sent")))
+            })
+        })
+        .expect("a ws_sent step")["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    enter(&server, "wes", "websockets", &sending_step).await;
     let mut ws = server.ws_as("wes").await;
     next_of_type(&mut ws, "welcome").await;
     for _ in 0..3 {

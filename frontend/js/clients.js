@@ -1,5 +1,13 @@
 // Minimal clients for the four transports, each with start() / stop() and
 // an onStatus callback. The traffic log shows what they do on the wire.
+// start({ actor: "play" }) marks the traffic as play mode's ("show me"):
+// lessons count it as watched, never as the learner's own.
+
+/** The URL with `actor=play` added when play mode acts. */
+export function withActor(url, actor) {
+  if (actor !== "play") return url;
+  return `${url}${url.includes("?") ? "&" : "?"}actor=play`;
+}
 
 export class PollingClient {
   constructor({ intervalMs = 1000, onStatus = () => {} } = {}) {
@@ -7,11 +15,12 @@ export class PollingClient {
     this.onStatus = onStatus;
     this.since = null;
     this.timer = null;
+    this.actor = "learner";
   }
   get running() { return this.timer !== null; }
   async once() {
     const url = this.since === null ? "/api/poll?limit=20" : `/api/poll?since=${this.since}`;
-    const res = await fetch(url);
+    const res = await fetch(withActor(url, this.actor));
     this.since = Number(res.headers.get("X-Last-Event-Id") ?? this.since ?? 0);
     if (res.status === 200) {
       const batch = await res.json();
@@ -21,8 +30,9 @@ export class PollingClient {
       this.onStatus(`no news (${res.status}), still at #${this.since}`);
     }
   }
-  start() {
+  start({ actor = "learner" } = {}) {
     if (this.running) return;
+    this.actor = actor;
     const tick = async () => {
       try { await this.once(); } catch (err) { this.onStatus(`error: ${err.message}`); }
       if (this.timer !== null) this.timer = setTimeout(tick, this.intervalMs);
@@ -41,8 +51,9 @@ export class LongPollingClient {
     this.controller = null;
   }
   get running() { return this.controller !== null; }
-  async start() {
+  async start({ actor = "learner" } = {}) {
     if (this.running) return;
+    this.actor = actor;
     this.controller = new AbortController();
     const { signal } = this.controller;
     while (!signal.aborted) {
@@ -51,6 +62,7 @@ export class LongPollingClient {
       if (this.since !== null) params.set("since", this.since);
       try {
         this.onStatus("waiting for news…");
+        if (this.actor === "play") params.set("actor", "play");
         const res = await fetch(`/api/long-poll?${params}`, { signal });
         this.since = Number(res.headers.get("X-Last-Event-Id") ?? this.since ?? 0);
         if (res.status === 200) {
@@ -76,9 +88,9 @@ export class SseClient {
     this.count = 0;
   }
   get running() { return this.source !== null; }
-  start() {
+  start({ actor = "learner" } = {}) {
     if (this.running) return;
-    this.source = new EventSource("/api/sse");
+    this.source = new EventSource(withActor("/api/sse", actor));
     this.source.onopen = () => this.onStatus("stream open");
     this.source.onerror = () => this.onStatus("connection lost; the browser reconnects by itself…");
     const handle = (m) => {
@@ -101,10 +113,10 @@ export class WebSocketClient {
     this.socket = null;
   }
   get running() { return this.socket !== null; }
-  start() {
+  start({ actor = "learner" } = {}) {
     if (this.running) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(`${scheme}://${location.host}/api/ws`);
+    const socket = new WebSocket(withActor(`${scheme}://${location.host}/api/ws`, actor));
     this.socket = socket;
     this.opened = new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
     socket.onopen = () => {

@@ -66,6 +66,8 @@ function row(feed, update) {
   toggle.setAttribute("aria-pressed", String(!feed.running));
   toggle.textContent = feed.running ? "Pause" : "Start";
   toggle.setAttribute("aria-label", `${feed.running ? "Pause" : "Start"} ${feed.name}`);
+  toggle.dataset.feed = feed.name;
+  toggle.dataset.running = String(feed.running);
   toggle.addEventListener("click", () => update(feed.name, { running: !feed.running }));
 
   li.append(label, rate, toggle);

@@ -9,6 +9,7 @@ import { initChallenges } from "./challenges.js";
 import { initSix } from "./six.js";
 import { raceInBrowser, summarize } from "./browser-race.js";
 import { mount as mountChat } from "./widgets/chat.js";
+import { mount as mountSequence } from "./widgets/sequence.js";
 import { initChatCost } from "./chat-cost.js";
 import { initLoadLab } from "./load-lab.js";
 import { initFaults } from "./faults.js";
@@ -168,3 +169,17 @@ $("chat-start").addEventListener("click", (ev) => {
 });
 
 initLoadLab($("load"), $("load-status"), $("load-result"));
+// On demand: the diagram holds a connection (the six-connection demo counts on six free ones).
+let sequence = null;
+$("sequence-start").addEventListener("click", (ev) => {
+  const toggle = ev.currentTarget;
+  if (sequence) {
+    sequence.stop();
+    sequence = null;
+    $("sequence").replaceChildren();
+  } else {
+    sequence = mountSequence($("sequence"));
+  }
+  toggle.textContent = sequence ? "Stop drawing" : "Draw my traffic";
+  toggle.setAttribute("aria-pressed", String(Boolean(sequence)));
+});

@@ -16,8 +16,10 @@ export async function renderLessonList(root) {
     summary.textContent = `${l.summary} · ${l.minutes} min`;
     const done = document.createElement("span");
     done.className = `lesson-progress small ${l.checked_steps && l.done_steps === l.checked_steps ? "good" : ""}`;
+    const helped = l.done_steps - l.done_alone;
     done.textContent = l.checked_steps
-      ? `${l.done_steps} of ${l.checked_steps} ${l.checked_steps === 1 ? "step" : "steps"} done`
+      ? `${l.done_steps} of ${l.checked_steps} ${l.checked_steps === 1 ? "step" : "steps"} done` +
+        (l.done_steps ? ` · ${l.done_alone} on your own${helped ? `, ${helped} with help` : ""}` : "")
       : "reading only";
     a.append(title, summary);
     li.append(a, done);

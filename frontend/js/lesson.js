@@ -6,6 +6,9 @@ import { initTheme } from "./theme.js";
 import { mountTrafficPanel } from "./traffic-panel.js";
 import { Player } from "./play.js";
 import { renderLessonList } from "./lesson-list.js";
+import { mountStepTask } from "./step-task.js";
+import { sendJson } from "./api.js";
+import { mountStage } from "./stage.js";
 
 const $ = (id) => document.getElementById(id);
 initTheme($("theme"));
@@ -16,7 +19,9 @@ let lesson = null;
 let stepIndex = 0;
 let progress = null;
 let widget = null; // { name, controller }
+let stage = null; // feeds + publish, under the widget of transport lessons
 let player = null;
+let task = null; // the step's task box (checks, prediction, hints)
 
 async function getJson(path, options) {
   const res = await fetch(path, options);
@@ -47,15 +52,24 @@ async function showStep(i, { focus = false } = {}) {
   }
   const intro = stepIndex === 0 && lesson.intro_html ? el("div", { class: "intro" }) : null;
   if (intro) intro.innerHTML = lesson.intro_html;
-  const checks = step.checks.length
-    ? el("div", { class: "step-checks", id: "step-checks" }, el("h3", { text: "Done when" }))
-    : null;
+  const checks = step.checks.length ? el("div", { class: "step-checks", id: "step-checks" }) : null;
   text.replaceChildren(...[intro, el("h2", { text: step.title, id: step.id }), body, checks].filter(Boolean));
+  task = null;
+  if (checks) {
+    task = mountStepTask(checks, { slug, step, onShowMe: () => showMe(), onProgress: refreshProgress });
+    // Entering opens the step's window: only what the learner does from now on counts.
+    try {
+      task.refresh(await sendJson("POST", `/api/lessons/${encodeURIComponent(slug)}/steps/${encodeURIComponent(step.id)}/enter`));
+    } catch {
+      // The next refresh shows the state.
+    }
+  }
   $("step-pos").textContent = `Step ${stepIndex + 1} of ${lesson.steps.length}`;
   $("prev-step").disabled = stepIndex === 0 && !lesson.previous;
   $("next-step").textContent = stepIndex === lesson.steps.length - 1 ? (lesson.next ? "Next lesson →" : "Finish") : "Next →";
   $("play").disabled = step.play.length === 0;
-  $("play").title = step.play.length ? "The page performs this step for you, narrating each request" : "This step has nothing to play";
+  $("play").textContent = "▶ Show me";
+  $("play").title = step.play.length ? "The page performs this step for you, narrating each request (it counts as watched, not done)" : "This step has nothing to show";
   await mountStepWidget(step);
   renderToc();
   renderChecks();
@@ -67,6 +81,8 @@ async function mountStepWidget(step) {
   const name = step.widget ?? defaultWidget();
   if (widget?.name === name) return;
   widget?.controller?.stop?.();
+  stage?.stop();
+  stage = null;
   pane.replaceChildren();
   widget = null;
   if (!name) {
@@ -77,6 +93,8 @@ async function mountStepWidget(step) {
   const box = el("div", { class: `widget-box w-${name}` }, el("h3", { class: "widget-title", text: `Live: ${name}` }));
   pane.append(box);
   widget = { name, controller: module.mount(box, ctx()) ?? {} };
+  const staged = ["poll", "long_poll", "sse", "websocket", "compare"].includes(lesson.transport);
+  if (staged && !["feeds", "publish", "sequence", "load", "cluster", "decide", "interview"].includes(name)) stage = mountStage(pane);
 }
 
 function defaultWidget() {
@@ -87,30 +105,36 @@ function renderToc() {
   const toc = $("toc");
   toc.replaceChildren(...lesson.steps.map((s, i) => {
     const p = progress?.steps.find((x) => x.id === s.id);
-    const state = !s.checks.length ? "read" : p?.done ? "done" : "todo";
-    const mark = state === "done" ? "✓" : state === "todo" ? "○" : "·";
+    const state = !s.checks.length ? "read" : p?.done ? (p.helped ? "done helped" : "done") : p?.watched ? "watched" : "todo";
+    const mark = { read: "·", done: "✓", "done helped": "✓", watched: "▷", todo: "○" }[state];
+    const spoken = { read: "", done: " (done on your own)", "done helped": " (done with help)", watched: " (watched, not done yet)", todo: " (to do)" }[state];
     const link = el("a", { href: `#${s.id}`, class: `toc-link ${state}`, "aria-current": i === stepIndex ? "step" : "false" },
       el("span", { class: "mark", "aria-hidden": "true", text: mark }),
       el("span", { text: s.title }),
-      el("span", { class: "visually-hidden", text: state === "done" ? " (done)" : state === "todo" ? " (to do)" : "" }));
+      el("span", { class: "visually-hidden", text: spoken }));
     link.addEventListener("click", (e) => { e.preventDefault(); showStep(i, { focus: true }); });
     return el("li", {}, link);
   }));
 }
 
 function renderChecks() {
-  const box = $("step-checks");
-  if (!box) return;
   const step = lesson.steps[stepIndex];
   const p = progress?.steps.find((x) => x.id === step.id);
-  const items = step.checks.map((c, i) => {
-    const live = p?.checks[i];
-    const done = p?.done || live?.done;
-    return el("li", { class: done ? "good" : "" },
-      el("span", { class: "mark", "aria-hidden": "true", text: done ? "✓" : "○" }),
-      el("span", { text: `${c.description}: ${live ? live.value : 0} (goal: ${c.text})` }));
-  });
-  box.replaceChildren(el("h3", { text: p?.done ? "Done ✓" : "Done when" }), el("ul", { class: "checklist" }, ...items));
+  if (p) task?.refresh(p);
+}
+
+/** "Show me": recorded on the server, then played with actor=play. */
+async function showMe() {
+  const step = lesson.steps[stepIndex];
+  if (!step.play.length) return;
+  if (step.checks.length) {
+    try {
+      await sendJson("POST", `/api/lessons/${encodeURIComponent(slug)}/steps/${encodeURIComponent(step.id)}/shown`);
+    } catch {
+      // Playing still works; the record is best effort.
+    }
+  }
+  player.play(step.play);
 }
 
 async function refreshProgress() {
@@ -155,10 +179,12 @@ async function main() {
     buttons: { play: $("play"), pause: $("play-pause"), next: $("play-next") },
     widget: () => widget,
     lessonSlug: slug,
+    onFinished: () => refreshProgress(),
   });
-  $("play").addEventListener("click", () => player.play(lesson.steps[stepIndex].play));
+  $("play").addEventListener("click", () => showMe());
   $("reset").addEventListener("click", async () => {
     progress = await getJson(`/api/lessons/${slug}/reset`, { method: "POST" });
+    await showStep(stepIndex);
     renderToc();
     renderChecks();
   });

@@ -1,13 +1,15 @@
-// Play mode: the page performs a step's actions itself — starts clients,
-// publishes, drops connections — and narrates as it goes, with pause,
-// next-action and replay. "Read aloud" uses the browser's speech synthesis.
+// Play mode ("show me"): the page performs a step's actions itself — starts
+// clients, publishes, drops connections — and narrates as it goes, with
+// pause, next-action and replay. Everything it sends carries `actor=play`,
+// so the lesson counts it as watched, not as the learner's own work.
+// "Read aloud" uses the browser's speech synthesis.
 
-import { LongPollingClient, PollingClient, SseClient, WebSocketClient } from "./clients.js";
+import { LongPollingClient, PollingClient, SseClient, WebSocketClient, withActor } from "./clients.js";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 async function post(path, body, method = "POST") {
-  const res = await fetch(path, { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(withActor(path, "play"), { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
   if (!res.ok) throw new Error(`${path}: ${res.status}`);
   return res.json();
 }
@@ -15,7 +17,8 @@ async function post(path, body, method = "POST") {
 const WIDGET_OF = { poll: "poll", "long-poll": "long-poll", sse: "sse", ws: "ws" };
 
 export class Player {
-  constructor({ narration, speak, buttons, widget }) {
+  constructor({ narration, speak, buttons, widget, onFinished }) {
+    this.onFinished = onFinished;
     this.narration = narration;
     this.speak = speak;
     this.buttons = buttons;
@@ -63,18 +66,27 @@ export class Player {
   async perform(a) {
     switch (a.action) {
       case "say": this.say(a.text); break;
-      case "start": this.client(a.target).start(); break;
+      case "start": {
+        // A client the learner started is restarted as play mode's own.
+        const client = this.client(a.target);
+        client.stop();
+        client.start({ actor: "play" });
+        break;
+      }
       case "stop": this.client(a.target).stop(); break;
       case "publish": {
         const r = await post("/api/events", { topic: "demo", type: "note", data: { text: a.text || "Hello" } });
         this.narration.textContent = `Published event #${r.id}.`;
         break;
       }
-      case "feed": await post(`/api/feeds/${a.target}`, { running: a.value === 1 }, "PATCH"); break;
+      case "feed":
+        await post(`/api/feeds/${a.target}`, { running: a.value === 1 }, "PATCH");
+        window.dispatchEvent(new CustomEvent("playground:feeds"));
+        break;
       case "drop": await post("/api/connections/drop", { transport: "sse" }); break;
       case "ws_send": {
         const ws = this.client("ws");
-        if (!ws.running) ws.start();
+        if (!ws.running) ws.start({ actor: "play" });
         await Promise.race([ws.ready(), sleep(3000)]);
         ws.send(a.text);
         break;
@@ -108,7 +120,10 @@ export class Player {
         await this.perform(a);
         if (a.action === "say") await this.wait(Math.min(6000, 1200 + a.text.length * 45));
       }
-      if (run === this.run) this.say("That is the whole step. Look at the traffic log, or replay it.");
+      if (run === this.run) {
+        this.say("That was play mode: the step counts as watched, not done. Now you try: do it yourself with the widget.");
+        this.onFinished?.();
+      }
     } catch (err) {
       this.narration.textContent = `Play stopped: ${err.message}`;
     } finally {

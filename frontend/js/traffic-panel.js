@@ -59,7 +59,9 @@ export function mountTrafficPanel(root, { transport = "" } = {}) {
       el("time", { class: "at", datetime: e.at, text: clock(e.at_ms) }),
       el("span", { class: "badge", text: LABEL[e.transport] ?? e.transport }),
       el("span", { class: "arrow", title: arrowTitle, "aria-label": arrowTitle, text: arrow }),
-      el("span", { class: "say", text: e.narration }),
+      el("span", { class: "say" },
+        e.actor === "play" ? el("span", { class: "actor-play", title: "Play mode (show me) did this; it counts as watched, not done", text: "show me · " }) : null,
+        e.narration),
       el("span", { class: "size", title: "bytes on the wire, both directions", text: bytes(size) }),
       el("span", { class: "delay", title: "publish → delivered", text: delay === null ? "" : millis(delay) }),
     );

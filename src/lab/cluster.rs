@@ -415,8 +415,12 @@ impl ClusterLab {
     /// instance carry the learner's cookie (same host, so same site), so each
     /// instance keeps the learner's traffic in its own log and judges the same
     /// lesson file's checks against it.
-    pub async fn check_values(&self, learner: &str, slug: &str) -> HashMap<String, u64> {
-        let mut values: HashMap<String, u64> = HashMap::new();
+    pub async fn check_values(
+        &self,
+        learner: &str,
+        slug: &str,
+    ) -> HashMap<String, HashMap<String, u64>> {
+        let mut values: HashMap<String, HashMap<String, u64>> = HashMap::new();
         for port in self.running_ports().await {
             let url = format!("http://127.0.0.1:{port}/api/lessons/{slug}/progress");
             let Ok(res) = self.http.get(url).header("X-Learner", learner).send().await else {
@@ -425,28 +429,52 @@ impl ClusterLab {
             let Ok(progress) = res.json::<serde_json::Value>().await else {
                 continue;
             };
-            // Counters are per lesson, so a name has one value on an instance.
-            let mut here: HashMap<String, u64> = HashMap::new();
-            let checks = progress["steps"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .flat_map(|s| s["checks"].as_array().into_iter().flatten());
-            for check in checks {
-                // The condition as written, read by the same parser as the lesson file.
-                let Ok(parsed) = crate::lessons::checks::Check::parse(
-                    check["text"].as_str().unwrap_or_default(),
-                ) else {
+            for step in progress["steps"].as_array().into_iter().flatten() {
+                let Some(id) = step["id"].as_str() else {
                     continue;
                 };
-                let value = check["value"].as_u64().unwrap_or_default();
-                here.insert(parsed.name.to_owned(), value);
-            }
-            for (name, value) in here {
-                *values.entry(name).or_default() += value;
+                if step["entered"] == false {
+                    // Started after the learner entered the step here: all
+                    // of this instance's traffic came after that moment.
+                    let url = format!(
+                        "http://127.0.0.1:{port}/api/lessons/{slug}/steps/{id}/enter?from_start=true"
+                    );
+                    let _ = self
+                        .http
+                        .post(url)
+                        .header("X-Learner", learner)
+                        .send()
+                        .await;
+                    continue;
+                }
+                let here = values.entry(id.to_owned()).or_default();
+                for check in step["checks"].as_array().into_iter().flatten() {
+                    // The condition as written, read by the same parser as the lesson file.
+                    let Ok(parsed) = crate::lessons::checks::Check::parse(
+                        check["text"].as_str().unwrap_or_default(),
+                    ) else {
+                        continue;
+                    };
+                    let value = check["value"].as_u64().unwrap_or_default();
+                    *here.entry(parsed.name.to_owned()).or_default() += value;
+                }
             }
         }
         values
+    }
+
+    /// Opens a step's window on every running instance too, so each
+    /// instance counts the learner's traffic from the same moment.
+    pub async fn enter_step(&self, learner: &str, slug: &str, step: &str) {
+        for port in self.running_ports().await {
+            let url = format!("http://127.0.0.1:{port}/api/lessons/{slug}/steps/{step}/enter");
+            let _ = self
+                .http
+                .post(url)
+                .header("X-Learner", learner)
+                .send()
+                .await;
+        }
     }
 
     /// Starts the lesson over on every running instance too.

@@ -2,17 +2,16 @@
 //! HTML, steps, checks, play scripts), my progress on it (computed from my
 //! traffic since I started the lesson), resetting it, and exercise answers.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi, Tags};
 
-use super::checks::Counters;
 use super::exercises::{KEY_POINTS, MODEL_ANSWER, SCENARIOS};
-use super::progress::{LessonState, ProgressStore};
-use super::{Lesson, Library, PlayAction};
+use super::judge::{self, Elsewhere};
+use super::progress::{Answer, Decision, Prediction, ProgressStore, StepState};
+use super::{Lesson, Library, PlayAction, Step};
 use crate::lab::cluster::ClusterLab;
 use crate::problem::ApiError;
 use crate::traffic::{Learner, TrafficLog};
@@ -42,6 +41,8 @@ pub struct LessonSummary {
     pub checked_steps: u32,
     /// Checked steps you have done.
     pub done_steps: u32,
+    /// Of those, done without a hint or "show me".
+    pub done_alone: u32,
 }
 
 #[derive(Debug, Object)]
@@ -99,7 +100,20 @@ pub struct StepDetail {
     #[oai(nullable)]
     pub widget: Option<String>,
     pub checks: Vec<CheckInfo>,
+    /// What "show me" plays: the page performs the step, and it counts as watched, not done.
     pub play: Vec<PlayStep>,
+    /// Hints the step has (revealed one at a time with `POST …/hints`).
+    pub hints: u32,
+    /// A number to predict before measuring it.
+    #[oai(nullable)]
+    pub predict: Option<PredictInfo>,
+}
+
+#[derive(Debug, Object)]
+pub struct PredictInfo {
+    pub question: String,
+    /// What the number counts, e.g. `requests`.
+    pub unit: String,
 }
 
 #[derive(Debug, Object)]
@@ -135,17 +149,46 @@ pub struct LessonDetail {
 pub struct CheckProgress {
     pub text: String,
     pub description: String,
-    /// The counted value now.
+    /// Your own count in this step's window (since you entered the step).
     pub value: u64,
+    /// What play mode ("show me") counted in the same window.
+    pub watched_value: u64,
     pub done: bool,
+}
+
+#[derive(Debug, Object)]
+pub struct PredictionProgress {
+    /// Your prediction.
+    pub value: f64,
+    /// The measurement, once the step is done (frozen then).
+    #[oai(nullable)]
+    pub measured: Option<u64>,
+    pub unit: String,
+    /// Prediction beside measurement, with why, once the step is done.
+    #[oai(nullable)]
+    pub sentence: Option<String>,
 }
 
 #[derive(Debug, Object)]
 pub struct StepProgress {
     pub id: String,
-    /// `true` once every check held at some point (it stays done).
+    /// You entered the step, so its window is open.
+    pub entered: bool,
+    /// `true` once every check held on your own traffic (it stays done).
     pub done: bool,
+    /// Every check held on play mode's traffic: you watched it done.
+    pub watched: bool,
+    /// Hints you revealed.
+    pub hints_used: u32,
+    /// Hints the step has.
+    pub hints_total: u32,
+    /// You asked the page to show you ("show me").
+    pub shown: bool,
+    /// Done after a hint or "show me".
+    pub helped: bool,
     pub checks: Vec<CheckProgress>,
+    #[oai(nullable)]
+    pub prediction: Option<PredictionProgress>,
 }
 
 #[derive(Debug, Object)]
@@ -154,9 +197,43 @@ pub struct Progress {
     pub steps: Vec<StepProgress>,
     /// Checked steps done.
     pub done: u32,
+    /// Of those, done without hints or "show me".
+    pub done_alone: u32,
     /// Checked steps in all.
     pub total: u32,
     pub complete: bool,
+}
+
+#[derive(Debug, Object)]
+#[oai(example)]
+pub struct PredictionRequest {
+    /// Your guess, before you measure (0 to 1,000,000).
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000")))]
+    pub value: f64,
+}
+
+impl poem_openapi::types::Example for PredictionRequest {
+    fn example() -> Self {
+        PredictionRequest { value: 12.0 }
+    }
+}
+
+#[derive(Debug, Object)]
+pub struct Hint {
+    /// Which hint this is (1-based).
+    pub number: u32,
+    /// Hints the step has.
+    pub total: u32,
+    /// The hint, sanitized HTML.
+    pub html: String,
+}
+
+#[derive(Debug, Object)]
+pub struct Hints {
+    /// Every hint revealed so far, in order.
+    pub hints: Vec<Hint>,
+    /// Hints the step has.
+    pub total: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -166,8 +243,6 @@ pub enum AnswerKind {
     Decision,
     /// The interview answer, as text.
     Interview,
-    /// The learner looked at the measured comparison.
-    CompareViewed,
 }
 
 #[derive(Debug, Object)]
@@ -223,80 +298,143 @@ impl LessonsApi {
         Ok((lessons, i))
     }
 
+    /// The lesson and the index of one of its steps.
+    fn find_step(
+        &self,
+        slug: &str,
+        step: &str,
+    ) -> Result<(Arc<Vec<Lesson>>, usize, usize), ApiError> {
+        let (lessons, i) = self.find(slug)?;
+        let s = lessons[i]
+            .steps
+            .iter()
+            .position(|s| s.id == step)
+            .ok_or_else(|| {
+                ApiError::not_found(format!("Lesson {slug:?} has no step called {step:?}."))
+            })?;
+        Ok((lessons, i, s))
+    }
+
     /// What the cluster lab's instances counted for this learner, for a
     /// lesson that uses them (nothing otherwise).
-    async fn elsewhere(&self, learner: &str, lesson: &Lesson) -> HashMap<String, u64> {
+    async fn elsewhere(&self, learner: &str, lesson: &Lesson) -> Elsewhere {
         if uses_cluster(lesson) {
             self.cluster.check_values(learner, &lesson.meta.slug).await
         } else {
-            HashMap::new()
+            Elsewhere::new()
         }
     }
 
-    /// Evaluates every check of a lesson for a learner, and remembers steps that are done.
-    /// `elsewhere`: what other instances counted (check name → value), added in.
-    fn progress_of(
-        &self,
-        learner: &Arc<str>,
-        lesson: &Lesson,
-        elsewhere: &HashMap<String, u64>,
-    ) -> Progress {
-        let start = self.traffic.last_seq();
-        let state = self
-            .progress
-            .with(learner, &lesson.meta.slug, start, |s| s.clone());
-        let entries = self
-            .traffic
-            .entries(learner, None, state.baseline_seq, usize::MAX);
-        let mut counters = Counters::from_entries(&entries);
-        add_exercise_counts(&mut counters, &state);
-        for (name, value) in elsewhere {
-            counters.add_named(name, *value);
-        }
-        let mut newly_done = Vec::new();
-        let steps: Vec<StepProgress> = lesson
-            .steps
+    /// Judges every checked step for a learner and remembers what became
+    /// done or watched (and freezes the measurement beside a prediction).
+    fn progress_of(&self, learner: &Arc<str>, lesson: &Lesson, elsewhere: &Elsewhere) -> Progress {
+        let slug = &lesson.meta.slug;
+        let state = self.progress.get(learner, slug);
+        let entries = match judge::earliest_window(lesson, &state) {
+            Some(since) => self.traffic.entries(learner, None, since, usize::MAX),
+            None => Vec::new(),
+        };
+        let verdicts = judge::judge(lesson, &state, &entries, elsewhere);
+        let changed: Vec<&judge::StepVerdict> = verdicts
             .iter()
-            .filter(|s| !s.checks.is_empty())
-            .map(|step| {
-                let checks: Vec<CheckProgress> = step
-                    .checks
-                    .iter()
-                    .map(|c| {
-                        let value = counters.get(c.name);
-                        CheckProgress {
-                            text: c.text.clone(),
-                            description: c.describe().into(),
-                            value,
-                            done: c.holds(value),
-                        }
-                    })
-                    .collect();
-                let done = state.done.contains(&step.id) || checks.iter().all(|c| c.done);
-                if done && !state.done.contains(&step.id) {
-                    newly_done.push(step.id.clone());
-                }
-                StepProgress {
-                    id: step.id.clone(),
-                    done,
-                    checks,
-                }
-            })
+            .filter(|v| v.newly_done || v.newly_watched)
             .collect();
-        if !newly_done.is_empty() {
-            self.progress.with(learner, &lesson.meta.slug, start, |s| {
-                s.done.extend(newly_done);
-            });
-        }
+        let state = if changed.is_empty() {
+            state
+        } else {
+            self.progress.update(learner, slug, |s| {
+                for v in &changed {
+                    let st = s.steps.entry(v.step.id.clone()).or_default();
+                    st.done |= v.done;
+                    st.watched |= v.watched;
+                    if v.newly_done
+                        && let Some(p) = st.prediction.as_mut()
+                    {
+                        p.measured = v.measured;
+                    }
+                }
+                s.clone()
+            })
+        };
+        let steps: Vec<StepProgress> = verdicts
+            .iter()
+            .map(|v| step_progress(v, state.steps.get(&v.step.id)))
+            .collect();
         let total = steps.len() as u32;
         let done = steps.iter().filter(|s| s.done).count() as u32;
+        let done_alone = steps.iter().filter(|s| s.done && !s.helped).count() as u32;
         Progress {
-            slug: lesson.meta.slug.clone(),
+            slug: slug.clone(),
             steps,
             done,
+            done_alone,
             total,
             complete: done == total,
         }
+    }
+
+    /// The progress of one step, judged now.
+    async fn step_now(&self, learner: &Arc<str>, lesson: &Lesson, step: usize) -> StepProgress {
+        let elsewhere = self.elsewhere(learner, lesson).await;
+        let id = &lesson.steps[step].id;
+        self.progress_of(learner, lesson, &elsewhere)
+            .steps
+            .into_iter()
+            .find(|s| s.id == *id)
+            .unwrap_or_else(|| StepProgress {
+                id: id.clone(),
+                entered: true,
+                done: false,
+                watched: false,
+                hints_used: 0,
+                hints_total: 0,
+                shown: false,
+                helped: false,
+                checks: Vec::new(),
+                prediction: None,
+            })
+    }
+}
+
+fn step_progress(v: &judge::StepVerdict, st: Option<&StepState>) -> StepProgress {
+    let st = st.cloned().unwrap_or_default();
+    let prediction = st
+        .prediction
+        .as_ref()
+        .zip(v.step.predict.as_ref())
+        .map(|(p, q)| PredictionProgress {
+            value: p.value,
+            measured: p.measured,
+            unit: q.unit.clone(),
+            sentence: p.measured.map(|m| {
+                format!(
+                    "{} {}",
+                    judge::compare_prediction(p.value, m, &q.unit),
+                    q.explain
+                )
+            }),
+        });
+    StepProgress {
+        id: v.step.id.clone(),
+        entered: v.entered,
+        done: v.done,
+        watched: v.watched,
+        hints_used: u32::from(st.hints_used),
+        hints_total: v.step.hints.len() as u32,
+        shown: st.shown,
+        helped: v.done && st.helped(),
+        checks: v
+            .checks
+            .iter()
+            .map(|c| CheckProgress {
+                text: c.check.text.clone(),
+                description: c.check.describe().into(),
+                value: c.value,
+                watched_value: c.watched_value,
+                done: v.done || c.holds,
+            })
+            .collect(),
+        prediction,
     }
 }
 
@@ -306,16 +444,6 @@ fn uses_cluster(lesson: &Lesson) -> bool {
         .steps
         .iter()
         .any(|s| s.widget.as_deref() == Some("cluster"))
-}
-
-fn add_exercise_counts(counters: &mut Counters, state: &LessonState) {
-    counters.add("decisions", state.decisions.len() as u64);
-    counters.add(
-        "decisions_correct",
-        state.decisions.values().filter(|(_, ok)| *ok).count() as u64,
-    );
-    counters.add("interview_answered", u64::from(state.interview.is_some()));
-    counters.add("compare_viewed", state.compare_views);
 }
 
 fn swagger_section(transport: &str) -> Option<String> {
@@ -329,6 +457,29 @@ fn swagger_section(transport: &str) -> Option<String> {
     Some(format!("/docs#/{tag}"))
 }
 
+fn step_detail(s: &Step) -> StepDetail {
+    StepDetail {
+        id: s.id.clone(),
+        title: s.title.clone(),
+        html: s.html.clone(),
+        widget: s.widget.clone(),
+        checks: s
+            .checks
+            .iter()
+            .map(|c| CheckInfo {
+                text: c.text.clone(),
+                description: c.describe().into(),
+            })
+            .collect(),
+        play: s.play.iter().map(PlayStep::from).collect(),
+        hints: s.hints.len() as u32,
+        predict: s.predict.as_ref().map(|p| PredictInfo {
+            question: p.question.clone(),
+            unit: p.unit.clone(),
+        }),
+    }
+}
+
 #[OpenApi]
 impl LessonsApi {
     /// The lessons, with my progress
@@ -339,10 +490,15 @@ impl LessonsApi {
             lessons
                 .iter()
                 .map(|l| {
-                    let done = self
-                        .progress
-                        .get(&learner.id, &l.meta.slug)
-                        .map_or(0, |s| s.done.len() as u32);
+                    let state = self.progress.get(&learner.id, &l.meta.slug);
+                    let checked =
+                        |id: &str| l.steps.iter().any(|s| s.id == id && !s.checks.is_empty());
+                    let done: Vec<&StepState> = state
+                        .steps
+                        .iter()
+                        .filter(|(id, st)| st.done && checked(id))
+                        .map(|(_, st)| st)
+                        .collect();
                     LessonSummary {
                         slug: l.meta.slug.clone(),
                         title: l.meta.title.clone(),
@@ -353,7 +509,8 @@ impl LessonsApi {
                         steps: l.steps.len() as u32,
                         checked_steps: l.steps.iter().filter(|s| !s.checks.is_empty()).count()
                             as u32,
-                        done_steps: done,
+                        done_steps: done.len() as u32,
+                        done_alone: done.iter().filter(|s| !s.helped()).count() as u32,
                     }
                 })
                 .collect(),
@@ -363,7 +520,8 @@ impl LessonsApi {
     /// One lesson
     ///
     /// Rendered HTML per step, with the live widget each step embeds, its
-    /// checks and its play-mode script.
+    /// checks, how many hints it has, its prediction question and its
+    /// "show me" script.
     #[oai(path = "/lessons/:slug", method = "get", tag = "LessonTags::Lessons")]
     async fn lesson(
         &self,
@@ -385,25 +543,7 @@ impl LessonsApi {
             summary: l.meta.summary.clone(),
             minutes: l.meta.minutes,
             intro_html: l.intro_html.clone(),
-            steps: l
-                .steps
-                .iter()
-                .map(|s| StepDetail {
-                    id: s.id.clone(),
-                    title: s.title.clone(),
-                    html: s.html.clone(),
-                    widget: s.widget.clone(),
-                    checks: s
-                        .checks
-                        .iter()
-                        .map(|c| CheckInfo {
-                            text: c.text.clone(),
-                            description: c.describe().into(),
-                        })
-                        .collect(),
-                    play: s.play.iter().map(PlayStep::from).collect(),
-                })
-                .collect(),
+            steps: l.steps.iter().map(step_detail).collect(),
             count: lessons.len() as u32,
             previous: i.checked_sub(1).map(|p| lessons[p].meta.slug.clone()),
             next: lessons.get(i + 1).map(|n| n.meta.slug.clone()),
@@ -424,8 +564,9 @@ impl LessonsApi {
 
     /// My progress on a lesson
     ///
-    /// Each check's current value, counted from my traffic since I started
-    /// (or reset) the lesson. Steps stay done once their checks held.
+    /// Each step's checks, counted from my own traffic since I entered that
+    /// step (play mode's traffic counts as watched, not done). Steps stay
+    /// done once their checks held.
     #[oai(
         path = "/lessons/:slug/progress",
         method = "get",
@@ -441,9 +582,202 @@ impl LessonsApi {
         Ok(Json(self.progress_of(&learner.id, &lessons[i], &elsewhere)))
     }
 
+    /// Enter a step (start it over)
+    ///
+    /// Opens the step's window: from now on, only traffic after this moment
+    /// counts for the step's checks. Entering again starts the step over; a
+    /// step already done stays done. `from_start=true` opens the window at
+    /// the start of this server's log instead (the cluster lab uses it for
+    /// instances started after the learner entered the step).
+    #[oai(
+        path = "/lessons/:slug/steps/:step/enter",
+        method = "post",
+        tag = "LessonTags::Lessons"
+    )]
+    async fn enter(
+        &self,
+        learner: Learner,
+        #[oai(example = "example_slug")] slug: Path<String>,
+        #[oai(example = "example_step")] step: Path<String>,
+        /// Count this server's whole log for the step, not only what follows.
+        #[oai(default)]
+        from_start: Query<bool>,
+    ) -> Result<Json<StepProgress>, ApiError> {
+        let (lessons, i, s) = self.find_step(&slug, &step)?;
+        let (lesson, id) = (&lessons[i], &lessons[i].steps[s].id);
+        let now = if *from_start {
+            0
+        } else {
+            self.traffic.last_seq()
+        };
+        self.progress.update(&learner.id, &lesson.meta.slug, |st| {
+            st.steps.entry(id.clone()).or_default().entered_seq = now;
+        });
+        if uses_cluster(lesson) {
+            self.cluster
+                .enter_step(&learner.id, &lesson.meta.slug, id)
+                .await;
+        }
+        Ok(Json(self.step_now(&learner.id, lesson, s).await))
+    }
+
+    /// Reveal the next hint of a step
+    ///
+    /// Hints come one at a time, each more direct than the last. Taking one
+    /// is recorded: a step done after a hint counts as done with help.
+    /// Answers every hint revealed so far.
+    #[oai(
+        path = "/lessons/:slug/steps/:step/hints",
+        method = "post",
+        tag = "LessonTags::Lessons"
+    )]
+    async fn hint(
+        &self,
+        learner: Learner,
+        #[oai(example = "example_slug")] slug: Path<String>,
+        #[oai(example = "example_step")] step: Path<String>,
+    ) -> Result<Json<Hints>, ApiError> {
+        let (lessons, i, s) = self.find_step(&slug, &step)?;
+        let (lesson, the_step) = (&lessons[i], &lessons[i].steps[s]);
+        let total = the_step.hints.len();
+        if total == 0 {
+            return Err(ApiError::not_found("This step has no hints."));
+        }
+        let used = self.progress.update(&learner.id, &lesson.meta.slug, |st| {
+            let step_state = st.steps.entry(the_step.id.clone()).or_default();
+            if !step_state.done {
+                step_state.hints_used = (step_state.hints_used + 1).min(total as u8);
+            }
+            usize::from(step_state.hints_used.max(1)).min(total)
+        });
+        Ok(Json(Hints {
+            hints: the_step.hints[..used]
+                .iter()
+                .enumerate()
+                .map(|(n, html)| Hint {
+                    number: n as u32 + 1,
+                    total: total as u32,
+                    html: html.clone(),
+                })
+                .collect(),
+            total: total as u32,
+        }))
+    }
+
+    /// Hints of a step I already revealed
+    #[oai(
+        path = "/lessons/:slug/steps/:step/hints",
+        method = "get",
+        tag = "LessonTags::Lessons"
+    )]
+    async fn hints_taken(
+        &self,
+        learner: Learner,
+        #[oai(example = "example_slug")] slug: Path<String>,
+        #[oai(example = "example_step")] step: Path<String>,
+    ) -> Result<Json<Hints>, ApiError> {
+        let (lessons, i, s) = self.find_step(&slug, &step)?;
+        let the_step = &lessons[i].steps[s];
+        let state = self.progress.get(&learner.id, &lessons[i].meta.slug);
+        let used = state
+            .steps
+            .get(&the_step.id)
+            .map_or(0, |st| usize::from(st.hints_used))
+            .min(the_step.hints.len());
+        Ok(Json(Hints {
+            hints: the_step.hints[..used]
+                .iter()
+                .enumerate()
+                .map(|(n, html)| Hint {
+                    number: n as u32 + 1,
+                    total: the_step.hints.len() as u32,
+                    html: html.clone(),
+                })
+                .collect(),
+            total: the_step.hints.len() as u32,
+        }))
+    }
+
+    /// Record that I asked to be shown a step
+    ///
+    /// The page then plays the step ("show me"). Recorded like a hint: a
+    /// step done after it counts as done with help. What play mode does
+    /// marks the step watched, never done.
+    #[oai(
+        path = "/lessons/:slug/steps/:step/shown",
+        method = "post",
+        tag = "LessonTags::Lessons"
+    )]
+    async fn shown(
+        &self,
+        learner: Learner,
+        #[oai(example = "example_slug")] slug: Path<String>,
+        #[oai(example = "example_step")] step: Path<String>,
+    ) -> Result<Json<StepProgress>, ApiError> {
+        let (lessons, i, s) = self.find_step(&slug, &step)?;
+        let (lesson, id) = (&lessons[i], &lessons[i].steps[s].id);
+        if lesson.steps[s].play.is_empty() {
+            return Err(ApiError::not_found("This step has nothing to show."));
+        }
+        self.progress.update(&learner.id, &lesson.meta.slug, |st| {
+            let step_state = st.steps.entry(id.clone()).or_default();
+            if !step_state.done {
+                step_state.shown = true;
+            }
+        });
+        Ok(Json(self.step_now(&learner.id, lesson, s).await))
+    }
+
+    /// Predict a step's number
+    ///
+    /// Before measuring, say what you expect. Once the step is done, its
+    /// progress puts your prediction beside the measurement. A prediction
+    /// can be changed until the step is done.
+    #[oai(
+        path = "/lessons/:slug/steps/:step/prediction",
+        method = "put",
+        tag = "LessonTags::Lessons"
+    )]
+    async fn predict(
+        &self,
+        learner: Learner,
+        #[oai(example = "example_slug")] slug: Path<String>,
+        #[oai(example = "example_step")] step: Path<String>,
+        body: Json<PredictionRequest>,
+    ) -> Result<Json<StepProgress>, ApiError> {
+        let (lessons, i, s) = self.find_step(&slug, &step)?;
+        let (lesson, id) = (&lessons[i], &lessons[i].steps[s].id);
+        if lesson.steps[s].predict.is_none() {
+            return Err(ApiError::not_found("This step asks for no prediction."));
+        }
+        let value = body.0.value;
+        if !value.is_finite() || !(0.0..=1_000_000.0).contains(&value) {
+            return Err(ApiError::bad_request(
+                "A prediction is a number from 0 to 1000000.",
+            ));
+        }
+        let accepted = self.progress.update(&learner.id, &lesson.meta.slug, |st| {
+            let step_state = st.steps.entry(id.clone()).or_default();
+            if step_state.done {
+                return false;
+            }
+            step_state.prediction = Some(Prediction {
+                value,
+                measured: None,
+            });
+            true
+        });
+        if !accepted {
+            return Err(ApiError::conflict(
+                "This step is done: its prediction is kept as it was. Start the lesson over to predict again.",
+            ));
+        }
+        Ok(Json(self.step_now(&learner.id, lesson, s).await))
+    }
+
     /// Start a lesson over
     ///
-    /// Forgets what is done; only traffic from now on counts.
+    /// Forgets every step, hint, prediction and answer of the lesson.
     #[oai(
         path = "/lessons/:slug/reset",
         method = "post",
@@ -455,8 +789,7 @@ impl LessonsApi {
         #[oai(example = "example_slug")] slug: Path<String>,
     ) -> Result<Json<Progress>, ApiError> {
         let (lessons, i) = self.find(&slug)?;
-        self.progress
-            .reset(&learner.id, &lessons[i].meta.slug, self.traffic.last_seq());
+        self.progress.reset(&learner.id, &lessons[i].meta.slug);
         if uses_cluster(&lessons[i]) {
             self.cluster
                 .reset_lesson(&learner.id, &lessons[i].meta.slug)
@@ -468,9 +801,9 @@ impl LessonsApi {
 
     /// Answer an exercise
     ///
-    /// A scenario of the decision exercise (`kind: decision`), the interview
-    /// answer (`kind: interview`), or "I looked at the comparison"
-    /// (`kind: compare_viewed`). Answers are judged and explained.
+    /// A scenario of the decision exercise (`kind: decision`) or the
+    /// interview answer (`kind: interview`). Answers are judged and
+    /// explained, and count for the step you are in.
     #[oai(
         path = "/lessons/:slug/answers",
         method = "post",
@@ -484,7 +817,7 @@ impl LessonsApi {
     ) -> Result<Json<AnswerResult>, ApiError> {
         let (lessons, i) = self.find(&slug)?;
         let slug = lessons[i].meta.slug.clone();
-        let start = self.traffic.last_seq();
+        let seq = self.traffic.last_seq();
         let Json(req) = body;
         let result = match req.kind {
             AnswerKind::Decision => {
@@ -499,9 +832,15 @@ impl LessonsApi {
                     ));
                 }
                 let correct = answer == scenario.best;
-                self.progress.with(&learner.id, &slug, start, |s| {
-                    s.decisions
-                        .insert(scenario.id.into(), (answer.clone(), correct));
+                self.progress.update(&learner.id, &slug, |s| {
+                    s.decisions.insert(
+                        scenario.id.into(),
+                        Decision {
+                            answer: answer.clone(),
+                            correct,
+                            seq,
+                        },
+                    );
                 });
                 AnswerResult {
                     correct: Some(correct),
@@ -531,8 +870,11 @@ impl LessonsApi {
                     })
                     .collect();
                 let covered = key_points.iter().filter(|k| k.covered).count();
-                self.progress.with(&learner.id, &slug, start, |s| {
-                    s.interview = Some(text.to_owned());
+                self.progress.update(&learner.id, &slug, |s| {
+                    s.interview = Some(Answer {
+                        text: text.to_owned(),
+                        seq,
+                    });
                 });
                 AnswerResult {
                     correct: None,
@@ -545,18 +887,6 @@ impl LessonsApi {
                     model_answer: Some(MODEL_ANSWER.into()),
                 }
             }
-            AnswerKind::CompareViewed => {
-                self.progress.with(&learner.id, &slug, start, |s| {
-                    s.compare_views += 1;
-                });
-                AnswerResult {
-                    correct: None,
-                    best: None,
-                    feedback: "Noted.".into(),
-                    key_points: Vec::new(),
-                    model_answer: None,
-                }
-            }
         };
         Ok(Json(result))
     }
@@ -564,4 +894,8 @@ impl LessonsApi {
 
 fn example_slug() -> String {
     "polling".into()
+}
+
+fn example_step() -> String {
+    "any-update-no".into()
 }

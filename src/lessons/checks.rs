@@ -35,7 +35,6 @@ pub const NAMES: &[(&str, &str)] = &[
     ("decisions", "scenarios decided"),
     ("decisions_correct", "scenarios decided correctly"),
     ("interview_answered", "interview answers written"),
-    ("compare_viewed", "times the measured comparison was viewed"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +106,13 @@ impl Check {
         }
     }
 
+    /// Whether the condition holds before anything happened (a budget such
+    /// as `polls <= 3`). A step needs at least one check that does not, or
+    /// it would tick without the learner acting.
+    pub fn holds_at_zero(&self) -> bool {
+        self.holds(0)
+    }
+
     pub fn describe(&self) -> &'static str {
         NAMES
             .iter()
@@ -135,8 +141,8 @@ impl Counters {
         }
     }
 
-    /// Counts what a learner's traffic entries show.
-    pub fn from_entries(entries: &[Arc<Entry>]) -> Counters {
+    /// Counts what traffic entries show.
+    pub fn from_entries<'a>(entries: impl IntoIterator<Item = &'a Arc<Entry>>) -> Counters {
         let mut c = Counters::default();
         for e in entries {
             let ok = e.status.is_none_or(|s| (200..300).contains(&s));
@@ -257,6 +263,8 @@ mod tests {
         ws.frame = Some("text".into());
         ws.preview = Some(r#"{"type":"chat","text":"hi"}"#.into());
         let c = Counters::from_entries(&[Arc::new(poll), Arc::new(sse), Arc::new(ws)]);
+        assert!(Check::parse("polls <= 3").expect("parse").holds_at_zero());
+        assert!(!Check::parse("polls >= 1").expect("parse").holds_at_zero());
         assert_eq!(c.get("polls"), 1);
         assert_eq!(c.get("empty_polls"), 1);
         assert_eq!(c.get("sse_reconnected_with_last_event_id"), 1);

@@ -5,13 +5,17 @@
 //! - [`parse`] reads a file: front matter, steps, widgets, checks, play scripts.
 //! - [`render`] turns markdown into sanitized, highlighted HTML.
 //! - [`checks`] parses conditions like `polls >= 5` and counts traffic for them.
-//! - [`progress`] remembers, per learner, where each lesson started and what is done.
+//! - [`progress`] remembers, per learner and step, the step's window, what is
+//!   done or watched, hints taken and predictions.
+//! - [`judge`] evaluates a lesson's checks for a learner: step by step, only
+//!   the learner's own traffic in the step's window.
 //! - [`exercises`] holds the answers the decision and interview exercises are judged by.
 //! - [`api`] is `/api/lessons…`.
 
 pub mod api;
 pub mod checks;
 pub mod exercises;
+pub mod judge;
 pub mod parse;
 pub mod progress;
 pub mod render;
@@ -20,7 +24,7 @@ use std::sync::Arc;
 
 use rust_embed::RustEmbed;
 
-use checks::Check;
+pub use checks::Check;
 use parse::FrontMatter;
 
 #[derive(RustEmbed)]
@@ -45,6 +49,22 @@ pub struct Step {
     pub widget: Option<String>,
     pub checks: Vec<Check>,
     pub play: Vec<PlayAction>,
+    /// Up to three hints, rendered HTML, revealed one at a time.
+    pub hints: Vec<String>,
+    /// A number the learner predicts before measuring it.
+    pub predict: Option<Predict>,
+}
+
+/// A ```` ```predict ```` block: ask for a number, then put it beside the measurement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Predict {
+    pub question: String,
+    /// The counter (a check name) the prediction is compared with.
+    pub measure: &'static str,
+    /// What the number counts, e.g. `requests`.
+    pub unit: String,
+    /// Why the measurement comes out as it does, shown once the step is done.
+    pub explain: String,
 }
 
 /// One thing play mode does.

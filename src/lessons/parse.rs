@@ -4,7 +4,10 @@
 //!
 //! - ```` ```try sse ```` — a live widget goes here;
 //! - ```` ```check ```` — conditions on the learner's traffic, one per line;
-//! - ```` ```play ```` — what play mode does, one action per line.
+//! - ```` ```play ```` — what play mode does ("show me"), one action per line;
+//! - ```` ```hint ```` — one hint (markdown), up to three per step, in order;
+//! - ```` ```predict ```` — YAML `question`, `measure` (a check name), `unit`,
+//!   `explain`: the learner predicts a number before measuring it.
 //!
 //! Anything malformed (an unknown widget, check or action) is an error that
 //! names the file and the line, so a broken lesson fails the tests.
@@ -14,7 +17,7 @@ use serde::Deserialize;
 
 use super::checks::Check;
 use super::render::{self, slugify};
-use super::{Lesson, PlayAction, Step};
+use super::{Lesson, PlayAction, Predict, Step};
 
 pub const WIDGETS: &[&str] = &[
     "poll",
@@ -29,6 +32,7 @@ pub const WIDGETS: &[&str] = &[
     "chat",
     "load",
     "cluster",
+    "sequence",
 ];
 pub const TRANSPORTS: &[&str] = &[
     "overview",
@@ -51,10 +55,40 @@ pub struct FrontMatter {
     pub minutes: u32,
 }
 
+/// Most hints a step may have.
+pub const MAX_HINTS: usize = 3;
+
 enum Special {
     Widget(String),
     Checks(Vec<Check>),
     Play(Vec<PlayAction>),
+    Hint(String),
+    Predict(Predict),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PredictBlock {
+    question: String,
+    measure: String,
+    unit: String,
+    explain: String,
+}
+
+fn parse_predict(text: &str) -> Result<Predict, String> {
+    let block: PredictBlock =
+        serde_yaml::from_str(text).map_err(|e| format!("predict block: {e}"))?;
+    let measure = super::checks::NAMES
+        .iter()
+        .map(|(n, _)| *n)
+        .find(|n| *n == block.measure)
+        .ok_or_else(|| format!("predict: unknown measure {:?}", block.measure))?;
+    Ok(Predict {
+        question: block.question.trim().to_owned(),
+        measure,
+        unit: block.unit.trim().to_owned(),
+        explain: block.explain.trim().to_owned(),
+    })
 }
 
 fn line_of(source: &str, offset: usize) -> usize {
@@ -121,7 +155,8 @@ pub fn parse(file: &str, source: &str) -> Result<Lesson, String> {
                 }
             }
             Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))
-                if info.starts_with("try ") || &*info == "check" || &*info == "play" =>
+                if info.starts_with("try ")
+                    || ["check", "play", "hint", "predict"].contains(&&*info) =>
             {
                 open_block = Some((range, info.to_string(), String::new()));
             }
@@ -151,7 +186,20 @@ pub fn parse(file: &str, source: &str) -> Result<Lesson, String> {
                         .map(Check::parse)
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(|e| err(line, e))?;
+                    if !checks.is_empty() && checks.iter().all(Check::holds_at_zero) {
+                        return Err(err(
+                            line,
+                            "every check here holds before the learner acts; add one that needs an action (e.g. `polls >= 1`)".into(),
+                        ));
+                    }
                     Special::Checks(checks)
+                } else if info == "hint" {
+                    if text.trim().is_empty() {
+                        return Err(err(line, "an empty hint".into()));
+                    }
+                    Special::Hint(text)
+                } else if info == "predict" {
+                    Special::Predict(parse_predict(&text).map_err(|e| err(line, e))?)
                 } else {
                     let actions = text
                         .lines()
@@ -183,6 +231,8 @@ pub fn parse(file: &str, source: &str) -> Result<Lesson, String> {
             widget: None,
             checks: Vec::new(),
             play: Vec::new(),
+            hints: Vec::new(),
+            predict: None,
         };
         for (block, special) in specials
             .iter()
@@ -212,7 +262,28 @@ pub fn parse(file: &str, source: &str) -> Result<Lesson, String> {
                     }
                     step.play = p.clone();
                 }
+                Special::Hint(h) => {
+                    if step.hints.len() == MAX_HINTS {
+                        return Err(err(line, format!("at most {MAX_HINTS} hints per step")));
+                    }
+                    step.hints.push(render::to_html(h));
+                }
+                Special::Predict(p) => {
+                    if step.predict.replace(p.clone()).is_some() {
+                        return Err(err(line, "at most one predict block per step".into()));
+                    }
+                }
             }
+        }
+        let needs_checks = !step.hints.is_empty() || step.predict.is_some();
+        if needs_checks && step.checks.is_empty() {
+            return Err(err(
+                at(range.start),
+                format!(
+                    "step {:?} has hints or a prediction but no check",
+                    step.title
+                ),
+            ));
         }
         text.push_str(&body[cursor..end]);
         step.html = render::to_html(&text);

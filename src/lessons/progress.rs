@@ -1,51 +1,119 @@
-//! Per-learner lesson progress: where each lesson started (so only traffic
-//! since then counts), which steps are done (kept even if the traffic log
-//! later forgets the entries), and exercise answers. Bounded: the least
-//! recently active learners are forgotten first.
+//! Per-learner lesson progress, step by step.
+//!
+//! A step's checks judge only what the learner did *in that step*: entering
+//! a step opens its window (the traffic log's `seq` at that moment), and only
+//! traffic after it counts. A step stays done once its checks held. Play mode
+//! ("show me") marks a step *watched*, never done. Hints taken, "show me" and
+//! predictions are kept so the lesson list can tell solved-on-your-own from
+//! solved-with-help.
+//!
+//! Bounded: the least recently active learners are forgotten first, and
+//! every per-learner map is keyed by the lessons' own slugs and step ids.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::{Deserialize, Serialize};
 
 /// Most learners remembered.
 const MAX_LEARNERS: usize = 10_000;
 
-#[derive(Debug, Clone, Default)]
+/// A learner's whole progress: lesson slug → lesson state.
+pub type LearnerProgress = BTreeMap<String, LessonState>;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct LessonState {
-    /// Only traffic entries after this `seq` count for the lesson.
-    pub baseline_seq: u64,
-    pub done: BTreeSet<String>,
-    /// Scenario id → (answer, correct).
-    pub decisions: BTreeMap<String, (String, bool)>,
-    pub interview: Option<String>,
-    pub compare_views: u64,
+    /// Step id → what happened in that step.
+    #[serde(default)]
+    pub steps: BTreeMap<String, StepState>,
+    /// Scenario id → the learner's decision.
+    #[serde(default)]
+    pub decisions: BTreeMap<String, Decision>,
+    #[serde(default)]
+    pub interview: Option<Answer>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StepState {
+    /// Only traffic entries after this `seq` count for the step.
+    pub entered_seq: u64,
+    /// Every check held on the learner's own traffic at some point.
+    pub done: bool,
+    /// Every check held on play mode's traffic: the learner watched it done.
+    pub watched: bool,
+    /// Hints revealed, in order (0 = none).
+    pub hints_used: u8,
+    /// The learner asked the page to show them ("show me" / play).
+    pub shown: bool,
+    #[serde(default)]
+    pub prediction: Option<Prediction>,
+}
+
+impl StepState {
+    /// Done with hints or a demonstration, rather than alone.
+    pub fn helped(&self) -> bool {
+        self.hints_used > 0 || self.shown
+    }
+}
+
+/// A number the learner predicted before measuring it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    pub value: f64,
+    /// The measured value, frozen when the step was done.
+    pub measured: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    pub answer: String,
+    pub correct: bool,
+    /// The traffic log's `seq` when answered: counts for steps entered before.
+    pub seq: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answer {
+    pub text: String,
+    pub seq: u64,
+}
+
+/// Where changed progress is kept beyond this process (a database file), if anywhere.
+pub trait Persist: Send + Sync {
+    /// Saves one learner's whole progress.
+    fn save(&self, learner: &str, progress: &LearnerProgress);
+    /// Loads one learner's progress, if any was saved.
+    fn load(&self, learner: &str) -> Option<LearnerProgress>;
 }
 
 #[derive(Default)]
 struct Inner {
-    learners: HashMap<Arc<str>, HashMap<String, LessonState>>,
+    learners: HashMap<Arc<str>, LearnerProgress>,
     recent: VecDeque<Arc<str>>,
 }
 
 #[derive(Default)]
 pub struct ProgressStore {
     inner: Mutex<Inner>,
+    persist: Option<Arc<dyn Persist>>,
 }
 
 impl ProgressStore {
+    /// A store that saves every change through `persist` and loads learners from it on first use.
+    pub fn persistent(persist: Arc<dyn Persist>) -> Self {
+        ProgressStore {
+            inner: Mutex::default(),
+            persist: Some(persist),
+        }
+    }
+
     fn inner(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Runs `f` on a learner's state for a lesson, creating it (starting at
-    /// `baseline_seq`) if this is the learner's first visit.
-    pub fn with<R>(
-        &self,
-        learner: &Arc<str>,
-        slug: &str,
-        baseline_seq: u64,
-        f: impl FnOnce(&mut LessonState) -> R,
-    ) -> R {
-        let mut inner = self.inner();
+    /// The learner's progress in memory, loaded from disk if this process
+    /// has not seen them yet, making room by forgetting the least recent.
+    fn learner<'a>(&self, inner: &'a mut Inner, learner: &Arc<str>) -> &'a mut LearnerProgress {
         if !inner.learners.contains_key(learner) {
             inner.recent.push_back(learner.clone());
             while inner.learners.len() >= MAX_LEARNERS {
@@ -54,30 +122,49 @@ impl ProgressStore {
                 };
                 inner.learners.remove(&old);
             }
+            let saved = self
+                .persist
+                .as_ref()
+                .and_then(|p| p.load(learner))
+                .unwrap_or_default();
+            inner.learners.insert(learner.clone(), saved);
         }
-        let lessons = inner.learners.entry(learner.clone()).or_default();
-        let state = lessons
-            .entry(slug.to_owned())
-            .or_insert_with(|| LessonState {
-                baseline_seq,
-                ..LessonState::default()
-            });
-        f(state)
+        inner.learners.entry(learner.clone()).or_default()
     }
 
-    /// A copy of a learner's state for a lesson, if they started it.
-    pub fn get(&self, learner: &str, slug: &str) -> Option<LessonState> {
-        self.inner().learners.get(learner)?.get(slug).cloned()
+    /// Runs `f` on a learner's state for a lesson (created empty on first
+    /// use) and saves the result if `f` changed it.
+    pub fn update<R>(
+        &self,
+        learner: &Arc<str>,
+        slug: &str,
+        f: impl FnOnce(&mut LessonState) -> R,
+    ) -> R {
+        let mut inner = self.inner();
+        let progress = self.learner(&mut inner, learner);
+        let before = progress.get(slug).cloned();
+        let state = progress.entry(slug.to_owned()).or_default();
+        let result = f(state);
+        if before.as_ref() != Some(state)
+            && let Some(persist) = &self.persist
+        {
+            persist.save(learner, progress);
+        }
+        result
     }
 
-    /// Starts a lesson over.
-    pub fn reset(&self, learner: &Arc<str>, slug: &str, baseline_seq: u64) {
-        self.with(learner, slug, baseline_seq, |s| {
-            *s = LessonState {
-                baseline_seq,
-                ..LessonState::default()
-            }
-        });
+    /// A copy of a learner's state for a lesson (empty if they never started it).
+    pub fn get(&self, learner: &Arc<str>, slug: &str) -> LessonState {
+        let mut inner = self.inner();
+        self.learner(&mut inner, learner)
+            .get(slug)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Starts a lesson over: every step, answer and prediction forgotten.
+    pub fn reset(&self, learner: &Arc<str>, slug: &str) {
+        self.update(learner, slug, |s| *s = LessonState::default());
     }
 }
 
@@ -85,17 +172,52 @@ impl ProgressStore {
 mod tests {
     use super::*;
 
+    #[derive(Default)]
+    struct Memory(Mutex<HashMap<String, LearnerProgress>>);
+
+    impl Persist for Memory {
+        fn save(&self, learner: &str, progress: &LearnerProgress) {
+            self.0
+                .lock()
+                .expect("lock")
+                .insert(learner.into(), progress.clone());
+        }
+        fn load(&self, learner: &str) -> Option<LearnerProgress> {
+            self.0.lock().expect("lock").get(learner).cloned()
+        }
+    }
+
     #[test]
-    fn first_visit_sets_the_baseline_and_reset_moves_it() {
+    fn steps_are_kept_per_learner_and_reset_forgets_them() {
         let store = ProgressStore::default();
         let me: Arc<str> = "me".into();
-        store.with(&me, "polling", 10, |s| {
-            s.done.insert("a".into());
+        let you: Arc<str> = "you".into();
+        store.update(&me, "polling", |s| {
+            s.steps.entry("a".into()).or_default().done = true;
         });
-        store.with(&me, "polling", 99, |s| assert_eq!(s.baseline_seq, 10));
-        store.reset(&me, "polling", 50);
-        let s = store.get("me", "polling").expect("state");
-        assert_eq!((s.baseline_seq, s.done.len()), (50, 0));
-        assert!(store.get("you", "polling").is_none());
+        assert!(store.get(&me, "polling").steps["a"].done);
+        assert!(store.get(&you, "polling").steps.is_empty());
+        store.reset(&me, "polling");
+        assert!(store.get(&me, "polling").steps.is_empty());
+    }
+
+    #[test]
+    fn a_persistent_store_saves_changes_and_a_new_store_loads_them() {
+        let disk = Arc::new(Memory::default());
+        let me: Arc<str> = "me".into();
+        let first = ProgressStore::persistent(disk.clone());
+        first.update(&me, "sse", |s| {
+            let step = s.steps.entry("b".into()).or_default();
+            step.hints_used = 2;
+            step.prediction = Some(Prediction {
+                value: 12.0,
+                measured: None,
+            });
+        });
+        let second = ProgressStore::persistent(disk);
+        let step = &second.get(&me, "sse").steps["b"];
+        assert_eq!(step.hints_used, 2);
+        assert!(step.helped());
+        assert_eq!(step.prediction.as_ref().map(|p| p.value), Some(12.0));
     }
 }

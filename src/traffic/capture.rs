@@ -21,7 +21,7 @@ use poem::{
 
 use super::har::Headers;
 use super::learner::Learner;
-use super::{Direction, Entry, EntryKind, TrafficLog, Transport, wire};
+use super::{Actor, Direction, Entry, EntryKind, TrafficLog, Transport, wire};
 use crate::hub::Event;
 
 /// Most delays kept per entry.
@@ -108,7 +108,14 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         let bytes_up = wire::request_head(req.method(), req.uri(), req.headers()) + request_body;
         let closes = wire::wants_close(req.headers());
         let request_headers = super::har::flatten(req.headers());
-        let tap = Tap::new(self.log.clone(), learner.id.clone(), transport, connection);
+        let actor = Actor::of_query(req.uri().query());
+        let tap = Tap::new(
+            self.log.clone(),
+            learner.id.clone(),
+            transport,
+            connection,
+            actor,
+        );
         req.extensions_mut().insert(tap.clone());
 
         let mut resp = match self.inner.call(req).await {
@@ -125,6 +132,7 @@ impl<E: Endpoint> CaptureEndpoint<E> {
             + if closes { wire::CONNECTION_CLOSE } else { 0 };
         let status = resp.status();
         let mut entry = Entry::new(transport, EntryKind::Exchange, Direction::Both, connection);
+        entry.actor = actor;
         entry.method = Some(method);
         entry.path = Some(path);
         entry.status = Some(status.as_u16());
@@ -260,6 +268,7 @@ struct TapInner {
     learner: Arc<str>,
     transport: Transport,
     connection: u64,
+    actor: Actor,
     started: Instant,
     state: Mutex<TapState>,
 }
@@ -281,12 +290,19 @@ impl<'a> FromRequest<'a> for Tap {
 }
 
 impl Tap {
-    fn new(log: TrafficLog, learner: Arc<str>, transport: Transport, connection: u64) -> Self {
+    fn new(
+        log: TrafficLog,
+        learner: Arc<str>,
+        transport: Transport,
+        connection: u64,
+        actor: Actor,
+    ) -> Self {
         Tap(Some(Arc::new(TapInner {
             log,
             learner,
             transport,
             connection,
+            actor,
             started: Instant::now(),
             state: Mutex::new(TapState::default()),
         })))
@@ -312,12 +328,9 @@ impl Tap {
 
     fn entry(&self, kind: EntryKind, direction: Direction) -> Option<Entry> {
         let inner = self.0.as_ref()?;
-        Some(Entry::new(
-            inner.transport,
-            kind,
-            direction,
-            inner.connection,
-        ))
+        let mut entry = Entry::new(inner.transport, kind, direction, inner.connection);
+        entry.actor = inner.actor;
+        Some(entry)
     }
 
     fn opened(&self, up: u64, down: u64) {

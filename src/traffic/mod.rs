@@ -124,6 +124,31 @@ pub enum Direction {
     Both,
 }
 
+/// Who caused an entry. Play mode's clients add `actor=play` to their URLs,
+/// so a lesson can tell what the learner did from what the page showed them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Enum)]
+#[serde(rename_all = "snake_case")]
+#[oai(rename_all = "snake_case")]
+pub enum Actor {
+    /// The learner: their clicks, Swagger UI, curl, their own code.
+    #[default]
+    Learner,
+    /// Play mode ("show me") acting on the learner's behalf.
+    Play,
+}
+
+impl Actor {
+    /// The actor a request names in its query string (`actor=play`).
+    pub fn of_query(query: Option<&str>) -> Actor {
+        let named_play = query.is_some_and(|q| q.split('&').any(|pair| pair == "actor=play"));
+        if named_play {
+            Actor::Play
+        } else {
+            Actor::Learner
+        }
+    }
+}
+
 /// One line of the traffic log.
 #[derive(Debug, Clone, Serialize, Object)]
 #[oai(example)]
@@ -139,6 +164,8 @@ pub struct Entry {
     pub direction: Direction,
     /// Connection number, shared by all entries of one SSE stream or WebSocket.
     pub connection: u64,
+    /// Who caused it: the learner, or play mode showing them.
+    pub actor: Actor,
     /// The plain-language account of this entry.
     pub narration: String,
     #[oai(skip_serializing_if_is_none)]
@@ -232,6 +259,7 @@ impl Entry {
             kind,
             direction,
             connection,
+            actor: Actor::Learner,
             narration: String::new(),
             method: None,
             path: None,

@@ -1,5 +1,5 @@
 import { bytes, millis } from "../format.js";
-import { el, postJson } from "./kit.js";
+import { el } from "./kit.js";
 
 // The seed's table, with the learner's own measurements beside each claim.
 const ROWS = [
@@ -30,7 +30,6 @@ export function mount(root, ctx) {
   const table = el("table", { class: "compare" });
   const note = el("p", { class: "muted small", "aria-live": "polite" });
   root.append(table, note);
-  let reported = false;
   const refresh = async () => {
     const res = await fetch("/api/traffic/stats?window=900");
     const stats = await res.json();
@@ -43,10 +42,6 @@ export function mount(root, ctx) {
         el("span", { class: "measured", text: measure[i](by) })))));
     table.replaceChildren(el("thead", {}, head), el("tbody", {}, ...body));
     note.textContent = "Measured from your own traffic in the last 15 minutes. Run each client for a while to fill the table.";
-    if (!reported && ctx?.slug) {
-      reported = true;
-      postJson(`/api/lessons/${ctx.slug}/answers`, { kind: "compare_viewed" }).catch(() => {});
-    }
   };
   refresh();
   const timer = setInterval(refresh, 3000);

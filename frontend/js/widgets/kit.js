@@ -12,7 +12,7 @@ export function button(text, onclick, cls = "") {
 
 /** The code box: what the widget runs, verbatim. */
 export function codeBox(code) {
-  return el("details", { class: "widget-code", open: "" },
+  return el("details", { class: "widget-code" },
     el("summary", { text: "The browser code this runs" }),
     el("pre", { class: "code" }, el("code", { text: code })));
 }

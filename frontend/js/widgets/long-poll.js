@@ -19,7 +19,8 @@ export function mount(root) {
     onStatus: (text) => { state.textContent = text; if (!text.startsWith("waiting")) log.add(text, text.startsWith("got") ? "news" : ""); },
   });
   const toggle = button("Start long-polling", () => (client.running ? stop() : start()));
-  const start = () => { client.start(); toggle.textContent = "Stop long-polling"; toggle.setAttribute("aria-pressed", "true"); };
+  toggle.dataset.client = "long-poll";
+  const start = (opts) => { client.start(opts); toggle.textContent = "Stop long-polling"; toggle.setAttribute("aria-pressed", "true"); };
   const stop = () => { client.stop(); toggle.textContent = "Start long-polling"; toggle.setAttribute("aria-pressed", "false"); };
   root.append(el("div", { class: "widget-controls" }, toggle), state, log.node, codeBox(CODE));
   return { start, stop, get running() { return client.running; } };

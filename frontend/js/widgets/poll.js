@@ -24,11 +24,12 @@ export function mount(root) {
   });
   interval.addEventListener("change", () => { client.intervalMs = Number(interval.value); });
   const toggle = button("Start polling", () => (client.running ? stop() : start()));
-  const start = () => { client.start(); toggle.textContent = "Stop polling"; toggle.setAttribute("aria-pressed", "true"); };
+  toggle.dataset.client = "poll";
+  const start = (opts) => { client.start(opts); toggle.textContent = "Stop polling"; toggle.setAttribute("aria-pressed", "true"); };
   const stop = () => { client.stop(); toggle.textContent = "Start polling"; toggle.setAttribute("aria-pressed", "false"); };
   root.append(
     el("div", { class: "widget-controls" }, toggle, interval,
-      button("Poll once", () => client.once().catch((e) => log.add(e.message)), "ghost")),
+      button("Poll once", () => { client.actor = "learner"; client.once().catch((e) => log.add(e.message)); }, "ghost")),
     state, log.node, codeBox(CODE));
   return { start, stop, get running() { return client.running; } };
 }

@@ -1,3 +1,4 @@
+import { withActor } from "../clients.js";
 import { button, codeBox, el, messageLog, postJson, status } from "./kit.js";
 
 const CODE = `const source = new EventSource("/api/sse");
@@ -25,13 +26,16 @@ export function mount(root) {
     state.textContent = `stream open — ${count} event(s), last id #${m.lastEventId}`;
   };
   const toggle = button("Open the stream", () => (source ? stop() : start()));
-  const drop = button("Drop my connection (server side)", async () => {
-    const r = await postJson("/api/connections/drop", { transport: "sse" });
+  toggle.dataset.client = "sse";
+  const cut = async (actor) => {
+    const r = await postJson(withActor("/api/connections/drop", actor), { transport: "sse" });
     log.add(`asked the server to cut the stream (${r.dropped} cut); watch the browser reconnect with Last-Event-ID`);
-  }, "ghost");
-  const start = () => {
+  };
+  const drop = button("Drop my connection (server side)", () => cut("learner"), "ghost");
+  drop.dataset.action = "drop-sse";
+  const start = ({ actor = "learner" } = {}) => {
     if (source) return;
-    source = new EventSource("/api/sse");
+    source = new EventSource(withActor("/api/sse", actor));
     source.onopen = () => { state.textContent = `stream open — ${count} event(s) so far`; log.add("stream open"); };
     source.onerror = () => { state.textContent = "connection lost — the browser reconnects by itself…"; log.add("connection lost; reconnecting", "empty"); };
     source.onmessage = show;
@@ -48,5 +52,5 @@ export function mount(root) {
     toggle.setAttribute("aria-pressed", "false");
   };
   root.append(el("div", { class: "widget-controls" }, toggle, drop), state, log.node, codeBox(CODE));
-  return { start, stop, drop: () => drop.click(), get running() { return source !== null; } };
+  return { start, stop, drop: (actor) => cut(actor), get running() { return source !== null; } };
 }

@@ -1,3 +1,4 @@
+import { withActor } from "../clients.js";
 import { button, codeBox, el, messageLog, status } from "./kit.js";
 
 const CODE = `const ws = new WebSocket(\`ws://\${location.host}/api/ws\`);
@@ -15,10 +16,13 @@ export function mount(root) {
   const input = el("input", { type: "text", value: '{"type":"ping"}', "aria-label": "Message to send (JSON)", spellcheck: "false", class: "mono grow" });
   const toggle = button("Connect", () => (socket ? stop() : start()));
   const sendBtn = button("Send", () => send(input.value), "ghost");
-  const start = () => {
+  toggle.dataset.client = "ws";
+  input.dataset.action = "ws-message";
+  sendBtn.dataset.action = "ws-send";
+  const start = ({ actor = "learner" } = {}) => {
     if (socket) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    socket = new WebSocket(`${scheme}://${location.host}/api/ws`);
+    socket = new WebSocket(withActor(`${scheme}://${location.host}/api/ws`, actor));
     opened = new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
     socket.onopen = () => {
       state.textContent = "connected; subscribing to every topic";

@@ -1,0 +1,218 @@
+// Every lesson, step by step, as a learner meets it (issue 14, acceptance 1):
+// entering a step and waiting leaves its check unticked; "show me" plays it
+// and marks it watched, not done; doing it by hand through the page's own
+// controls ticks it. "Doing it by hand" replays the step's play script as
+// the learner would: clicking the widget's start/stop buttons, the stage's
+// feed toggles and Publish form, the SSE drop button, the WebSocket input.
+//
+// Each lesson gets its own server (feeds are server-wide, so lessons that
+// pause and start them must not share one) and runs concurrently with two
+// others.
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import path from "node:path";
+import { newLearner, screenshots, startBrowser, startServer } from "./harness.mjs";
+
+const SERVER_ARGS = ["--sse-heartbeat-secs", "1", "--long-poll-timeout-secs", "2", "--sse-retry-ms", "300"];
+/** How long a learner waits without acting, in ms: longer than the page's 1.5 s progress refresh. */
+const IDLE_MS = 2500;
+
+let browser;
+before(async () => { browser = await startBrowser(); });
+after(async () => { await browser?.close(); });
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function stepProgress(page, base, slug, id) {
+  const p = await (await page.request.get(`${base}/api/lessons/${slug}/progress`)).json();
+  return p.steps.find((s) => s.id === id);
+}
+
+async function waitFor(fn, timeoutMs, what) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(300);
+  }
+}
+
+/** Opens a step the way a learner does (its window opens when it is shown). */
+async function openStep(page, base, slug, step) {
+  // A real page load each time (a hash change alone would keep play mode running).
+  await page.goto("about:blank");
+  await page.goto(`${base}/lessons/${slug}#${step.id}`);
+  await page.waitForFunction((t) => document.querySelector("#lesson-text h2")?.textContent === t, step.title);
+  if (step.widget) await page.locator(`.live-pane .w-${step.widget}`).waitFor();
+  if (step.checks.length) await page.locator(".step-task").waitFor();
+}
+
+/** Plays the step with "show me", skipping the reading pauses, until it is watched or the script ends. */
+async function showMe(page, base, slug, step) {
+  await page.click("#play");
+  const skipper = setInterval(() => {
+    page.evaluate(() => {
+      if (document.querySelector("#narration")?.dataset.action === "say") document.querySelector("#play-next")?.click();
+    }).catch(() => {});
+  }, 300);
+  try {
+    await waitFor(async () => (await stepProgress(page, base, slug, step.id))?.watched
+      || await page.evaluate(() => document.querySelector("#play-pause")?.disabled), 90000, "the script to end");
+  } finally {
+    clearInterval(skipper);
+  }
+}
+
+/** The learner's own control for a play action, inside the live pane. */
+async function perform(page, action) {
+  const pane = page.locator("#live-pane");
+  const control = async (selector, what) => {
+    const c = pane.locator(selector).first();
+    if (await c.count() === 0) throw new Error(`no control in the live pane for "${what}" (${selector})`);
+    return c;
+  };
+  switch (action.action) {
+    case "say": return;
+    case "wait": await sleep(action.value * 1000); return;
+    case "start":
+    case "stop": {
+      const toggle = await control(`[data-client="${action.target}"]`, `${action.action} ${action.target}`);
+      const on = (await toggle.getAttribute("aria-pressed")) === "true";
+      if (on !== (action.action === "start")) await toggle.click();
+      return;
+    }
+    case "publish": {
+      await (await control('[data-action="publish-text"]', "publish")).fill(action.text || "Hello");
+      await (await control('[data-action="publish"]', "publish")).click();
+      await pane.locator(".stage [role=status]", { hasText: "Published as event" }).last().waitFor();
+      return;
+    }
+    case "feed": {
+      const toggle = await control(`[data-feed="${action.target}"]`, `feed ${action.target}`);
+      const running = (await toggle.getAttribute("data-running")) === "true";
+      if (running !== (action.value === 1)) {
+        await toggle.click();
+        await pane.locator(`[data-feed="${action.target}"][data-running="${action.value === 1}"]`).waitFor();
+      }
+      return;
+    }
+    case "drop": await (await control('[data-action="drop-sse"]', "drop sse")).click(); return;
+    case "ws_send": {
+      const toggle = await control('[data-client="ws"]', "ws send");
+      if ((await toggle.getAttribute("aria-pressed")) !== "true") {
+        await toggle.click();
+        await pane.locator(".w-ws .widget-log li", { hasText: "welcome" }).first().waitFor();
+      }
+      await (await control('[data-action="ws-message"]', "ws send")).fill(action.text);
+      await (await control('[data-action="ws-send"]', "ws send")).click();
+      return;
+    }
+    default: throw new Error(`the driver cannot do "${action.action}" by hand`);
+  }
+}
+
+/** Steps whose widget is an exercise, not a client: what a learner does there. */
+async function doExercise(page, step) {
+  switch (step.widget) {
+    case "decide": {
+      // Trial and error, as a learner might: try each choice until the feedback says it fits.
+      const items = page.locator(".decide > li");
+      await items.first().waitFor();
+      const n = await items.count();
+      for (let i = 0; i < n; i++) {
+        const item = items.nth(i);
+        const choices = item.locator(".choices button");
+        for (let c = 0; c < await choices.count(); c++) {
+          await choices.nth(c).click();
+          await item.locator(".feedback:not(:empty)").waitFor();
+          if (await item.locator(".feedback.good").count()) break;
+        }
+      }
+      return true;
+    }
+    case "interview":
+      await page.fill(".live-pane textarea",
+        "When the data flows mostly server to client and I want plain HTTP with built-in reconnect (Last-Event-ID); for two-way chat I'd use WebSockets.");
+      await page.click(".live-pane .widget-controls button");
+      await page.locator(".interview-result blockquote").waitFor();
+      return true;
+    default:
+      return false;
+  }
+}
+
+async function walkLesson(slug) {
+  const server = await startServer(SERVER_ARGS);
+  const { page, problems, context } = await newLearner(browser, server.base);
+  try {
+    const lesson = await (await page.request.get(`${server.base}/api/lessons/${slug}`)).json();
+    for (const step of lesson.steps) {
+      // The cluster's steps need instances over Redis: cluster.test.mjs walks them.
+      if (!step.checks.length || step.widget === "cluster") continue;
+      const where = `${slug}#${step.id}`;
+      try {
+        // 1. Entering and waiting ticks nothing.
+        await openStep(page, server.base, slug, step);
+        await sleep(IDLE_MS);
+        let p = await stepProgress(page, server.base, slug, step.id);
+        assert.equal(p.done, false, `${where}: done without the learner acting`);
+        assert.equal(await page.locator(`.toc-link.done[href="#${step.id}"]`).count(), 0, `${where}: ticked in the contents`);
+
+        // 2. "Show me" makes it watched, never done.
+        if (step.play.length) {
+          await showMe(page, server.base, slug, step);
+          p = await stepProgress(page, server.base, slug, step.id);
+          assert.equal(p.done, false, `${where}: play mode did it for the learner`);
+          assert.equal(p.watched, true, `${where}: play mode's script does not satisfy its own checks: ${JSON.stringify(p.checks)}`);
+          assert.equal(p.shown, true, `${where}: "show me" recorded`);
+        }
+
+        // 3. The learner does it by hand, in a fresh window, and it ticks.
+        await openStep(page, server.base, slug, step);
+        if (!(await doExercise(page, step))) {
+          for (const action of step.play) {
+            await perform(page, action);
+            const now = await stepProgress(page, server.base, slug, step.id);
+            if (now.done) break;
+          }
+        }
+        p = await waitFor(async () => {
+          const s = await stepProgress(page, server.base, slug, step.id);
+          return s.done ? s : null;
+        }, 30000, `${where} to tick when the learner does it`);
+        await page.locator(`.toc-link.done[href="#${step.id}"]`).waitFor({ timeout: 5000 });
+        // Leave no client running into the next step.
+        for (const client of ["poll", "long-poll", "sse", "ws"]) {
+          await perform(page, { action: "stop", target: client }).catch(() => {});
+        }
+      } catch (err) {
+        await page.screenshot({ path: path.join(screenshots, `failed-${slug}-${step.id}.png`) });
+        throw new Error(`${where}: ${err.message}`);
+      }
+    }
+    await page.screenshot({ path: path.join(screenshots, `walked-${String(lesson.order).padStart(2, "0")}-${slug}.png`) });
+    assert.deepEqual(problems.consoleErrors, [], `${slug}: no console errors`);
+    assert.deepEqual(problems.foreignRequests, [], `${slug}: no request to another origin`);
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+}
+
+const lessons = await (async () => {
+  const server = await startServer(SERVER_ARGS);
+  try {
+    return await (await fetch(`${server.base}/api/lessons`)).json();
+  } finally {
+    await server.stop();
+  }
+})();
+
+describe("every lesson as a learner meets it", { concurrency: 3 }, () => {
+  for (const l of lessons) {
+    test(`${String(l.order).padStart(2, "0")} ${l.slug}: waiting ticks nothing, show me is watched, doing it ticks`,
+      { timeout: 600000 }, () => walkLesson(l.slug));
+  }
+});
