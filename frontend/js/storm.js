@@ -71,13 +71,12 @@ export function initStorm(form, status, out) {
       let run = await json("/api/lab/storm", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
       const started = Date.now();
       while (run.status === "running") {
-        status.textContent = `Storm #${run.id}: connecting ${run.clients} clients, dropping them, waiting for them to come back… `
-          + `(${Math.round((Date.now() - started) / 1000)} s)`;
+        status.textContent = `Storm #${run.id} running: connect, drop, come back… ${Math.round((Date.now() - started) / 1000)} s`;
         await new Promise((r) => setTimeout(r, 400));
         run = await json(`/api/lab/storm/${run.id}`);
       }
       if (run.status === "failed") throw new Error(run.errors.join("; ") || "no client could connect");
-      status.textContent = `Storm #${run.id} done: ${summary(run)}`;
+      status.textContent = `Storm #${run.id} done: ${run.reconnected} of ${run.clients} clients back.`;
       shown.push(run);
       if (shown.length > 2) shown.shift();
       render(out, shown);

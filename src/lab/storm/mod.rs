@@ -225,7 +225,14 @@ pub struct StormLab {
 }
 
 impl StormLab {
-    pub fn new(addr: SocketAddr, drops: Arc<Drops>, shutdown: Shutdown) -> Arc<Self> {
+    pub fn new(mut addr: SocketAddr, drops: Arc<Drops>, shutdown: Shutdown) -> Arc<Self> {
+        // Listening on every address (`--bind 0.0.0.0`): the clients use loopback.
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
         Arc::new(StormLab {
             addr,
             drops,
