@@ -23,7 +23,7 @@ traced() {
   local name=$1 port pid tracer
   shift
   port=$(target/release/loadgen free-port)
-  heaptrack -o "$out/$name" target/release/realtime-playground --port "$port" --feeds-paused \
+  heaptrack -o "$out/$name" target/release/realtime-playground --port "$port" --feeds-paused --ephemeral \
     --no-traffic-log --max-connections-per-address 0 >"$out/$name.log" 2>&1 &
   tracer=$!
   pid=

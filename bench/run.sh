@@ -107,7 +107,7 @@ drive() {
   done
 }
 
-playground=(target/release/realtime-playground --port 0 --feeds-paused --event-ids from-one
+playground=(target/release/realtime-playground --port 0 --feeds-paused --ephemeral --event-ids from-one
             --publish-rate-per-learner 1000000 --max-connections-per-address 0)
 export RUST_LOG=realtime_playground=warn,poem=warn
 

@@ -128,7 +128,14 @@ impl Server {
         let log = out_dir.join("server.log");
         let stderr = std::fs::File::create(&log).map_err(|e| e.to_string())?;
         let mut child = tokio::process::Command::new(&args.server)
-            .args(["--port", "0", "--feeds-paused", "--event-ids", "from-one"])
+            .args([
+                "--port",
+                "0",
+                "--feeds-paused",
+                "--ephemeral",
+                "--event-ids",
+                "from-one",
+            ])
             .args(["--replay-buffer", &args.replay_buffer.to_string()])
             .args(["--publish-rate-per-learner", "100000"])
             .args(["--sse-heartbeat-secs", "5", "--sse-retry-ms", "1000"])

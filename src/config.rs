@@ -162,6 +162,17 @@ pub struct Config {
     #[arg(long, env = "PLAYGROUND_UNTIL_STDIN_CLOSES", hide = true)]
     pub until_stdin_closes: bool,
 
+    /// Directory of the file that keeps lesson progress and challenge best scores
+    /// across restarts (progress.redb). Default: $XDG_DATA_HOME/realtime-playground,
+    /// else ~/.local/share/realtime-playground (the platform's data directory elsewhere).
+    #[arg(long, env = "PLAYGROUND_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<std::path::PathBuf>,
+
+    /// Keep no file at all: progress lives in memory and ends with the process
+    /// (throwaway runs, tests). Wins over --data-dir.
+    #[arg(long, env = "PLAYGROUND_EPHEMERAL")]
+    pub ephemeral: bool,
+
     /// Seconds to wait for connections to finish on Ctrl-C / SIGTERM.
     #[arg(long, env = "PLAYGROUND_SHUTDOWN_GRACE", default_value_t = 1.5)]
     pub shutdown_grace_secs: f64,
@@ -202,6 +213,9 @@ impl Config {
             event_ids: EventIds::FromOne,
             // In memory whatever PLAYGROUND_REDIS_URL says; Redis tests opt in.
             redis_url: None,
+            // Never the learner's own progress file, whatever PLAYGROUND_DATA_DIR says.
+            data_dir: None,
+            ephemeral: true,
             ..Config::default()
         }
     }
@@ -286,6 +300,11 @@ mod tests {
         assert_eq!(secs(&capped, None), Some(5));
         assert_eq!(secs(&capped, Some(30)), Some(5));
         assert_eq!(secs(&capped, Some(2)), Some(2));
+    }
+
+    #[test]
+    fn tests_never_keep_progress() {
+        assert!(Config::for_tests().ephemeral);
     }
 
     #[test]

@@ -40,6 +40,8 @@
 //!   [`request_span`] gives each request a tracing span only when it is recorded.
 //! - [`sockets`] frees connections whose client stopped reading or hung up.
 //! - [`shutdown`] is the one signal long-lived work watches to wrap up.
+//! - [`storage`] keeps lesson progress and challenge best scores in a file
+//!   (redb) so they survive a restart; `--ephemeral` keeps nothing.
 //! - [`config`] lists every tunable, as flags and environment variables.
 
 pub mod api;
@@ -66,6 +68,7 @@ pub mod server;
 pub mod shutdown;
 pub mod sockets;
 pub mod state;
+pub mod storage;
 pub mod traffic;
 pub mod transports;
 

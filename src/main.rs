@@ -50,6 +50,7 @@ async fn main() -> std::process::ExitCode {
     println!("  Home page:  {home}");
     println!("  Swagger UI: {home}docs");
     println!("  OpenAPI:    {home}openapi.json");
+    println!("  Progress:   {}", server.state().keeping);
     println!("Press Ctrl-C to stop.");
     if !addr.ip().is_loopback() {
         eprintln!(

@@ -1,5 +1,6 @@
 //! What every endpoint shares: configuration, the hub, the backplane, the
-//! feeds, the chat room and the shutdown signal. Cheap to clone (everything
+//! feeds, the chat room, the stores of progress (in the progress file unless
+//! `--ephemeral`) and the shutdown signal. Cheap to clone (everything
 //! is behind `Arc`).
 
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ use crate::lessons::progress::ProgressStore;
 use crate::limits::PublishLimits;
 use crate::shutdown::Shutdown;
 use crate::sockets::PeerWatch;
+use crate::storage::{Keeping, Storage};
 use crate::traffic::TrafficLog;
 
 /// How far a live subscriber may fall behind before it is caught up from the
@@ -43,6 +45,8 @@ pub struct AppState {
     pub traffic: TrafficLog,
     pub lessons: Arc<Library>,
     pub progress: Arc<ProgressStore>,
+    /// Where lesson progress and challenge best scores are kept beyond this process.
+    pub keeping: Arc<Keeping>,
     pub drops: Arc<Drops>,
     pub lab: Arc<Lab>,
     pub faults: Arc<Faults>,
@@ -121,6 +125,8 @@ impl AppState {
         connections: Arc<Connections>,
         shutdown: Shutdown,
     ) -> Result<Self, String> {
+        let keeping = Keeping::from_config(&config)?;
+        let storage = Storage::open(keeping).map_err(|err| err.to_string())?;
         let lessons = Arc::new(Library::load()?);
         let feeds = Feeds::start(
             &backplane,
@@ -144,7 +150,7 @@ impl AppState {
                 traffic.clone(),
             )),
             faults: Arc::default(),
-            challenges: Arc::default(),
+            challenges: Arc::new(storage.challenges()),
             limits: Arc::new(PublishLimits::new(&config)),
             peers: PeerWatch::default(),
             load_lab: LoadLab::new(addr, config.loadgen_program(), shutdown.clone()),
@@ -152,7 +158,8 @@ impl AppState {
             storm_lab: StormLab::new(addr, drops.clone(), shutdown.clone()),
             connections,
             lessons,
-            progress: Arc::default(),
+            progress: Arc::new(storage.progress()),
+            keeping: Arc::new(storage.keeping),
             drops,
             traffic,
             config: Arc::new(config),

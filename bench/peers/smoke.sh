@@ -52,7 +52,7 @@ run_one() {
     rust)
       local bin="$root/target/release/realtime-playground"
       [[ -x "$bin" ]] || (cd "$root" && cargo build --release)
-      "$bin" --port 0 --feeds-paused --event-ids from-one \
+      "$bin" --port 0 --feeds-paused --ephemeral --event-ids from-one \
         --publish-rate-per-learner 1000000 --max-connections-per-address 0 >"$out" 2>"$err" &
       ;;
   esac

@@ -1,7 +1,15 @@
 // Minimal clients for the four transports, each with start() / stop() and
 // an onStatus callback. The traffic log shows what they do on the wire.
+//
+// Every start begins from "now", as EventSource and a fresh WebSocket do: the
+// polling clients ask for no backlog, so their first answers are the empty
+// ones. An answer that follows one with `more: true` brings events that were
+// already waiting when the client last asked: that is catch-up, not news
+// that waited, and the status line says so.
 // start({ actor: "play" }) marks the traffic as play mode's ("show me"):
 // lessons count it as watched, never as the learner's own.
+
+const older = (n) => `caught up on ${n} older event${n === 1 ? "" : "s"}`;
 
 /** The URL with `actor=play` added when play mode acts. */
 export function withActor(url, actor) {
@@ -9,30 +17,44 @@ export function withActor(url, actor) {
   return `${url}${url.includes("?") ? "&" : "?"}actor=play`;
 }
 
+/** Reads an answer's cursor and batch; `null` batch for 204. Throws on errors. */
+async function readAnswer(res) {
+  if (!res.ok) throw new Error(`the server answered ${res.status}`);
+  const header = res.headers.get("X-Last-Event-Id");
+  const batch = res.status === 200 ? await res.json() : null;
+  const since = batch ? batch.last_id : header === null ? null : Number(header);
+  return { since, batch };
+}
+
 export class PollingClient {
   constructor({ intervalMs = 1000, onStatus = () => {} } = {}) {
     this.intervalMs = intervalMs;
     this.onStatus = onStatus;
     this.since = null;
+    this.behind = false;
     this.timer = null;
     this.actor = "learner";
   }
   get running() { return this.timer !== null; }
   async once() {
-    const url = this.since === null ? "/api/poll?limit=20" : `/api/poll?since=${this.since}`;
-    const res = await fetch(withActor(url, this.actor));
-    this.since = Number(res.headers.get("X-Last-Event-Id") ?? this.since ?? 0);
-    if (res.status === 200) {
-      const batch = await res.json();
-      this.since = batch.last_id;
-      this.onStatus(`got ${batch.events.length} event(s), now at #${this.since}`);
+    // Without a cursor yet: "from=newest" answers 204 with the newest id, no backlog.
+    const url = this.since === null ? "/api/poll?from=newest" : `/api/poll?since=${this.since}`;
+    const catchingUp = this.behind;
+    const { since, batch } = await readAnswer(await fetch(withActor(url, this.actor)));
+    this.since = since ?? this.since;
+    this.behind = batch?.more === true;
+    if (batch) {
+      const n = batch.events.length;
+      this.onStatus(catchingUp ? `${older(n)}, now at #${this.since}` : `got ${n} event(s), now at #${this.since}`);
     } else {
-      this.onStatus(`no news (${res.status}), still at #${this.since}`);
+      this.onStatus(`no news (204), still at #${this.since}`);
     }
   }
   start({ actor = "learner" } = {}) {
     if (this.running) return;
     this.actor = actor;
+    this.since = null;
+    this.behind = false;
     const tick = async () => {
       try { await this.once(); } catch (err) { this.onStatus(`error: ${err.message}`); }
       if (this.timer !== null) this.timer = setTimeout(tick, this.intervalMs);
@@ -56,6 +78,9 @@ export class LongPollingClient {
     this.actor = actor;
     this.controller = new AbortController();
     const { signal } = this.controller;
+    // Without `since` the first request waits for the next new event: no backlog.
+    this.since = null;
+    let behind = false;
     while (!signal.aborted) {
       const params = new URLSearchParams();
       if (this.timeoutS !== null) params.set("timeout", this.timeoutS);
@@ -63,13 +88,13 @@ export class LongPollingClient {
       try {
         this.onStatus("waiting for news…");
         if (this.actor === "play") params.set("actor", "play");
-        const res = await fetch(`/api/long-poll?${params}`, { signal });
-        this.since = Number(res.headers.get("X-Last-Event-Id") ?? this.since ?? 0);
-        if (res.status === 200) {
-          const batch = await res.json();
-          this.since = batch.last_id;
-          this.onStatus(`got ${batch.events.length} event(s), asking again`);
+        const { since, batch } = await readAnswer(await fetch(`/api/long-poll?${params}`, { signal }));
+        this.since = since ?? this.since;
+        if (batch) {
+          const n = batch.events.length;
+          this.onStatus(behind ? `${older(n)}, asking again` : `got ${n} event(s), asking again`);
         }
+        behind = batch?.more === true;
       } catch (err) {
         if (signal.aborted) break;
         this.onStatus(`error: ${err.message}; retrying in 2 s`);
@@ -92,7 +117,12 @@ export class SseClient {
     if (this.running) return;
     this.source = new EventSource(withActor("/api/sse", actor));
     this.source.onopen = () => this.onStatus("stream open");
-    this.source.onerror = () => this.onStatus("connection lost; the browser reconnects by itself…");
+    const source = this.source;
+    // A dropped connection is retried by the browser; an answer that is not a
+    // 200 event stream (a 502, a 401) closes the EventSource for good.
+    source.onerror = () => this.onStatus(source.readyState === EventSource.CLOSED
+      ? "closed for good: the answer was not a 200 event stream"
+      : "connection lost; the browser retries by itself…");
     const handle = (m) => {
       this.count += 1;
       this.onStatus(`${this.count} event(s) received, last #${m.lastEventId}`);

@@ -1,6 +1,7 @@
 // The traffic panel: the learner's own requests, frames and events, live.
 // Usable on its own page and embeddable beside a lesson: mountTrafficPanel(el).
 
+import { curlLines } from "./curl-lines.js";
 import { el } from "./dom.js";
 import { bytes, clock, millis } from "./format.js";
 import { TrafficChart } from "./traffic-chart.js";
@@ -17,7 +18,7 @@ const TRANSPORTS = [
 const LABEL = Object.fromEntries(TRANSPORTS);
 
 
-export function mountTrafficPanel(root, { transport = "" } = {}) {
+export function mountTrafficPanel(root, { transport = "", compact = false } = {}) {
   let filter = transport;
   let paused = false;
   let held = [];
@@ -30,6 +31,8 @@ export function mountTrafficPanel(root, { transport = "" } = {}) {
   const har = el("a", { href: "/api/traffic.har", download: "realtime-playground.har", class: "button ghost", text: "Export HAR" });
   const state = el("span", { class: "muted small", "aria-live": "polite", text: "Connecting…" });
   const toolbar = el("div", { class: "traffic-toolbar" }, select, pause, clear, har, state);
+  // Beside a lesson the curl lines start folded; on the traffic page, open.
+  const curl = curlLines({ open: !compact });
 
   const summaries = el("ul", { class: "traffic-summaries", "aria-label": "Per-transport summary" });
   const canvas = el("canvas", { class: "traffic-chart", role: "img", "aria-label": "Requests (bars) and bytes (line) per second over the last 60 seconds" });
@@ -39,7 +42,7 @@ export function mountTrafficPanel(root, { transport = "" } = {}) {
   const empty = el("li", { class: "timeline-empty muted" },
     "Nothing yet. Use a transport (the buttons above, a lesson, Swagger UI or curl) and its traffic appears here.");
   timeline.append(empty);
-  root.append(toolbar, summaries, canvas, legend, timeline);
+  root.append(toolbar, curl.node, summaries, canvas, legend, timeline);
 
   const chart = new TrafficChart(canvas);
   chart.filter = filter;
@@ -50,7 +53,7 @@ export function mountTrafficPanel(root, { transport = "" } = {}) {
     const arrow = e.direction === "up" ? "→" : e.direction === "down" ? "←" : "⇄";
     const arrowTitle = e.direction === "up" ? "client → server" : e.direction === "down" ? "server → client" : "request and answer";
     const size = e.bytes_up + e.bytes_down;
-    const delay = e.delays_ms?.length ? Math.max(...e.delays_ms) : null;
+    const delay = e.delays_ms?.length ? millis(Math.max(...e.delays_ms)) : e.catch_up ? "catch-up" : "";
     const classes = ["row", `t-${e.transport}`, `k-${e.kind}`];
     if (e.empty === true) classes.push("is-empty");
     if (e.empty === false || e.event_ids?.length) classes.push("has-news");
@@ -63,7 +66,7 @@ export function mountTrafficPanel(root, { transport = "" } = {}) {
         e.actor === "play" ? el("span", { class: "actor-play", title: "Play mode (show me) did this; it counts as watched, not done", text: "show me · " }) : null,
         e.narration),
       el("span", { class: "size", title: "bytes on the wire, both directions", text: bytes(size) }),
-      el("span", { class: "delay", title: "publish → delivered", text: delay === null ? "" : millis(delay) }),
+      el("span", { class: "delay", title: "publish → delivered; catch-up: older events the client asked for, not a delay", text: delay }),
     );
   };
 
@@ -143,6 +146,7 @@ export function mountTrafficPanel(root, { transport = "" } = {}) {
       for (const e of page.entries) add(e);
       since = page.entries.at(-1)?.seq ?? 0;
       state.textContent = `Your learner id: ${page.learner}`;
+      curl.setLearner(page.learner);
     } catch (err) {
       state.textContent = `Could not load the log: ${err.message}`;
     }

@@ -1,17 +1,18 @@
 //! Challenges, golf-style: a goal judged from the learner's own traffic
 //! since they pressed "start", with a score (lower is better), a hint and a
-//! solution. The best score per learner is kept.
+//! solution. The best score per learner is kept ([`super::bests`]).
 //!
 //! Each challenge is a goal text plus a judge: a function from the entries
 //! recorded since the start to a [`Verdict`].
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi};
 
+use super::bests::{self, BestScores};
 use super::faults::{FaultSwitches, Faults};
 use crate::problem::ApiError;
 use crate::traffic::{Direction, Entry, EntryKind, Learner, TrafficLog, Transport};
@@ -308,7 +309,6 @@ struct Attempt {
     /// Only entries after this `seq` count.
     start_seq: Option<u64>,
     started_ms: u64,
-    best: Option<u64>,
 }
 
 fn now_ms() -> u64 {
@@ -321,6 +321,21 @@ fn now_ms() -> u64 {
 #[derive(Default)]
 pub struct Challenges {
     attempts: Mutex<HashMap<(Arc<str>, &'static str), Attempt>>,
+    bests: BestScores,
+}
+
+impl Challenges {
+    /// Challenges whose best scores are saved through `persist`.
+    pub fn persistent(persist: Arc<dyn bests::Persist>) -> Self {
+        Challenges {
+            attempts: Mutex::default(),
+            bests: BestScores::persistent(persist),
+        }
+    }
+
+    fn attempts(&self) -> MutexGuard<'_, HashMap<(Arc<str>, &'static str), Attempt>> {
+        self.attempts.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -367,13 +382,10 @@ impl ChallengesApi {
     }
 
     fn status(&self, learner: &Arc<str>, c: &'static Challenge) -> ChallengeStatus {
-        let key = (learner.clone(), c.id);
         let attempt = self
             .challenges
-            .attempts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
+            .attempts()
+            .get(&(learner.clone(), c.id))
             .copied()
             .unwrap_or_default();
         let (state, message, score) = match attempt.start_seq {
@@ -393,20 +405,7 @@ impl ChallengesApi {
                 }
             }
         };
-        let mut best = attempt.best;
-        if let Some(score) = score
-            && best.is_none_or(|b| score < b)
-        {
-            best = Some(score);
-            let mut attempts = self
-                .challenges
-                .attempts
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if let Some(a) = attempts.get_mut(&key) {
-                a.best = best;
-            }
-        }
+        let best = self.challenges.bests.best_after(learner, c.id, score);
         ChallengeStatus {
             id: c.id.into(),
             title: c.title.into(),
@@ -422,11 +421,7 @@ impl ChallengesApi {
     }
 
     fn set_start(&self, learner: &Arc<str>, c: &'static Challenge, start: Option<u64>) {
-        let mut attempts = self
-            .challenges
-            .attempts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut attempts = self.challenges.attempts();
         if attempts.len() >= MAX_ATTEMPTS && !attempts.contains_key(&(learner.clone(), c.id)) {
             // Forget idle attempts first; bounded whatever clients do.
             attempts.retain(|_, a| a.start_seq.is_some());

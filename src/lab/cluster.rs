@@ -501,7 +501,9 @@ impl ClusterLab {
         let mut command = Command::new(&self.program);
         command
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--feeds-paused", "--until-stdin-closes"])
+            // The parent keeps the learner's progress; instances keep none (and
+            // could not: the parent holds the file).
+            .args(["--feeds-paused", "--until-stdin-closes", "--ephemeral"])
             .args(&self.settings);
         for origin in origins {
             command.args(["--allowed-origins", origin]);

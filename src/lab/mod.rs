@@ -15,6 +15,7 @@
 //! [`MAX_DURATION_S`] seconds each, and only the newest [`KEPT_RUNS`] results
 //! are kept.
 
+pub mod bests;
 pub mod challenges;
 pub mod cluster;
 pub mod faults;

@@ -16,8 +16,9 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 use serde::Deserialize;
 
 use super::checks::Check;
+use super::exercises::{Choice, Factor, Scenario};
 use super::render::{self, slugify};
-use super::{Lesson, PlayAction, Predict, Step};
+use super::{ChatSide, Lesson, PlayAction, Predict, Step};
 
 pub const WIDGETS: &[&str] = &[
     "poll",
@@ -343,6 +344,47 @@ impl PlayAction {
                 }
                 PlayAction::Feed(name.to_owned(), on)
             }
+            "chat" => {
+                let (side, text) = rest
+                    .split_once(' ')
+                    .ok_or_else(|| format!("expected `chat sse|ws <text>`: {line:?}"))?;
+                let side = match side {
+                    "sse" => ChatSide::Sse,
+                    "ws" => ChatSide::Ws,
+                    other => return Err(format!("chat side must be sse or ws, not {other:?}")),
+                };
+                if text.trim().is_empty() {
+                    return Err(format!("chat needs a text: {line:?}"));
+                }
+                PlayAction::Chat(side, text.trim().to_owned())
+            }
+            "decide" => {
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                let [scenario, choice, factor] = words[..] else {
+                    return Err(format!(
+                        "expected `decide <scenario> <polling|sse|websocket> <factor>`: {line:?}"
+                    ));
+                };
+                let scenario = Scenario::find(scenario)
+                    .ok_or_else(|| format!("unknown scenario {scenario:?} in {line:?}"))?;
+                let choice = Choice::parse(choice)
+                    .ok_or_else(|| format!("unknown choice {choice:?} in {line:?}"))?;
+                let factor = Factor::parse(factor)
+                    .filter(|f| scenario.options.contains(f))
+                    .ok_or_else(|| {
+                        format!(
+                            "{factor:?} is not a factor scenario {:?} offers",
+                            scenario.id
+                        )
+                    })?;
+                PlayAction::Decide {
+                    scenario: scenario.id,
+                    choice,
+                    factor,
+                }
+            }
+            "answer" if !rest.is_empty() => PlayAction::Answer(rest.to_owned()),
+            "press" if !rest.is_empty() => PlayAction::Press(rest.to_owned()),
             "ws" => {
                 let json = rest
                     .strip_prefix("send ")

@@ -6,6 +6,8 @@
 //! opening, and hands the transport a [`Tap`] through the request extensions;
 //! the transport reports what it sends and receives to the tap, and the tap
 //! writes entries. Transports never see the store.
+//! A tap knows since when its client listens: older events are
+//! [`catch-up`](super::catch_up), not delay.
 
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -19,6 +21,7 @@ use poem::{
     Body, Endpoint, FromRequest, IntoResponse, Middleware, Request, RequestBody, Response, Result,
 };
 
+use super::catch_up::{Delivered, ListeningSince, has_since, now_us};
 use super::har::Headers;
 use super::learner::Learner;
 use super::{Actor, Direction, Entry, EntryKind, TrafficLog, Transport, wire};
@@ -85,6 +88,7 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         if learner.id.starts_with(crate::lab::load::LEARNER_PREFIX) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
+        let arrived = now_us();
         let connection = self.log.next_connection();
         let method = req.method().to_string();
         let mut path = req
@@ -116,6 +120,13 @@ impl<E: Endpoint> CaptureEndpoint<E> {
             connection,
             actor,
         );
+        let polling = matches!(transport, Transport::Poll | Transport::LongPoll);
+        tap.listening_from(if polling {
+            let previous = self.log.previous_arrival(&learner.id, transport);
+            ListeningSince::for_poll(has_since(req.uri().query()), previous, arrived)
+        } else {
+            ListeningSince(arrived)
+        });
         req.extensions_mut().insert(tap.clone());
 
         let mut resp = match self.inner.call(req).await {
@@ -181,16 +192,17 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         entry.bytes_down = wire::response_head(status, resp.headers(), framing) + cookie + body_len;
         entry.body_bytes = Some(body_len);
         entry.duration_ms = Some(tap.elapsed_ms());
-        if matches!(transport, Transport::Poll | Transport::LongPoll) && status.is_success() {
+        if polling && status.is_success() {
             entry.empty = Some(status == StatusCode::NO_CONTENT);
         }
-        let (ids, delays) = tap.take_answer();
-        if !ids.is_empty() {
-            entry.event_ids = Some(ids);
-            entry.delays_ms = Some(delays);
-        }
+        tap.take_answer().write_to(&mut entry);
         entry.headers = Some(Arc::new(Headers::new(request_headers, resp.headers())));
-        self.log.record(&learner.id, entry);
+        if polling && status.is_success() {
+            // The next poll of this learner listens from here.
+            self.log.record_answer(&learner.id, entry, arrived);
+        } else {
+            self.log.record(&learner.id, entry);
+        }
         resp.set_body(Body::from_bytes(body));
         Ok(resp)
     }
@@ -275,8 +287,9 @@ struct TapInner {
 
 #[derive(Default)]
 struct TapState {
-    answer_ids: Vec<u64>,
-    answer_delays: Vec<f64>,
+    /// A WebSocket `subscribe` with `since` moves it.
+    listening: ListeningSince,
+    answer: Delivered,
     up: u64,
     down: u64,
     close_reason: Option<String>,
@@ -306,6 +319,19 @@ impl Tap {
             started: Instant::now(),
             state: Mutex::new(TapState::default()),
         })))
+    }
+
+    /// From when this tap's client listens; older events it gets are catch-up.
+    pub fn listening_from(&self, since: ListeningSince) {
+        self.with_state(|s| s.listening = since);
+    }
+
+    /// An event entry: catch-up, or live with its delay.
+    fn event_entry(&self, event: &Event) -> Option<Entry> {
+        let mut e = self.entry(EntryKind::Event, Direction::Down)?;
+        let since = self.with_state(|s| s.listening)?;
+        Delivered::one(event, since).write_to(&mut e);
+        Some(e)
     }
 
     fn with_state<R>(&self, f: impl FnOnce(&mut TapState) -> R) -> Option<R> {
@@ -344,32 +370,24 @@ impl Tap {
         self.with_state(|s| s.down += n);
     }
 
-    fn take_answer(&self) -> (Vec<u64>, Vec<f64>) {
-        self.with_state(|s| {
-            (
-                std::mem::take(&mut s.answer_ids),
-                std::mem::take(&mut s.answer_delays),
-            )
-        })
-        .unwrap_or_default()
+    fn take_answer(&self) -> Delivered {
+        self.with_state(|s| std::mem::take(&mut s.answer))
+            .unwrap_or_default()
     }
 
     /// Polling transports: the events this answer carries.
     pub fn answered(&self, events: &[Arc<Event>]) {
         self.with_state(|s| {
-            s.answer_ids.extend(events.iter().map(|e| e.id));
-            s.answer_delays
-                .extend(events.iter().take(MAX_DELAYS).map(|e| e.age_ms()));
+            s.answer
+                .add(events.iter().map(|e| &**e), s.listening, MAX_DELAYS)
         });
     }
 
     /// SSE: an event written to the stream (`bytes` = its field lines).
     pub fn sse_event(&self, event: &Event, bytes: usize) {
-        if let Some(mut e) = self.entry(EntryKind::Event, Direction::Down) {
+        if let Some(mut e) = self.event_entry(event) {
             e.bytes_down = bytes as u64;
             e.body_bytes = Some(bytes as u64);
-            e.event_ids = Some(vec![event.id]);
-            e.delays_ms = Some(vec![event.age_ms()]);
             e.frame = Some("event".into());
             self.record(e);
         }
@@ -435,11 +453,7 @@ impl Tap {
         let wire = wire::ws_frame(payload as u64, false);
         self.with_state(|s| s.down += wire);
         let entry = match event {
-            Some(ev) => self.entry(EntryKind::Event, Direction::Down).map(|mut e| {
-                e.event_ids = Some(vec![ev.id]);
-                e.delays_ms = Some(vec![ev.age_ms()]);
-                e
-            }),
+            Some(ev) => self.event_entry(ev),
             None => self.entry(EntryKind::Frame, Direction::Down),
         };
         if let Some(mut e) = entry {

@@ -5,6 +5,7 @@
 //! - [`capture`] is the middleware that measures HTTP exchanges, plus the
 //!   [`Tap`] that streaming transports report events and frames to. The
 //!   transports only see the `Tap`; they never touch the store.
+//! - [`catch_up`] tells catch-up (old events a client asked for) from delay.
 //! - [`wire`] computes sizes as HTTP/1.1 and RFC 6455 put them on the wire.
 //! - [`store`] keeps entries in a bounded ring, bounded per learner too.
 //! - [`narrate`] turns an entry into a sentence in the seed's arrow style.
@@ -14,6 +15,7 @@
 
 pub mod api;
 pub mod capture;
+pub mod catch_up;
 pub mod har;
 pub mod learner;
 pub mod narrate;
@@ -198,10 +200,19 @@ pub struct Entry {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub event_ids: Option<Vec<u64>>,
-    /// Publish → written, in milliseconds, for each delivered event (at most 100 kept).
+    /// Publish → written, in milliseconds, for each delivered event that was
+    /// not catch-up (at most 100 kept).
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub delays_ms: Option<Vec<f64>>,
+    /// How many of the delivered events were catch-up: published before the
+    /// client was listening (a replay after `Last-Event-ID` or `since`, the
+    /// backlog of a poll without `since`, events older than the learner's
+    /// previous poll). Their age is how far back the client asked, not the
+    /// transport's delay, so they have no place in `delays_ms`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catch_up: Option<u64>,
     /// Frame or field kind: `text`, `binary`, `ping`, `pong`, `close`, `heartbeat`, `retry`, `reset`, `event`.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -271,6 +282,7 @@ impl Entry {
             empty: None,
             event_ids: None,
             delays_ms: None,
+            catch_up: None,
             frame: None,
             preview: None,
             close_code: None,

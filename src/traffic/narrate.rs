@@ -81,9 +81,11 @@ pub fn narrate(e: &Entry) -> String {
             } else {
                 "open SSE stream"
             };
-            let delay = max_delay(e)
-                .map(|d| format!(", {} after publish", millis(d)))
-                .unwrap_or_default();
+            let delay = match (e.catch_up, max_delay(e)) {
+                (Some(_), _) => ", catch-up: published before you were listening".into(),
+                (None, Some(d)) => format!(", {} after publish", millis(d)),
+                (None, None) => String::new(),
+            };
             format!(
                 "Server → pushed event {} over the {over} ({}{delay})",
                 ids(e.event_ids.as_deref().unwrap_or_default()),
@@ -118,9 +120,16 @@ fn answer(e: &Entry) -> String {
     match e.status.unwrap_or(0) {
         204 => "\"No.\"".into(),
         200 if !events.is_empty() => {
-            let late = max_delay(e)
-                .map(|d| format!(", the oldest waited {} for this answer", millis(d)))
-                .unwrap_or_default();
+            let late = match (e.catch_up.unwrap_or(0), max_delay(e)) {
+                (0, None) => String::new(),
+                (0, Some(d)) => format!(", the oldest waited {} for this answer", millis(d)),
+                (n, None) => format!(", caught up on {}", older(n)),
+                (n, Some(d)) => format!(
+                    ", caught up on {}; the oldest new one waited {} for this answer",
+                    older(n),
+                    millis(d)
+                ),
+            };
             format!(
                 "\"Yes: {} ({}).\"{late}",
                 plural(events.len(), "event", "events"),
@@ -132,15 +141,22 @@ fn answer(e: &Entry) -> String {
     }
 }
 
+fn older(n: u64) -> String {
+    plural(n as usize, "older event", "older events")
+}
+
 fn poll(e: &Entry) -> String {
     let path = e.path.as_deref().unwrap_or_default();
-    let question = match query_param(path, "since") {
-        Some(since) => format!("Any update since #{since}?"),
-        None => "Any updates?".into(),
+    let (question, reply) = match (query_param(path, "since"), query_param(path, "from")) {
+        (Some(since), _) => (format!("Any update since #{since}?"), answer(e)),
+        (None, Some("newest")) if e.status == Some(204) => (
+            "Where are things now? No backlog, please.".into(),
+            "\"Here: the newest id is in X-Last-Event-Id.\"".into(),
+        ),
+        (None, _) => ("Any updates?".into(), answer(e)),
     };
     format!(
-        "Client → \"{question}\"  Server → {} ({})",
-        answer(e),
+        "Client → \"{question}\"  Server → {reply} ({})",
         wire_tail(e)
     )
 }
@@ -267,6 +283,45 @@ mod tests {
             narrate(&e),
             "Client → \"Any updates?\"  Server → \"Yes: 2 events (#42–#43).\", the oldest waited \
              1.3 s for this answer (200, 812 B body, 1.1 KB on the wire, 0.4 ms)"
+        );
+    }
+
+    #[test]
+    fn catch_up_is_told_as_catch_up_not_as_a_delay() {
+        let mut e = base(Transport::Poll, EntryKind::Exchange, Direction::Both);
+        e.path = Some("/api/poll?limit=100".into());
+        e.status = Some(200);
+        e.event_ids = Some((1..=100).collect());
+        e.catch_up = Some(100);
+        let said = narrate(&e);
+        assert!(
+            said.contains("\"Yes: 100 events (#1–#100).\", caught up on 100 older events ("),
+            "{said}"
+        );
+        assert!(!said.contains("waited"), "{said}");
+
+        let mut start = base(Transport::Poll, EntryKind::Exchange, Direction::Both);
+        start.path = Some("/api/poll?from=newest".into());
+        start.status = Some(204);
+        assert!(narrate(&start).starts_with(
+            "Client → \"Where are things now? No backlog, please.\"  Server → \"Here: the newest \
+             id is in X-Last-Event-Id.\" (204,"
+        ));
+
+        e.event_ids = Some((1..=101).collect());
+        e.delays_ms = Some(vec![300.0]);
+        assert!(narrate(&e).contains(
+            "caught up on 100 older events; the oldest new one waited 300 ms for this answer"
+        ));
+
+        let mut ev = base(Transport::Sse, EntryKind::Event, Direction::Down);
+        ev.event_ids = Some(vec![7]);
+        ev.bytes_down = 118;
+        ev.catch_up = Some(1);
+        assert_eq!(
+            narrate(&ev),
+            "Server → pushed event #7 over the open SSE stream (118 B, catch-up: published \
+             before you were listening)"
         );
     }
 

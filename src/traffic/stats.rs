@@ -3,7 +3,8 @@
 //!
 //! Byte totals add up the entries themselves (exchanges, openings, events
 //! and frames); `closed` entries repeat a connection's totals and are not
-//! counted again.
+//! counted again. Delays are those of live events only: catch-up (old events
+//! a client asked for, see [`super::catch_up`]) is counted apart.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,6 +29,9 @@ pub struct TransportStats {
     pub empty_share: f64,
     /// Events that reached the client.
     pub events_delivered: u64,
+    /// Of those, catch-up: events published before the client was listening
+    /// (a replay or a backlog). The delays below leave them out.
+    pub caught_up: u64,
     /// Bytes client → server on the wire.
     pub bytes_up: u64,
     /// Bytes server → client on the wire.
@@ -35,7 +39,7 @@ pub struct TransportStats {
     /// `(bytes_up + bytes_down) / events_delivered`; absent when nothing was delivered.
     #[oai(nullable)]
     pub bytes_per_event: Option<f64>,
-    /// Publish → delivered, median, in milliseconds.
+    /// Publish → delivered, median, in milliseconds (live events only).
     #[oai(nullable)]
     pub delay_p50_ms: Option<f64>,
     /// Publish → delivered, 95th percentile, in milliseconds.
@@ -120,6 +124,7 @@ pub fn compute(entries: &[Arc<Entry>], open: &HashMap<Transport, u32>, window_s:
                     s.empty += 1;
                 }
                 s.events_delivered += e.events_delivered() as u64;
+                s.caught_up += e.catch_up.unwrap_or(0);
                 s.bytes_up += e.bytes_up;
                 s.bytes_down += e.bytes_down;
                 delays.extend(e.delays_ms.iter().flatten().copied());
@@ -158,10 +163,16 @@ pub fn summary(t: Transport, s: &TransportStats, window_s: u64) -> String {
     } else {
         format!("{total} spent, nothing delivered")
     };
-    let delay = s
-        .delay_p50_ms
-        .map(|d| format!("; updates arrived {} after publish (median)", millis(d)))
-        .unwrap_or_default();
+    let delay = match (s.caught_up, s.delay_p50_ms) {
+        (0, None) => String::new(),
+        (0, Some(d)) => format!("; updates arrived {} after publish (median)", millis(d)),
+        (n, None) => format!("; caught up on {}", count(n, "older event", "older events")),
+        (n, Some(d)) => format!(
+            "; caught up on {}, the new ones arrived {} after publish (median)",
+            count(n, "older event", "older events"),
+            millis(d)
+        ),
+    };
     let head = format!("Last {window_s} s: ");
     match t {
         Transport::Poll => format!(
@@ -229,6 +240,36 @@ mod tests {
             poll.summary,
             "Last 60 s: 21 polls, 20 empty, 1 update — 3.7 KB spent for 1 update; updates arrived \
              500 ms after publish (median)"
+        );
+    }
+
+    #[test]
+    fn catch_up_is_counted_apart_from_the_delays() {
+        let mut backlog = Entry::new(Transport::Poll, EntryKind::Exchange, Direction::Both, 1);
+        backlog.event_ids = Some((1..=100).collect());
+        backlog.catch_up = Some(100);
+        let mut live = Entry::new(Transport::Poll, EntryKind::Exchange, Direction::Both, 2);
+        live.event_ids = Some(vec![101]);
+        live.delays_ms = Some(vec![400.0]);
+        let stats = compute(&[Arc::new(backlog.clone())], &HashMap::new(), 60);
+        let poll = &stats.transports[0];
+        assert_eq!((poll.events_delivered, poll.caught_up), (100, 100));
+        assert_eq!(poll.delay_p50_ms, None, "a backlog is not a delay");
+        assert!(
+            poll.summary
+                .ends_with("100 updates; caught up on 100 older events")
+        );
+
+        let stats = compute(&[Arc::new(backlog), Arc::new(live)], &HashMap::new(), 60);
+        let poll = &stats.transports[0];
+        assert_eq!((poll.events_delivered, poll.caught_up), (101, 100));
+        assert_eq!(poll.delay_max_ms, Some(400.0));
+        assert!(
+            poll.summary.ends_with(
+                "caught up on 100 older events, the new ones arrived 400 ms after publish (median)"
+            ),
+            "{}",
+            poll.summary
         );
     }
 

@@ -4,6 +4,10 @@
 //! Entries are kept per learner (reads are always "my entries"); a global
 //! queue of `(seq, learner)` remembers the overall order so the oldest entry
 //! of all can be dropped when the total bound is reached.
+//!
+//! Each learner's log also remembers when their last poll and long-poll
+//! arrived: the next one's catch-up boundary ([`super::catch_up`]). Two
+//! numbers per learner, gone with the learner's entries.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +23,32 @@ struct LearnerLog {
     entries: VecDeque<Arc<Entry>>,
     /// Connections opened and not yet closed, per transport.
     open: HashMap<Transport, u32>,
+    arrivals: Arrivals,
+}
+
+/// When a learner's last answered poll and long-poll arrived (µs since the epoch).
+#[derive(Default)]
+struct Arrivals {
+    poll: Option<u64>,
+    long_poll: Option<u64>,
+}
+
+impl Arrivals {
+    fn last(&self, transport: Transport) -> Option<u64> {
+        match transport {
+            Transport::Poll => self.poll,
+            Transport::LongPoll => self.long_poll,
+            _ => None,
+        }
+    }
+
+    fn of(&mut self, transport: Transport) -> Option<&mut Option<u64>> {
+        match transport {
+            Transport::Poll => Some(&mut self.poll),
+            Transport::LongPoll => Some(&mut self.long_poll),
+            _ => None,
+        }
+    }
 }
 
 struct Inner {
@@ -89,7 +119,33 @@ impl TrafficLog {
     /// Stamps and stores an entry; returns it. The sentence and the
     /// readable time are added when the entry is read ([`Entry::completed`]),
     /// which keeps recording cheap on the request path.
-    pub fn record(&self, learner: &Arc<str>, mut entry: Entry) -> Option<Arc<Entry>> {
+    pub fn record(&self, learner: &Arc<str>, entry: Entry) -> Option<Arc<Entry>> {
+        self.insert(learner, entry, None)
+    }
+
+    /// Records the answer to a poll or long-poll whose request `arrived` (µs
+    /// since the epoch), and remembers that arrival for the learner's next one.
+    pub fn record_answer(
+        &self,
+        learner: &Arc<str>,
+        entry: Entry,
+        arrived: u64,
+    ) -> Option<Arc<Entry>> {
+        self.insert(learner, entry, Some(arrived))
+    }
+
+    /// When this learner's last answered request of `transport` (a poll or a
+    /// long-poll) arrived, in µs since the epoch.
+    pub fn previous_arrival(&self, learner: &str, transport: Transport) -> Option<u64> {
+        self.inner().learners.get(learner)?.arrivals.last(transport)
+    }
+
+    fn insert(
+        &self,
+        learner: &Arc<str>,
+        mut entry: Entry,
+        arrived: Option<u64>,
+    ) -> Option<Arc<Entry>> {
         if !self.shared.enabled {
             return None;
         }
@@ -102,6 +158,12 @@ impl TrafficLog {
         inner.next_seq += 1;
         let entry = Arc::new(entry);
         let log = inner.learners.entry(learner.clone()).or_default();
+        if let Some(at) = arrived
+            && let Some(last) = log.arrivals.of(entry.transport)
+        {
+            // Answers may finish out of order; the latest arrival wins.
+            *last = Some(last.map_or(at, |previous| previous.max(at)));
+        }
         match entry.kind {
             EntryKind::Opened => *log.open.entry(entry.transport).or_default() += 1,
             EntryKind::Closed => {
@@ -273,6 +335,21 @@ mod tests {
             total <= 10 && learners <= 10,
             "{total} entries, {learners} learners"
         );
+    }
+
+    #[test]
+    fn the_last_poll_arrival_is_remembered_per_transport() {
+        let log = TrafficLog::new(10, 4, true);
+        let a: Arc<str> = "a".into();
+        assert_eq!(log.previous_arrival("a", Transport::Poll), None);
+        log.record_answer(&a, entry(Transport::Poll), 2_000);
+        log.record_answer(&a, entry(Transport::Poll), 1_000);
+        log.record_answer(&a, entry(Transport::LongPoll), 3_000);
+        log.record(&a, entry(Transport::Poll));
+        assert_eq!(log.previous_arrival("a", Transport::Poll), Some(2_000));
+        assert_eq!(log.previous_arrival("a", Transport::LongPoll), Some(3_000));
+        assert_eq!(log.previous_arrival("a", Transport::Sse), None);
+        assert_eq!(log.previous_arrival("b", Transport::Poll), None);
     }
 
     #[test]

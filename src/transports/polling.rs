@@ -2,8 +2,8 @@
 //! at once: the new events, or `204 No Content`. The simplest transport, and
 //! the one whose waste the traffic log makes visible: most answers are empty.
 
-use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
+use poem_openapi::{Enum, OpenApi};
 
 use super::{DEFAULT_BATCH, MAX_BATCH, PollResponse};
 use crate::api::ApiTags;
@@ -16,6 +16,17 @@ pub struct PollingApi {
     pub state: AppState,
 }
 
+/// Where a poll without `since` starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum StartFrom {
+    /// With what the replay buffer still holds (the backlog).
+    #[default]
+    Oldest,
+    /// With nothing: `204` and the newest id, a starting point without the backlog.
+    Newest,
+}
+
 #[OpenApi]
 impl PollingApi {
     /// Poll: "any update?"
@@ -24,6 +35,8 @@ impl PollingApi {
     /// any, `204 No Content` when there are none. Without `since` you get what
     /// the replay buffer still holds; then pass the returned `last_id` as
     /// `since` on the next call. Call it again and again — that is polling.
+    /// A client that wants only what happens from now on starts with
+    /// `from=newest`: `204` at once, with the newest id in `X-Last-Event-Id`.
     #[oai(path = "/poll", method = "get", tag = "ApiTags::Polling")]
     async fn poll(
         &self,
@@ -35,14 +48,18 @@ impl PollingApi {
         /// Most events in one answer (1–1000, default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
         limit: Query<Option<u32>>,
+        /// Without `since`: `oldest` (default) answers with the backlog the
+        /// replay buffer holds, `newest` with `204` and the newest id. Ignored with `since`.
+        from: Query<Option<StartFrom>>,
         tap: Tap,
     ) -> Result<PollResponse, ApiError> {
         let topics = TopicFilter::parse(topics.as_deref());
         let limit = limit.unwrap_or(DEFAULT_BATCH).min(MAX_BATCH) as usize;
-        let c = self
-            .state
-            .hub
-            .catch_up(Cursor::after_or(*since, Cursor::Oldest));
+        let start = match from.unwrap_or_default() {
+            StartFrom::Oldest => Cursor::Oldest,
+            StartFrom::Newest => Cursor::Now,
+        };
+        let c = self.state.hub.catch_up(Cursor::after_or(*since, start));
         let mut matching = c.events.into_iter().filter(|e| e.matches(&topics));
         let events: Vec<_> = matching.by_ref().take(limit).collect();
         let more = matching.next().is_some();

@@ -162,14 +162,13 @@ test("the cluster widget: SSE resumes on B with nothing missed, the WebSocket wa
   await page.waitForFunction(() => /7 of 7 events received/.test(document.querySelector(".w-cluster .cluster-client[data-client=sse] .cluster-counts")?.textContent ?? ""));
 
   // The lesson's checks counted the traffic the instances saw (the page's
-  // requests carry the learner's cookie), so the three checked steps are done.
-  for (const id of ["one-process-then-many", "kill-a-sse-resumes-on-b-and-misses-nothing", "the-websocket-needs-its-own-reconnect"]) {
-    await page.waitForSelector(`.toc-link.done[href="#${id}"]`, { timeout: 15000 });
-  }
+  // requests carry the learner's cookie): the step all this happened in is
+  // done. (Each step counts only what follows entering it, so the later
+  // steps are walked one by one in lessons-act.test.mjs.)
+  await page.waitForSelector('.toc-link.done[href="#one-process-then-many"]', { timeout: 15000 });
   const progress = await (await page.request.get(`${server.base}/api/lessons/scaling/progress`)).json();
-  assert.equal(progress.done, progress.total, JSON.stringify(progress.steps));
-  const resumed = progress.steps.flatMap((s) => s.checks).find((c) => c.text.startsWith("sse_reconnected_with_last_event_id"));
-  assert.ok(resumed.value >= 1, "the resume on B was counted from B's log");
+  const first = progress.steps.find((s) => s.id === "one-process-then-many");
+  assert.ok(first.checks.find((c) => c.text.startsWith("sse_events")).value >= 2, "events counted from the instances' logs");
 
   await w.getByRole("button", { name: "Stop both" }).click();
   await page.waitForFunction(async () => (await (await fetch("/api/lab/cluster")).json()).instances.length === 0);

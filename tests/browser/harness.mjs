@@ -18,7 +18,8 @@ const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
 /** Starts the server; resolves with { base, stop }. */
 export async function startServer(args = []) {
-  const child = spawn(binary, ["--port", "0", "--feeds-paused", ...args], {
+  // --ephemeral: no progress file, so runs never share (or touch the user's) progress.
+  const child = spawn(binary, ["--port", "0", "--feeds-paused", "--ephemeral", ...args], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, RUST_LOG: "warn" },
   });

@@ -86,7 +86,8 @@ async function perform(page, action) {
     case "publish": {
       await (await control('[data-action="publish-text"]', "publish")).fill(action.text || "Hello");
       await (await control('[data-action="publish"]', "publish")).click();
-      await pane.locator(".stage [role=status]", { hasText: "Published as event" }).last().waitFor();
+      // The stage's form, or the publish widget where a step has no stage.
+      await pane.locator("[role=status]", { hasText: "Published as event" }).last().waitFor();
       return;
     }
     case "feed": {
@@ -109,6 +110,24 @@ async function perform(page, action) {
       await (await control('[data-action="ws-send"]', "ws send")).click();
       return;
     }
+    case "chat": {
+      await (await control(`[data-action="chat-text"][data-side="${action.target}"]`, `chat ${action.target}`)).fill(action.text);
+      await (await control(`[data-action="chat-send"][data-side="${action.target}"]`, `chat ${action.target}`)).click();
+      return;
+    }
+    case "decide": {
+      const item = await control(`li[data-scenario="${action.target}"]`, `decide ${action.target}`);
+      await item.locator(`input[type=radio][value="${action.factor}"]`).check();
+      await item.locator(`button[data-choice="${action.text}"]`).click();
+      await item.locator(".feedback:not(:empty)").waitFor();
+      return;
+    }
+    case "answer": {
+      await (await control('[data-action="answer-text"]', "answer")).fill(action.text);
+      await (await control('[data-action="answer"]', "answer")).click();
+      await pane.locator(".interview-result blockquote").waitFor();
+      return;
+    }
     default: throw new Error(`the driver cannot do "${action.action}" by hand`);
   }
 }
@@ -117,17 +136,23 @@ async function perform(page, action) {
 async function doExercise(page, step) {
   switch (step.widget) {
     case "decide": {
-      // Trial and error, as a learner might: try each choice until the feedback says it fits.
+      // Trial and error, as a learner might: try each deciding factor with
+      // each choice until the feedback says both fit.
       const items = page.locator(".decide > li");
       await items.first().waitFor();
       const n = await items.count();
       for (let i = 0; i < n; i++) {
         const item = items.nth(i);
+        const factors = item.locator("input[type=radio]");
         const choices = item.locator(".choices button");
-        for (let c = 0; c < await choices.count(); c++) {
-          await choices.nth(c).click();
-          await item.locator(".feedback:not(:empty)").waitFor();
-          if (await item.locator(".feedback.good").count()) break;
+        tries: for (let f = 0; f < Math.max(1, await factors.count()); f++) {
+          if (await factors.count()) await factors.nth(f).check();
+          for (let c = 0; c < await choices.count(); c++) {
+            await item.locator(".feedback").evaluate((e) => { e.textContent = ""; });
+            await choices.nth(c).click();
+            await item.locator(".feedback:not(:empty)").waitFor();
+            if (await item.locator(".feedback.good").count()) break tries;
+          }
         }
       }
       return true;

@@ -173,13 +173,14 @@ impl TestServer {
     }
 }
 
-/// The real binary, started as a user would (port 0, feeds paused, plus
-/// `args`), and the port it printed. Killed when dropped. stderr is piped
-/// (the log), so read it or it may fill.
+/// The real binary, started as a user would (port 0, feeds paused, no
+/// progress file, plus `args`), and the port it printed. Killed when
+/// dropped. stderr is piped (the log), so read it or it may fill.
 pub async fn spawn_binary(args: &[&str]) -> (tokio::process::Child, u16) {
     use tokio::io::AsyncBufReadExt;
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_realtime-playground"))
-        .args(["--port", "0", "--feeds-paused"])
+        // Never the learner's own progress file, and never one another test holds.
+        .args(["--port", "0", "--feeds-paused", "--ephemeral"])
         .args(args)
         .env_remove("RUST_LOG")
         .stdout(std::process::Stdio::piped())

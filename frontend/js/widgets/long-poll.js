@@ -16,7 +16,7 @@ export function mount(root) {
   const log = messageLog("Long-poll answers");
   const state = status();
   const client = new LongPollingClient({
-    onStatus: (text) => { state.textContent = text; if (!text.startsWith("waiting")) log.add(text, text.startsWith("got") ? "news" : ""); },
+    onStatus: (text) => { state.textContent = text; if (!text.startsWith("waiting")) log.add(text, /^(got|caught up)/.test(text) ? "news" : ""); },
   });
   const toggle = button("Start long-polling", () => (client.running ? stop() : start()));
   toggle.dataset.client = "long-poll";

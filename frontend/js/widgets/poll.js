@@ -3,7 +3,8 @@ import { button, codeBox, el, messageLog, status } from "./kit.js";
 
 const CODE = `let since = null;
 async function poll() {
-  const url = since === null ? "/api/poll?limit=20" : \`/api/poll?since=\${since}\`;
+  // First ask: from=newest skips the backlog ("204", newest id in the header).
+  const url = since === null ? "/api/poll?from=newest" : \`/api/poll?since=\${since}\`;
   const res = await fetch(url);              // "Any update?"
   since = Number(res.headers.get("X-Last-Event-Id"));
   if (res.status === 200) {                   // "Yes": events in the body
@@ -20,7 +21,7 @@ export function mount(root) {
   for (const ms of [500, 1000, 2000, 5000]) interval.add(new Option(`every ${ms / 1000} s`, ms, false, ms === 1000));
   const client = new PollingClient({
     intervalMs: 1000,
-    onStatus: (text) => { state.textContent = text; log.add(text, text.startsWith("got") ? "news" : "empty"); },
+    onStatus: (text) => { state.textContent = text; log.add(text, /^(got|caught up)/.test(text) ? "news" : "empty"); },
   });
   interval.addEventListener("change", () => { client.intervalMs = Number(interval.value); });
   const toggle = button("Start polling", () => (client.running ? stop() : start()));

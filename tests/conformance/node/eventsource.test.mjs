@@ -27,7 +27,7 @@ let server;
 let base;
 
 before(async () => {
-  server = spawn(BIN, ["--port", "0", "--feeds-paused", "--sse-retry-ms", String(RETRY_MS)], {
+  server = spawn(BIN, ["--port", "0", "--feeds-paused", "--ephemeral", "--sse-retry-ms", String(RETRY_MS)], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, RUST_LOG: "warn" },
   });

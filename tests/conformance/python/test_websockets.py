@@ -47,6 +47,7 @@ class Server:
             BIN,
             "--port", "0",
             "--feeds-paused",
+            "--ephemeral",
             "--ws-ping-interval-secs", str(PING_INTERVAL),
             "--ws-ping-timeout-secs", str(PING_TIMEOUT),
             "--ws-max-message-bytes", str(MAX_MESSAGE),
