@@ -4,6 +4,7 @@
 //!
 //! - [`parse`] reads a file: front matter, steps, widgets, checks, play scripts.
 //! - [`render`] turns markdown into sanitized, highlighted HTML.
+//! - [`highlight_css`] is the code colours for both page themes, each AA-readable.
 //! - [`checks`] parses conditions like `polls >= 5` and counts traffic for them.
 //! - [`progress`] remembers, per learner and step, the step's window, what is
 //!   done or watched, hints taken and predictions.
@@ -16,6 +17,7 @@ pub mod api;
 pub mod checks;
 pub mod exercises;
 pub mod fault_checks;
+pub mod highlight_css;
 pub mod judge;
 pub mod parse;
 pub mod play_faults;

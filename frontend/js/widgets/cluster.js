@@ -108,7 +108,7 @@ export function mount(root) {
     const where = el("span", { class: "cluster-on", text: "" });
     const line = el("p", { class: "cluster-line small", "aria-live": "polite", text: "waiting for the instances" });
     const counts = el("p", { class: "cluster-counts small", text: "0 of 0 events received · 0 missing" });
-    const ids = el("ol", { class: "cluster-ids mono", "aria-label": `Event ids the ${title} received, newest first` });
+    const ids = el("ol", { class: "cluster-ids mono", "aria-label": `Event ids the ${title} received, newest first`, tabindex: "0" });
     const controls = el("div", { class: "cluster-client-controls" });
     const box = el("section", { class: "cluster-client", "data-client": kind, "aria-label": title },
       el("h4", {}, title, " ", where), line, counts, ids, controls);
