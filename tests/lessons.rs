@@ -650,3 +650,148 @@ fn every_checked_step_of_lessons_six_to_eleven_has_hints_and_a_show_me() {
         }
     }
 }
+/// The id of the step of `slug` whose prediction measures `measure`, or
+/// whose checks include `check`.
+fn step_of(slug: &str, measure: Option<&str>, check: Option<&str>) -> String {
+    let lessons = load_all().expect("lessons");
+    let lesson = lessons
+        .iter()
+        .find(|l| l.meta.slug == slug)
+        .expect("lesson");
+    lesson
+        .steps
+        .iter()
+        .find(|s| {
+            measure.is_some_and(|m| s.predict.as_ref().is_some_and(|p| p.measure == m))
+                || check.is_some_and(|c| s.checks.iter().any(|k| k.text == c))
+        })
+        .unwrap_or_else(|| panic!("{slug}: no step measuring {measure:?} or checking {check:?}"))
+        .id
+        .clone()
+}
+
+/// Waits until the step is done for the learner (the traffic is recorded
+/// as it happens, a moment after the client saw it); returns its progress.
+async fn done_step(server: &TestServer, learner: &str, slug: &str, step: &str) -> Value {
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let p = progress(server, learner, slug).await;
+            let s = p["steps"]
+                .as_array()
+                .expect("steps")
+                .iter()
+                .find(|s| s["id"] == step)
+                .expect("step")
+                .clone();
+            if s["done"] == true {
+                return s;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{slug}#{step} never ticked for {learner}"))
+}
+
+async fn predict(server: &TestServer, learner: &str, slug: &str, step: &str, value: f64) {
+    let res = server
+        .http
+        .put(server.url(&format!("/api/lessons/{slug}/steps/{step}/prediction")))
+        .header("X-Learner", learner)
+        .json(&json!({ "value": value }))
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn predictions_in_bytes_are_measured_from_the_learners_own_frames() {
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
+
+    let server = TestServer::start().await;
+
+    // SSE: the bytes of the one event pushed down the learner's stream.
+    let step = step_of("sse", Some("sse_event_bytes"), None);
+    enter(&server, "una", "sse", &step).await;
+    predict(&server, "una", "sse", &step, 150.0).await;
+    let res = server
+        .http
+        .get(server.url("/api/sse"))
+        .header("X-Learner", "una")
+        .send()
+        .await
+        .expect("sse");
+    let mut stream = res
+        .bytes_stream()
+        .eventsource()
+        .map(|e| e.expect("valid SSE"))
+        .boxed();
+    server.wait_for_subscribers(1).await;
+    let res = server
+        .http
+        .post(server.url("/api/events"))
+        .header("X-Learner", "una")
+        .json(&json!({"topic": "demo", "type": "note", "data": {"text": "Hello from the lesson"}}))
+        .send()
+        .await
+        .expect("publish");
+    assert_eq!(res.status(), 202);
+    let e = next_sse(&mut stream).await.expect("the event");
+    let wire = format!("id: {}\nevent: {}\ndata: {}\n\n", e.id, e.event, e.data).len() as u64;
+    let s = done_step(&server, "una", "sse", &step).await;
+    assert_eq!(s["prediction"]["measured"].as_u64(), Some(wire), "{s}");
+    assert!(
+        s["prediction"]["sentence"]
+            .as_str()
+            .is_some_and(|t| t.starts_with(&format!(
+                "You predicted 150 bytes; you measured {wire} bytes"
+            ))),
+        "{s}"
+    );
+    drop(stream);
+
+    // WebSocket: one JSON ping up (masked: 6 header bytes) and its pong down (2).
+    let step = step_of("websockets", Some("ws_ping_bytes"), None);
+    enter(&server, "una", "websockets", &step).await;
+    predict(&server, "una", "websockets", &step, 40.0).await;
+    let mut ws = server.ws_as("una").await;
+    next_of_type(&mut ws, "welcome").await;
+    send_json(&mut ws, json!({"type": "ping"})).await;
+    next_of_type(&mut ws, "pong").await;
+    let s = done_step(&server, "una", "websockets", &step).await;
+    let ping = r#"{"type":"ping"}"#.len() as u64;
+    assert_eq!(
+        s["prediction"]["measured"].as_u64(),
+        Some(ping + 6 + ping + 2),
+        "{s}"
+    );
+
+    // A second ping in a new window is over that step's budget of one.
+    enter(&server, "val", "websockets", &step).await;
+    let mut other = server.ws_as("val").await;
+    next_of_type(&mut other, "welcome").await;
+    for _ in 0..2 {
+        send_json(&mut other, json!({"type": "ping"})).await;
+        next_of_type(&mut other, "pong").await;
+    }
+    assert!(!step_done(
+        &progress(&server, "val", "websockets").await,
+        &step
+    ));
+
+    // The debugging step ticks on an error answer, not on any message.
+    let step = step_of("websockets", None, Some("ws_sent <= 4"));
+    enter(&server, "una", "websockets", &step).await;
+    send_json(&mut ws, json!({"type": "echo", "data": 1})).await;
+    next_of_type(&mut ws, "echo").await;
+    assert!(!step_done(
+        &progress(&server, "una", "websockets").await,
+        &step
+    ));
+    send_json(&mut ws, json!({"type": "subscribe", "topics": "ticker"})).await;
+    next_of_type(&mut ws, "error").await;
+    done_step(&server, "una", "websockets", &step).await;
+    server.stop().await;
+}

@@ -117,7 +117,12 @@ export class SseClient {
     if (this.running) return;
     this.source = new EventSource(withActor("/api/sse", actor));
     this.source.onopen = () => this.onStatus("stream open");
-    this.source.onerror = () => this.onStatus("connection lost; the browser reconnects by itself…");
+    const source = this.source;
+    // A dropped connection is retried by the browser; an answer that is not a
+    // 200 event stream (a 502, a 401) closes the EventSource for good.
+    source.onerror = () => this.onStatus(source.readyState === EventSource.CLOSED
+      ? "closed for good: the answer was not a 200 event stream"
+      : "connection lost; the browser retries by itself…");
     const handle = (m) => {
       this.count += 1;
       this.onStatus(`${this.count} event(s) received, last #${m.lastEventId}`);

@@ -17,6 +17,10 @@ pub const NAMES: &[(&str, &str)] = &[
     ("long_polls_with_news", "long-polls that brought events"),
     ("sse_connections", "SSE streams opened"),
     ("sse_events", "events received over SSE"),
+    (
+        "sse_event_bytes",
+        "bytes on the wire of the events received over SSE",
+    ),
     ("sse_heartbeats", "heartbeat comments received over SSE"),
     (
         "sse_reconnected_with_last_event_id",
@@ -26,6 +30,20 @@ pub const NAMES: &[(&str, &str)] = &[
     ("ws_sent", "WebSocket messages sent"),
     ("ws_received", "WebSocket messages received"),
     ("ws_events", "events received over a WebSocket"),
+    ("ws_pings", "JSON pings sent over a WebSocket"),
+    (
+        "ws_ping_bytes",
+        "bytes on the wire of your JSON pings and their pongs",
+    ),
+    ("ws_errors", "error messages received over a WebSocket"),
+    (
+        "ws_pongs",
+        "server ping frames your browser answered with a pong",
+    ),
+    (
+        "ws_closed_by_you",
+        "WebSocket close frames sent by your side",
+    ),
     (
         "ws_subscribed_with_since",
         "WebSocket subscriptions that asked for missed events (since)",
@@ -196,7 +214,10 @@ impl Counters {
                         c.add("sse_reconnected_with_last_event_id", 1);
                     }
                 }
-                (Transport::Sse, EntryKind::Event) => c.add("sse_events", 1),
+                (Transport::Sse, EntryKind::Event) => {
+                    c.add("sse_events", 1);
+                    c.add("sse_event_bytes", e.bytes_down);
+                }
                 (Transport::Sse, EntryKind::Frame) if e.frame.as_deref() == Some("heartbeat") => {
                     c.add("sse_heartbeats", 1)
                 }
@@ -206,23 +227,38 @@ impl Counters {
                     c.add("ws_received", 1);
                 }
                 (Transport::Websocket, EntryKind::Frame) if e.frame.as_deref() == Some("text") => {
+                    let kind = e.preview.as_deref().and_then(message_type);
                     if e.direction == Direction::Up {
                         c.add("ws_sent", 1);
-                        let kind = e.preview.as_deref().and_then(message_type);
-                        if kind.as_deref() == Some("publish") {
-                            c.add("events_published", 1);
-                        }
-                        if kind.as_deref() == Some("chat") {
-                            c.add("chat_sent", 1);
-                            c.add("ws_chat_sent", 1);
-                        }
-                        if kind.as_deref() == Some("subscribe")
-                            && e.preview.as_deref().is_some_and(asks_since)
-                        {
-                            c.add("ws_subscribed_with_since", 1);
+                        match kind.as_deref() {
+                            Some("publish") => c.add("events_published", 1),
+                            Some("chat") => {
+                                c.add("chat_sent", 1);
+                                c.add("ws_chat_sent", 1);
+                            }
+                            Some("ping") => {
+                                c.add("ws_pings", 1);
+                                c.add("ws_ping_bytes", e.bytes_up);
+                            }
+                            Some("subscribe") if e.preview.as_deref().is_some_and(asks_since) => {
+                                c.add("ws_subscribed_with_since", 1)
+                            }
+                            _ => {}
                         }
                     } else {
                         c.add("ws_received", 1);
+                        match kind.as_deref() {
+                            Some("pong") => c.add("ws_ping_bytes", e.bytes_down),
+                            Some("error") => c.add("ws_errors", 1),
+                            _ => {}
+                        }
+                    }
+                }
+                (Transport::Websocket, EntryKind::Frame) if e.direction == Direction::Up => {
+                    match e.frame.as_deref() {
+                        Some("pong") => c.add("ws_pongs", 1),
+                        Some("close") => c.add("ws_closed_by_you", 1),
+                        _ => {}
                     }
                 }
                 (Transport::Api, EntryKind::Exchange)
@@ -277,10 +313,17 @@ fn asks_since(preview: &str) -> bool {
         .is_ok_and(|v| v.get("since").is_some_and(serde_json::Value::is_u64))
 }
 
-/// The `type` of a JSON message preview, if it parses.
+/// The `type` of a JSON message preview. A long message's preview is cut
+/// short and no longer parses; the server writes `type` first, so its
+/// opening still names it.
 fn message_type(preview: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(preview).ok()?;
-    value.get("type")?.as_str().map(str::to_owned)
+    match serde_json::from_str::<serde_json::Value>(preview) {
+        Ok(value) => value.get("type")?.as_str().map(str::to_owned),
+        Err(_) => {
+            let rest = preview.strip_prefix(r#"{"type":""#)?;
+            rest.split_once('"').map(|(kind, _)| kind.to_owned())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -369,5 +412,47 @@ mod tests {
             (named.get("sse_events"), named.get("no_such_check")),
             (2, 0)
         );
+    }
+
+    #[test]
+    fn bytes_pings_errors_pongs_and_closes_are_counted() {
+        let frame = |dir: Direction, kind: &str, text: Option<&str>, bytes: u64| {
+            let mut ws = Entry::new(Transport::Websocket, EntryKind::Frame, dir, 1);
+            ws.frame = Some(kind.into());
+            ws.preview = text.map(str::to_owned);
+            ws.bytes_up = if dir == Direction::Up { bytes } else { 0 };
+            ws.bytes_down = if dir == Direction::Down { bytes } else { 0 };
+            Arc::new(ws)
+        };
+        let mut event = Entry::new(Transport::Sse, EntryKind::Event, Direction::Down, 2);
+        event.bytes_down = 207;
+        let long_error = format!(
+            r#"{{"type":"error","code":"x","message":"{}"#,
+            "a".repeat(300)
+        );
+        let c = Counters::from_entries(&[
+            Arc::new(event),
+            frame(Direction::Up, "text", Some(r#"{"type":"ping"}"#), 21),
+            frame(Direction::Down, "text", Some(r#"{"type":"pong"}"#), 17),
+            frame(
+                Direction::Up,
+                "text",
+                Some(r#"{"type":"echo","data":1}"#),
+                30,
+            ),
+            frame(Direction::Down, "text", Some(&long_error[..200]), 320),
+            frame(Direction::Up, "pong", None, 6),
+            frame(Direction::Up, "close", None, 8),
+            frame(Direction::Down, "ping", None, 2),
+        ]);
+        assert_eq!((c.get("sse_events"), c.get("sse_event_bytes")), (1, 207));
+        assert_eq!((c.get("ws_pings"), c.get("ws_ping_bytes")), (1, 38));
+        assert_eq!(
+            c.get("ws_errors"),
+            1,
+            "a cut-short error still names its type"
+        );
+        assert_eq!((c.get("ws_pongs"), c.get("ws_closed_by_you")), (1, 1));
+        assert_eq!((c.get("ws_sent"), c.get("ws_received")), (2, 2));
     }
 }

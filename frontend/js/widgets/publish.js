@@ -9,14 +9,21 @@ const CODE = `await fetch("/api/events", {
 export function mount(root) {
   const log = messageLog("Published events");
   const input = el("input", { type: "text", value: "Hello from the lesson", maxlength: "500", "aria-label": "Text to publish", class: "grow" });
+  const state = el("p", { class: "muted small", role: "status" });
   const publish = async (text = input.value) => {
     try {
       const r = await postJson("/api/events", { topic: "demo", type: "note", data: { text } });
+      state.textContent = `Published as event #${r.id} (topic demo).`;
       log.add(`published as event #${r.id}`, "news");
     } catch (err) {
+      state.textContent = `Not published: ${err.message}`;
       log.add(err.message, "warn");
     }
   };
-  root.append(el("div", { class: "widget-controls" }, input, button("Publish", () => publish())), log.node, codeBox(CODE));
+  const send = button("Publish", () => publish());
+  // The same marks as the stage's form, for the browser suite's learner.
+  input.dataset.action = "publish-text";
+  send.dataset.action = "publish";
+  root.append(el("div", { class: "widget-controls" }, input, send), state, log.node, codeBox(CODE));
   return { publish };
 }

@@ -69,6 +69,7 @@ pub struct StormRequest {
     pub retry_ms: u64,
     /// Seed of the jitter's random numbers: the same seed draws the same
     /// waits. Chosen by the server when absent.
+    #[oai(nullable)]
     pub seed: Option<u64>,
 }
 
@@ -130,12 +131,16 @@ pub struct StormRun {
     /// Reconnects in the fullest bucket.
     pub peak: u32,
     /// Milliseconds after the drop where the fullest bucket starts.
+    #[oai(nullable)]
     pub peak_at_ms: Option<u64>,
     /// Median time from the drop to being back, in milliseconds.
+    #[oai(nullable)]
     pub p50_ms: Option<f64>,
     /// 99th percentile, in milliseconds.
+    #[oai(nullable)]
     pub p99_ms: Option<f64>,
     /// The last client back, in milliseconds.
+    #[oai(nullable)]
     pub max_ms: Option<f64>,
     /// What went wrong on the way (distinct messages, at most 10).
     pub errors: Vec<String>,
