@@ -21,7 +21,7 @@ source.onerror = () => {
 // unless your code asks for it (this server's subscribe takes "since").
 ws.onclose = (c) => show(\`closed (\${c.code})\`);
 reconnect = () => {
-  ws = new WebSocket(\`ws://\${B.host}/api/ws\`);
+  ws = new WebSocket(B.replace(/^http/, "ws") + "/api/ws");   // https: → wss:
   ws.onopen = () => ws.send(JSON.stringify({ type: "subscribe", topics: [topic], since: lastId }));
 };
 
