@@ -126,8 +126,29 @@ async fn a_fixed_retry_comes_back_in_one_wave_and_jitter_spreads_it_out() {
         |run: &Value| run["p99_ms"].as_f64().expect("p99") - run["p50_ms"].as_f64().expect("p50");
     assert!(spread(&jitter) > 500.0 && spread(&fixed) < 500.0);
 
-    // None of the storm's traffic is in the learner's log (nor is the lab's bookkeeping).
-    for learner in ["stormy", "load-lab-storm-1", "load-lab-storm-2"] {
+    // The learner's log holds their own POSTs starting the storms (lesson 12
+    // counts them), never the storm clients' traffic.
+    let mine: Value = server
+        .http
+        .get(server.url("/api/traffic"))
+        .header("X-Learner", "stormy")
+        .send()
+        .await
+        .expect("traffic")
+        .json()
+        .await
+        .expect("json");
+    let paths: Vec<&str> = mine["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["path"].as_str().unwrap_or_default())
+        .collect();
+    assert!(
+        paths.len() == 2 && paths.iter().all(|p| p.starts_with("/api/lab/storm")),
+        "only the two starts: {mine}"
+    );
+    for learner in ["load-lab-storm-1", "load-lab-storm-2"] {
         let log: Value = server
             .http
             .get(server.url("/api/traffic"))
