@@ -1,11 +1,17 @@
-//! The chat room: messages typed by one client, delivered to all the others.
+//! Chat, two ways at once: the WebSocket room and the `chat` topic.
 //!
-//! Chat is not part of the event stream (it is not replayed, not numbered and
-//! not sent to pollers); it exists to show what two-way traffic looks like.
-//! The room is a bounded broadcast: a reader that falls behind loses the
-//! oldest messages and is told how many. With a Redis backplane the room is
-//! this instance's end of a shared room: messages are said through the
-//! [`crate::backplane::Backplane`] and delivered here by it.
+//! The room is a bounded broadcast between WebSocket members: a message
+//! typed on one socket reaches every *other* socket as a `chat` message, and
+//! a reader that falls behind loses the oldest messages and is told how
+//! many. With a Redis backplane the room is this instance's end of a shared
+//! room: messages are said through the [`crate::backplane::Backplane`] and
+//! delivered here by it.
+//!
+//! Every message is also an event on the [`CHAT_TOPIC`] ([`chat_event`]),
+//! whichever way it was sent (`POST /api/chat` or a socket's `chat`
+//! message), so one conversation reads the same on an SSE stream, a poll
+//! and a socket subscribed to the topic, the sender's own messages
+//! included. That is what lets lesson 8 build one chat twice.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,8 +20,22 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use crate::hub::NewEvent;
+
 /// Longest chat message, in characters.
 pub const MAX_CHAT_CHARS: usize = 1000;
+
+/// The topic every chat message is published on, as a `chat` event.
+pub const CHAT_TOPIC: &str = "chat";
+
+/// A chat message as an event on [`CHAT_TOPIC`]: `{"from": …, "text": …}`.
+pub fn chat_event(from: &str, text: &str) -> NewEvent {
+    NewEvent {
+        topic: CHAT_TOPIC.into(),
+        kind: "chat".into(),
+        data: serde_json::json!({ "from": from, "text": text }),
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ChatMessage {
@@ -95,7 +115,6 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::api::ApiTags;
 use crate::backplane::Backplane;
-use crate::hub::NewEvent;
 use crate::limits::PublishLimits;
 use crate::problem::ApiError;
 use crate::traffic::Learner;
@@ -142,7 +161,9 @@ impl ChatApi {
     ///
     /// SSE only carries server → client, so an SSE chat sends each message as
     /// an ordinary POST. The message becomes a `chat` event on the `chat`
-    /// topic, which every `/api/sse?topics=chat` stream receives. Counts
+    /// topic, which every `/api/sse?topics=chat` stream receives, as does a
+    /// WebSocket subscribed to `chat` (whose own `chat` messages land on the
+    /// same topic: one conversation, whichever way each message went). Counts
     /// against your publish rate (`429` with `Retry-After` when over it).
     /// With a Redis backplane that cannot be reached the answer is `503`.
     #[oai(path = "/chat", method = "post", tag = "ApiTags::Events")]
@@ -161,14 +182,7 @@ impl ChatApi {
             "http-{}",
             learner.id.chars().rev().take(4).collect::<String>()
         );
-        let id = self
-            .backplane
-            .publish(NewEvent {
-                topic: "chat".into(),
-                kind: "chat".into(),
-                data: serde_json::json!({ "from": from, "text": text }),
-            })
-            .await?;
+        let id = self.backplane.publish(chat_event(&from, &text)).await?;
         Ok(ChatResponse::Accepted(Json(ChatPosted { id })))
     }
 }

@@ -35,7 +35,8 @@
 //!   security headers (CSP without inline scripts, nosniff, referrer policy);
 //!   [`cors`] lets the origins of `--allowed-origins` read answers.
 //! - [`problem`] turns every error into an RFC 9457 problem document.
-//! - [`frontend`] serves the embedded web UI from `frontend/`.
+//! - [`frontend`] serves the embedded web UI from `frontend/`;
+//!   [`swagger_page`] is Swagger UI's page with its accessibility fixes.
 //! - [`serve`] is the accept loop: HTTP/1.1 by hyper, requests answered by the app;
 //!   [`request_span`] gives each request a tracing span only when it is recorded.
 //! - [`sockets`] frees connections whose client stopped reading or hung up.
@@ -69,6 +70,7 @@ pub mod shutdown;
 pub mod sockets;
 pub mod state;
 pub mod storage;
+pub mod swagger_page;
 pub mod traffic;
 pub mod transports;
 

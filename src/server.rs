@@ -133,7 +133,11 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let api = api_service(state);
     let raw = api.spec();
     let doc = crate::openapi::document(&raw, &state.config);
-    let docs_html = crate::openapi::swagger_ui_html(&api.swagger_ui_html(), &raw, &doc);
+    let docs_html = crate::swagger_page::accessible(&crate::openapi::swagger_ui_html(
+        &api.swagger_ui_html(),
+        &raw,
+        &doc,
+    ));
     // With Redis, the cluster lab's instances are other origins on this machine.
     let security = SecurityHeaders::new(&docs_html, state.config.allowed_origins.clone())
         .pages_reach_loopback_ports(state.config.redis_url.is_some());
@@ -172,7 +176,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
                 poem::Response::builder()
                     .content_type("text/css; charset=utf-8")
                     .header("Cache-Control", "no-cache")
-                    .body(crate::lessons::render::highlight_css())
+                    .body(crate::lessons::highlight_css::stylesheet())
             }),
         )
         .nest("/", Frontend)

@@ -25,7 +25,8 @@ fn all_eleven_lessons_parse_in_order() {
             "common-mistake",
             "interview",
             "whats-next",
-            "scaling"
+            "scaling",
+            "network-faults"
         ]
     );
     for l in &lessons {
@@ -448,34 +449,57 @@ async fn websocket_sends_tick_and_exercises_are_judged() {
         .expect("a ws_sent check");
     assert!(sent["value"].as_u64() >= Some(3), "{sent}");
 
-    // The decision exercise is judged on the server.
-    let answer = |scenario: &str, answer: &str| {
+    // The decision exercise is judged on the server: technique and factor.
+    let answer = |scenario: &str, answer: &str, factor: &str| {
         server
             .http
             .post(server.url("/api/lessons/when-to-use/answers"))
             .header("X-Learner", "wes")
-            .json(&json!({"kind": "decision", "scenario": scenario, "answer": answer}))
+            .json(&json!({"kind": "decision", "scenario": scenario, "answer": answer, "factor": factor}))
             .send()
     };
-    let r: Value = answer("chat", "websocket")
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json");
+    let judged = |res: reqwest::Response| async move {
+        let v: Value = res.json().await.expect("json");
+        v
+    };
+    let r = judged(
+        answer("chat", "websocket", "client-talks")
+            .await
+            .expect("answer"),
+    )
+    .await;
     assert_eq!(r["correct"], true);
-    let r: Value = answer("stocks", "websocket")
-        .await
-        .expect("answer")
-        .json()
-        .await
-        .expect("json");
+    let r = judged(
+        answer("stocks", "websocket", "direction")
+            .await
+            .expect("answer"),
+    )
+    .await;
     assert_eq!(
         (r["correct"].as_bool(), r["best"].as_str()),
         (Some(false), Some("sse"))
     );
-    let bad = answer("nope", "sse").await.expect("answer");
-    assert_eq!(bad.status(), 400);
+    // The right column for the wrong reason is not right.
+    let r = judged(
+        answer("llm-tokens", "sse", "client-talks")
+            .await
+            .expect("answer"),
+    )
+    .await;
+    assert_eq!(
+        (r["correct"].as_bool(), r["factor"].as_str()),
+        (Some(false), Some("one-answer")),
+        "{r}"
+    );
+    for (scenario, choice, factor) in [
+        ("nope", "sse", "direction"),
+        ("chat", "websocket", ""),
+        ("chat", "websocket", "one-answer"),
+    ] {
+        let bad = answer(scenario, choice, factor).await.expect("answer");
+        assert_eq!(bad.status(), 400, "{scenario} {choice} {factor:?}");
+        assert_eq!(bad.headers()["content-type"], "application/problem+json");
+    }
 
     // The interview answer gets its key points back.
     let r: Value = server
@@ -520,7 +544,7 @@ fn the_scaling_lesson_covers_what_issue_9_asks() {
         .iter()
         .find(|l| l.meta.slug == "scaling")
         .expect("the scaling lesson");
-    assert_eq!(l.meta.order as usize, lessons.len(), "it comes last");
+    assert_eq!(l.meta.order, 11, "it comes after the ten core lessons");
     let text: String = l
         .steps
         .iter()
@@ -555,6 +579,78 @@ fn the_scaling_lesson_covers_what_issue_9_asks() {
     );
 }
 
+/// Answers one exercise as `learner`, as play mode when `play`.
+async fn answer_as(server: &TestServer, learner: &str, slug: &str, body: Value, play: bool) {
+    let path = format!(
+        "/api/lessons/{slug}/answers{}",
+        if play { "?actor=play" } else { "" }
+    );
+    let res = server
+        .http
+        .post(server.url(&path))
+        .header("X-Learner", learner)
+        .json(&body)
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(res.status(), 200, "{body}");
+}
+
+#[tokio::test]
+async fn an_answer_counts_only_in_a_step_entered_before_it_and_plays_answers_are_watched() {
+    let server = TestServer::start().await;
+    let interview = json!({"kind": "interview", "answer": "SSE when data flows server to client."});
+    // Answered in the first interview step; the second step entered later
+    // (no traffic in between) does not tick on arrival.
+    enter(&server, "ida", "interview", "write-your-answer").await;
+    answer_as(&server, "ida", "interview", interview.clone(), false).await;
+    let later = enter(&server, "ida", "interview", "likely-follow-up-questions").await;
+    assert_eq!(later["done"], false, "{later}");
+    let p = progress(&server, "ida", "interview").await;
+    assert!(step_done(&p, "write-your-answer"));
+    assert!(!step_done(&p, "likely-follow-up-questions"), "{p}");
+
+    // Play mode's answer is watched, not done; the learner's own then ticks it.
+    answer_as(&server, "ida", "interview", interview.clone(), true).await;
+    let p = progress(&server, "ida", "interview").await;
+    let step = p["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["id"] == "likely-follow-up-questions")
+        .expect("step")
+        .clone();
+    assert_eq!(
+        (step["done"].as_bool(), step["watched"].as_bool()),
+        (Some(false), Some(true)),
+        "{step}"
+    );
+    answer_as(&server, "ida", "interview", interview, false).await;
+    assert!(step_done(
+        &progress(&server, "ida", "interview").await,
+        "likely-follow-up-questions"
+    ));
+    server.stop().await;
+}
+
+#[test]
+fn every_checked_step_of_lessons_six_to_eleven_has_hints_and_a_show_me() {
+    let lessons = load_all().expect("lessons parse");
+    for l in lessons.iter().filter(|l| l.meta.order >= 6) {
+        let checked: Vec<_> = l.steps.iter().filter(|s| !s.checks.is_empty()).collect();
+        assert!(!checked.is_empty(), "{} has no checked step", l.meta.slug);
+        for s in checked {
+            assert!(
+                (1..=3).contains(&s.hints.len()) && !s.play.is_empty(),
+                "{}#{}: {} hints, {} play actions",
+                l.meta.slug,
+                s.id,
+                s.hints.len(),
+                s.play.len()
+            );
+        }
+    }
+}
 /// The id of the step of `slug` whose prediction measures `measure`, or
 /// whose checks include `check`.
 fn step_of(slug: &str, measure: Option<&str>, check: Option<&str>) -> String {

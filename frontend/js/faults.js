@@ -12,6 +12,25 @@ const post = (path, body) => json(path, {
   method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
 });
 
+// The same calls for other pages (the network-faults lesson); `actor`
+// "play" marks them as play mode's ("show me").
+const as = (path, actor) => (actor === "play" ? `${path}?actor=play` : path);
+
+/** Changes some switches, keeping the others as they are; resolves to all of them. */
+export async function setFaults(changes, actor = "learner") {
+  const now = await json("/api/faults");
+  return json(as("/api/faults", actor), {
+    method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...now, ...changes }),
+  });
+}
+
+/** 502s for `seconds`; resolves to `{cut, seconds}`. */
+export const startDeploy = (seconds, actor = "learner") => post(as("/api/faults/deploy", actor), { seconds });
+
+/** Freezes the open streams and sockets; resolves to `{frozen, close_after_s}`. */
+export const startHalfOpen = (closeAfterS, actor = "learner") =>
+  post(as("/api/faults/half-open", actor), { close_after_s: closeAfterS });
+
 const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
 
 /** The switches as the form shows them: numbers, checkboxes, choices. */

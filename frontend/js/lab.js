@@ -164,7 +164,10 @@ initChallenges($("challenges"));
 initSix($("six"), $("six-open"), $("six-close"));
 $("chat-start").addEventListener("click", (ev) => {
   ev.currentTarget.disabled = true;
-  mountChat($("chat"));
+  // The button says it opens one stream and one socket: both sides, at once.
+  const chat = mountChat($("chat"));
+  chat.clients.sse.start();
+  chat.clients.ws.start();
   initChatCost($("chat-cost"));
 });
 

@@ -43,12 +43,23 @@ export class Player {
     }
   }
 
-  /** The widget's controller when it is the client named, else a background client. */
+  /** The widget's controller when it is the client named (or holds it, as
+   * the comparison and the chat do), else a background client. */
   client(name) {
     const w = this.widget();
+    // A widget that holds clients of its own (the network-faults lesson) lends them.
+    if (w?.controller.clients?.[name]) {
+      this.highlight(true);
+      return w.controller.clients[name];
+    }
     if (w?.name === WIDGET_OF[name] && w.controller.start) {
       this.highlight(true);
       return w.controller;
+    }
+    const held = w?.controller.clients?.[name];
+    if (held) {
+      this.highlight(true);
+      return held;
     }
     this.background[name] ??= {
       poll: () => new PollingClient({ intervalMs: 1000 }),
@@ -92,8 +103,28 @@ export class Player {
         break;
       }
       case "wait": await this.wait(a.value * 1000); break;
+      // Widget actions: the live widget does them through its own controls, as play mode's.
+      case "chat": await this.widgetDoes("chat", a.target, a.text); break;
+      case "decide": await this.widgetDoes("decide", a.target, a.text, a.factor); break;
+      case "answer": await this.widgetDoes("answer", a.text); break;
+      case "press": await this.widgetDoes("press", a.text); break;
+      case "fault": case "deploy": case "half_open": case "watchdog": case "storm": case "latency": case "bad": {
+        // The network-faults widget does these, with actor=play.
+        const act = this.widget()?.controller.act;
+        if (!act) throw new Error(`"${a.action}" needs the faults widget`);
+        await act(a, "play");
+        break;
+      }
       default: break;
     }
+  }
+
+  /** Asks the live widget to do `verb` as play mode. */
+  async widgetDoes(verb, ...args) {
+    const controller = this.widget()?.controller;
+    if (typeof controller?.[verb] !== "function") throw new Error(`this step's widget cannot ${verb}`);
+    this.highlight(true);
+    await controller[verb](...args, { actor: "play" });
   }
 
   /** Waits, but "Next action" cuts it short and "Pause" holds it. */

@@ -11,14 +11,14 @@ const TRANSPORTS = { sse: "SSE", websocket: "WebSocket" };
 async function json(path, options) {
   const res = await fetch(path, options);
   const body = await res.json();
-  if (!res.ok) throw new Error(body.detail ?? res.statusText);
+  if (!res.ok) throw Object.assign(new Error(body.detail ?? res.statusText), { status: res.status });
   return body;
 }
 
 const ms = (v) => (v == null ? "–" : millis(v));
 const seconds = (msValue) => `${(msValue / 1000).toFixed(1)} s`;
 
-function summary(run) {
+export function summary(run) {
   if (run.reconnected === 0) return `None of the ${run.clients} clients came back. ${run.errors.join("; ")}`;
   return `Peak: ${run.peak} reconnects in one ${run.bucket_ms} ms bucket (at ${seconds(run.peak_at_ms)}). `
     + `${run.reconnected} of ${run.clients} clients back; time to reconnect p50 ${ms(run.p50_ms)}, `
@@ -46,12 +46,29 @@ function chart(run, scale) {
     el("p", { class: "small storm-summary", text }));
 }
 
-function render(out, runs) {
+export function render(out, runs) {
   const scale = {
     peak: Math.max(1, ...runs.map((r) => r.peak)),
     buckets: Math.max(10, ...runs.map((r) => r.buckets.length)),
   };
   out.replaceChildren(...runs.map((run) => chart(run, scale)));
+}
+
+/**
+ * Starts a storm and waits for it; `onProgress(run, seconds)` while it runs.
+ * `actor` "play" marks it as play mode's. Resolves to the finished run.
+ */
+export async function runStorm(body, { actor = "learner", onProgress = () => {} } = {}) {
+  const path = actor === "play" ? "/api/lab/storm?actor=play" : "/api/lab/storm";
+  let run = await json(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const started = Date.now();
+  while (run.status === "running") {
+    onProgress(run, Math.round((Date.now() - started) / 1000));
+    await new Promise((r) => setTimeout(r, 400));
+    run = await json(`/api/lab/storm/${run.id}`);
+  }
+  if (run.status === "failed") throw new Error(run.errors.join("; ") || "no client could connect");
+  return run;
 }
 
 export function initStorm(form, status, out) {
@@ -68,15 +85,11 @@ export function initStorm(form, status, out) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      let run = await json("/api/lab/storm", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-      const started = Date.now();
-      while (run.status === "running") {
-        status.textContent = `Storm #${run.id}: connecting ${run.clients} clients, dropping them, waiting for them to come back… `
-          + `(${Math.round((Date.now() - started) / 1000)} s)`;
-        await new Promise((r) => setTimeout(r, 400));
-        run = await json(`/api/lab/storm/${run.id}`);
-      }
-      if (run.status === "failed") throw new Error(run.errors.join("; ") || "no client could connect");
+      const run = await runStorm(body, {
+        onProgress: (r, s) => {
+          status.textContent = `Storm #${r.id}: connecting ${r.clients} clients, dropping them, waiting for them to come back… (${s} s)`;
+        },
+      });
       status.textContent = `Storm #${run.id} done: ${summary(run)}`;
       shown.push(run);
       if (shown.length > 2) shown.shift();

@@ -38,7 +38,8 @@ export function mountTrafficPanel(root, { transport = "", compact = false } = {}
   const canvas = el("canvas", { class: "traffic-chart", role: "img", "aria-label": "Requests (bars) and bytes (line) per second over the last 60 seconds" });
   const legend = el("p", { class: "muted small traffic-legend" },
     "Bars: requests and connections opened per second, coloured by transport. Line: bytes per second, both directions.");
-  const timeline = el("ol", { class: "timeline", "aria-label": "Traffic timeline, newest first" });
+  // Scrolls: focusable, so a keyboard can scroll it too.
+  const timeline = el("ol", { class: "timeline", "aria-label": "Traffic timeline, newest first", tabindex: "0" });
   const empty = el("li", { class: "timeline-empty muted" },
     "Nothing yet. Use a transport (the buttons above, a lesson, Swagger UI or curl) and its traffic appears here.");
   timeline.append(empty);

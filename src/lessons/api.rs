@@ -8,13 +8,13 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Enum, Object, OpenApi, Tags};
 
-use super::exercises::{KEY_POINTS, MODEL_ANSWER, SCENARIOS};
+use super::exercises::{Choice, Factor, KEY_POINTS, MODEL_ANSWER, SCENARIOS, Scenario};
 use super::judge::{self, Elsewhere};
 use super::progress::{Answer, Decision, Prediction, ProgressStore, StepState};
 use super::{Lesson, Library, PlayAction, Step};
 use crate::lab::cluster::ClusterLab;
 use crate::problem::ApiError;
-use crate::traffic::{Learner, TrafficLog};
+use crate::traffic::{Actor, Learner, TrafficLog};
 
 #[derive(Tags)]
 enum LessonTags {
@@ -55,17 +55,28 @@ pub struct CheckInfo {
 
 #[derive(Debug, Object)]
 pub struct PlayStep {
-    /// `say`, `start`, `stop`, `publish`, `feed`, `drop`, `ws_send` or `wait`.
+    /// `say`, `start`, `stop`, `publish`, `feed`, `drop`, `ws_send`, `wait`,
+    /// `chat`, `decide`, `answer`, `press`, or one of the network-faults
+    /// lesson's: `fault` (target `corporate_proxy` with value 1/0, or `gzip`
+    /// with text `off`/`buffered`/`flushed`), `deploy` (value: seconds),
+    /// `half_open`, `watchdog` (value 1/0), `storm` (target `sse`/`websocket`,
+    /// text `fixed`/`backoff_jitter`, value: clients), `latency` (value:
+    /// messages each way), `bad` (target `ws`/`post`).
     pub action: String,
-    /// The client (`poll`, `long-poll`, `sse`, `ws`) or feed the action is about.
+    /// The client (`poll`, `long-poll`, `sse`, `ws`), feed, chat side or
+    /// scenario the action is about.
     #[oai(nullable)]
     pub target: Option<String>,
-    /// Sentence to narrate, text to publish or JSON to send.
+    /// Sentence to narrate, text to publish or chat, JSON to send, the
+    /// answer to write, the label to press, or the technique chosen.
     #[oai(nullable)]
     pub text: Option<String>,
     /// For `wait`: seconds; for `feed`: 1 on, 0 off.
     #[oai(nullable)]
     pub value: Option<u64>,
+    /// For `decide`: the deciding factor chosen.
+    #[oai(nullable)]
+    pub factor: Option<String>,
 }
 
 impl From<&PlayAction> for PlayStep {
@@ -76,6 +87,7 @@ impl From<&PlayAction> for PlayStep {
                 target: target.map(Into::into),
                 text: text.map(Into::into),
                 value,
+                factor: None,
             };
         match a {
             PlayAction::Say(t) => step("say", None, Some(t), None),
@@ -86,6 +98,21 @@ impl From<&PlayAction> for PlayStep {
             PlayAction::DropSse => step("drop", Some("sse"), None, None),
             PlayAction::WsSend(json) => step("ws_send", Some("ws"), Some(json), None),
             PlayAction::Wait(s) => step("wait", None, None, Some(*s)),
+            PlayAction::Chat(side, t) => step("chat", Some(side.as_str()), Some(t), None),
+            PlayAction::Decide {
+                scenario,
+                choice,
+                factor,
+            } => PlayStep {
+                factor: Some(factor.as_str().into()),
+                ..step("decide", Some(scenario), Some(choice.as_str()), None)
+            },
+            PlayAction::Answer(t) => step("answer", None, Some(t), None),
+            PlayAction::Press(label) => step("press", None, Some(label), None),
+            PlayAction::Fault(f) => {
+                let (action, target, text, value) = f.wire();
+                step(action, target, text, value)
+            }
         }
     }
 }
@@ -120,6 +147,18 @@ pub struct PredictInfo {
 pub struct ScenarioInfo {
     pub id: String,
     pub title: String,
+    /// `article` (the seed's own examples) or `harder` (ambiguous, realistic cases).
+    pub group: String,
+    /// The deciding factors offered; one of them decides.
+    pub factors: Vec<FactorInfo>,
+}
+
+/// A factor that can decide between the techniques.
+#[derive(Debug, Object)]
+pub struct FactorInfo {
+    /// e.g. `direction`.
+    pub id: String,
+    pub label: String,
 }
 
 #[derive(Debug, Object)]
@@ -239,7 +278,9 @@ pub struct Hints {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
 pub enum AnswerKind {
-    /// A scenario of the decision exercise: `scenario` + `answer` (`polling`, `sse` or `websocket`).
+    /// A scenario of the decision exercise: `scenario`, `answer` (`polling`,
+    /// `sse` or `websocket`) and `factor` (what decides it; one of the
+    /// scenario's `factors`).
     Decision,
     /// The interview answer, as text.
     Interview,
@@ -252,6 +293,9 @@ pub struct AnswerRequest {
     pub scenario: Option<String>,
     #[oai(default)]
     pub answer: crate::openapi::Text,
+    /// For decisions: the deciding factor's id.
+    #[oai(nullable)]
+    pub factor: Option<String>,
 }
 
 #[derive(Debug, Object)]
@@ -263,11 +307,15 @@ pub struct KeyPointResult {
 
 #[derive(Debug, Object)]
 pub struct AnswerResult {
+    /// For decisions: both the technique and the deciding factor are right.
     #[oai(nullable)]
     pub correct: Option<bool>,
     /// The recommended choice, for decisions.
     #[oai(nullable)]
     pub best: Option<String>,
+    /// The deciding factor, for decisions.
+    #[oai(nullable)]
+    pub factor: Option<String>,
     pub feedback: String,
     pub key_points: Vec<KeyPointResult>,
     #[oai(nullable)]
@@ -554,6 +602,15 @@ impl LessonsApi {
                     .map(|s| ScenarioInfo {
                         id: s.id.into(),
                         title: s.title.into(),
+                        group: s.group.as_str().into(),
+                        factors: s
+                            .options
+                            .iter()
+                            .map(|f| FactorInfo {
+                                id: f.as_str().into(),
+                                label: f.label().into(),
+                            })
+                            .collect(),
                     })
                     .collect()
             } else {
@@ -611,7 +668,10 @@ impl LessonsApi {
             self.traffic.last_seq()
         };
         self.progress.update(&learner.id, &lesson.meta.slug, |st| {
-            st.steps.entry(id.clone()).or_default().entered_seq = now;
+            let at = st.tick();
+            let step = st.steps.entry(id.clone()).or_default();
+            step.entered_seq = now;
+            step.entered_at = at;
         });
         if uses_cluster(lesson) {
             self.cluster
@@ -803,7 +863,8 @@ impl LessonsApi {
     ///
     /// A scenario of the decision exercise (`kind: decision`) or the
     /// interview answer (`kind: interview`). Answers are judged and
-    /// explained, and count for the step you are in.
+    /// explained, and count for the step you are in (play mode's, sent with
+    /// `actor=play`, count as watched).
     #[oai(
         path = "/lessons/:slug/answers",
         method = "post",
@@ -813,43 +874,53 @@ impl LessonsApi {
         &self,
         learner: Learner,
         #[oai(example = "example_slug")] slug: Path<String>,
+        /// `play` when play mode ("show me") answers for the learner.
+        actor: Query<Option<Actor>>,
         body: Json<AnswerRequest>,
     ) -> Result<Json<AnswerResult>, ApiError> {
         let (lessons, i) = self.find(&slug)?;
         let slug = lessons[i].meta.slug.clone();
-        let seq = self.traffic.last_seq();
+        let played = actor.0 == Some(Actor::Play);
         let Json(req) = body;
         let result = match req.kind {
             AnswerKind::Decision => {
                 let id = req.scenario.as_deref().unwrap_or_default();
-                let scenario = SCENARIOS.iter().find(|s| s.id == id).ok_or_else(|| {
+                let scenario = Scenario::find(id).ok_or_else(|| {
                     ApiError::bad_request(format!("There is no scenario called {id:?}."))
                 })?;
-                let answer = req.answer.trim().to_ascii_lowercase();
-                if !["polling", "sse", "websocket"].contains(&answer.as_str()) {
-                    return Err(ApiError::bad_request(
-                        "answer must be polling, sse or websocket.",
-                    ));
-                }
-                let correct = answer == scenario.best;
+                let choice = Choice::parse(req.answer.trim()).ok_or_else(|| {
+                    ApiError::bad_request("answer must be polling, sse or websocket.")
+                })?;
+                let factor = req
+                    .factor
+                    .as_deref()
+                    .and_then(Factor::parse)
+                    .filter(|f| scenario.options.contains(f))
+                    .ok_or_else(|| {
+                        let offered: Vec<&str> =
+                            scenario.options.iter().map(|f| f.as_str()).collect();
+                        ApiError::bad_request(format!(
+                            "factor must be one of {offered:?}: what decides it?"
+                        ))
+                    })?;
+                let verdict = scenario.judge(choice, factor);
                 self.progress.update(&learner.id, &slug, |s| {
+                    let at = s.tick();
                     s.decisions.insert(
                         scenario.id.into(),
                         Decision {
-                            answer: answer.clone(),
-                            correct,
-                            seq,
+                            answer: choice.as_str().into(),
+                            correct: verdict.correct(),
+                            at,
+                            played,
                         },
                     );
                 });
                 AnswerResult {
-                    correct: Some(correct),
-                    best: Some(scenario.best.into()),
-                    feedback: format!(
-                        "{} {}",
-                        if correct { "Yes." } else { "Not the best fit." },
-                        scenario.why
-                    ),
+                    correct: Some(verdict.correct()),
+                    best: Some(scenario.best.as_str().into()),
+                    factor: Some(scenario.factor.as_str().into()),
+                    feedback: verdict.feedback,
                     key_points: Vec::new(),
                     model_answer: None,
                 }
@@ -871,14 +942,17 @@ impl LessonsApi {
                     .collect();
                 let covered = key_points.iter().filter(|k| k.covered).count();
                 self.progress.update(&learner.id, &slug, |s| {
+                    let at = s.tick();
                     s.interview = Some(Answer {
                         text: text.to_owned(),
-                        seq,
+                        at,
+                        played,
                     });
                 });
                 AnswerResult {
                     correct: None,
                     best: None,
+                    factor: None,
                     feedback: format!(
                         "Your answer touches {covered} of the {} key points. Compare it with the model answer.",
                         key_points.len()

@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::fault_checks::FaultTally;
 use crate::traffic::{Direction, Entry, EntryKind, Transport};
 
-/// Every name a check may use. A lesson naming anything else is rejected.
+/// Every name a check may use: these and [`super::fault_checks::NAMES`].
+/// A lesson naming anything else is rejected.
 pub const NAMES: &[(&str, &str)] = &[
     ("polls", "short polls answered"),
     ("empty_polls", "short polls answered with 204 (no news)"),
@@ -50,10 +52,33 @@ pub const NAMES: &[(&str, &str)] = &[
     ),
     ("events_published", "events published"),
     ("chat_sent", "chat messages sent"),
+    ("chat_posted", "chat messages sent with POST /api/chat"),
+    ("ws_chat_sent", "chat messages sent over a WebSocket"),
+    (
+        "poll_bytes_per_event",
+        "bytes on the wire per event polling delivered",
+    ),
+    (
+        "sse_bytes_per_event",
+        "bytes on the wire per event SSE delivered",
+    ),
     ("decisions", "scenarios decided"),
     ("decisions_correct", "scenarios decided correctly"),
     ("interview_answered", "interview answers written"),
 ];
+
+/// A known check name, as the `'static` string counters are keyed by.
+pub fn known(name: &str) -> Option<&'static str> {
+    all_names().map(|(n, _)| n).find(|n| *n == name)
+}
+
+/// Every name and its description.
+pub fn all_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    NAMES
+        .iter()
+        .chain(super::fault_checks::NAMES)
+        .map(|(n, d)| (*n, *d))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -80,11 +105,7 @@ impl Check {
         let text = line.trim().to_owned();
         let mut parts = text.split_whitespace();
         let raw_name = parts.next().ok_or("empty check")?;
-        let name = NAMES
-            .iter()
-            .map(|(n, _)| *n)
-            .find(|n| *n == raw_name)
-            .ok_or_else(|| format!("unknown check {raw_name:?}"))?;
+        let name = known(raw_name).ok_or_else(|| format!("unknown check {raw_name:?}"))?;
         let (op, target) = match (parts.next(), parts.next()) {
             (None, _) => (Op::Ge, 1),
             (Some(op), Some(n)) => {
@@ -132,8 +153,7 @@ impl Check {
     }
 
     pub fn describe(&self) -> &'static str {
-        NAMES
-            .iter()
+        all_names()
             .find(|(n, _)| *n == self.name)
             .map_or("", |(_, d)| d)
     }
@@ -154,7 +174,7 @@ impl Counters {
 
     /// Adds to a counter named at run time (unknown names are ignored).
     pub fn add_named(&mut self, name: &str, n: u64) {
-        if let Some((known, _)) = NAMES.iter().find(|(k, _)| *k == name) {
+        if let Some(known) = known(name) {
             self.add(known, n);
         }
     }
@@ -162,7 +182,16 @@ impl Counters {
     /// Counts what traffic entries show.
     pub fn from_entries<'a>(entries: impl IntoIterator<Item = &'a Arc<Entry>>) -> Counters {
         let mut c = Counters::default();
+        let mut poll_cost = Cost::default();
+        let mut sse_cost = Cost::default();
+        let mut faults = FaultTally::default();
         for e in entries {
+            faults.count(&mut c, e);
+            match e.transport {
+                Transport::Poll => poll_cost.add(e),
+                Transport::Sse => sse_cost.add(e),
+                _ => {}
+            }
             let ok = e.status.is_none_or(|s| (200..300).contains(&s));
             let news = e.events_delivered() > 0;
             match (e.transport, e.kind) {
@@ -215,7 +244,10 @@ impl Counters {
                         c.add("ws_sent", 1);
                         match kind.as_deref() {
                             Some("publish") => c.add("events_published", 1),
-                            Some("chat") => c.add("chat_sent", 1),
+                            Some("chat") => {
+                                c.add("chat_sent", 1);
+                                c.add("ws_chat_sent", 1);
+                            }
                             Some("ping") => {
                                 c.add("ws_pings", 1);
                                 c.add("ws_ping_bytes", e.bytes_up);
@@ -246,14 +278,44 @@ impl Counters {
                 {
                     match e.path.as_deref().map(|p| p.split('?').next().unwrap_or(p)) {
                         Some("/api/events") => c.add("events_published", 1),
-                        Some("/api/chat") => c.add("chat_sent", 1),
+                        Some("/api/chat") => {
+                            c.add("chat_sent", 1);
+                            c.add("chat_posted", 1);
+                        }
                         _ => {}
                     }
                 }
                 _ => {}
             }
         }
+        c.add("poll_bytes_per_event", poll_cost.per_event());
+        c.add("sse_bytes_per_event", sse_cost.per_event());
         c
+    }
+}
+
+/// Bytes on the wire and events delivered by one transport, as the
+/// traffic statistics count them (a `closed` entry repeats its
+/// connection's totals, so it is left out).
+#[derive(Default)]
+struct Cost {
+    bytes: u64,
+    events: u64,
+}
+
+impl Cost {
+    fn add(&mut self, e: &Entry) {
+        if e.kind != EntryKind::Closed {
+            self.bytes += e.bytes_up + e.bytes_down;
+            self.events += e.events_delivered() as u64;
+        }
+    }
+
+    /// Rounded; 0 while nothing was delivered.
+    fn per_event(&self) -> u64 {
+        (self.bytes + self.events / 2)
+            .checked_div(self.events)
+            .unwrap_or(0)
     }
 }
 
@@ -310,6 +372,36 @@ mod tests {
         assert_eq!(c.get("empty_polls"), 1);
         assert_eq!(c.get("sse_reconnected_with_last_event_id"), 1);
         assert_eq!((c.get("ws_sent"), c.get("chat_sent")), (1, 1));
+        assert_eq!((c.get("ws_chat_sent"), c.get("chat_posted")), (1, 0));
+    }
+
+    #[test]
+    fn bytes_per_event_divide_the_wire_by_the_deliveries() {
+        let poll = |bytes: u64, ids: Vec<u64>| {
+            let mut e = Entry::new(Transport::Poll, EntryKind::Exchange, Direction::Both, 1);
+            e.bytes_up = bytes / 2;
+            e.bytes_down = bytes - bytes / 2;
+            e.event_ids = Some(ids);
+            Arc::new(e)
+        };
+        let mut opened = Entry::new(Transport::Sse, EntryKind::Opened, Direction::Both, 2);
+        opened.bytes_up = 300;
+        let mut event = Entry::new(Transport::Sse, EntryKind::Event, Direction::Down, 2);
+        event.bytes_down = 100;
+        event.event_ids = Some(vec![9]);
+        let mut closed = Entry::new(Transport::Sse, EntryKind::Closed, Direction::Both, 2);
+        closed.bytes_down = 10_000;
+        let c = Counters::from_entries(&[
+            poll(500, vec![]),
+            poll(500, vec![]),
+            poll(701, vec![7, 8]),
+            Arc::new(opened),
+            Arc::new(event),
+            Arc::new(closed),
+        ]);
+        assert_eq!(c.get("poll_bytes_per_event"), 851);
+        assert_eq!(c.get("sse_bytes_per_event"), 400);
+        assert_eq!(Counters::from_entries(&[]).get("poll_bytes_per_event"), 0);
     }
 
     #[test]

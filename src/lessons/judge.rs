@@ -106,8 +106,9 @@ fn judge_step<'a>(
 ) -> StepVerdict<'a> {
     let window = entries.iter().filter(|e| e.seq > st.entered_seq);
     let mut mine = Counters::from_entries(window.clone().filter(|e| e.actor == Actor::Learner));
-    let shown = Counters::from_entries(window.filter(|e| e.actor == Actor::Play));
-    add_answers(&mut mine, lesson_state, st.entered_seq);
+    let mut shown = Counters::from_entries(window.filter(|e| e.actor == Actor::Play));
+    add_answers(&mut mine, lesson_state, st.entered_at, false);
+    add_answers(&mut shown, lesson_state, st.entered_at, true);
     for (name, value) in elsewhere.into_iter().flatten() {
         mine.add_named(name, *value);
     }
@@ -139,13 +140,20 @@ fn judge_step<'a>(
     }
 }
 
-/// Exercise answers given inside the step's window.
-fn add_answers(counters: &mut Counters, state: &LessonState, since_seq: u64) {
-    let decisions = state.decisions.values().filter(|d| d.seq >= since_seq);
+/// Exercise answers given after the step was entered (by the lesson's
+/// clock), by the learner or by play mode (`played`).
+fn add_answers(counters: &mut Counters, state: &LessonState, entered_at: u64, played: bool) {
+    let decisions = state
+        .decisions
+        .values()
+        .filter(|d| d.at > entered_at && d.played == played);
     let (all, correct) = decisions.fold((0, 0), |(n, ok), d| (n + 1, ok + u64::from(d.correct)));
     counters.add("decisions", all);
     counters.add("decisions_correct", correct);
-    let answered = state.interview.as_ref().is_some_and(|a| a.seq >= since_seq);
+    let answered = state
+        .interview
+        .as_ref()
+        .is_some_and(|a| a.at > entered_at && a.played == played);
     counters.add("interview_answered", u64::from(answered));
 }
 
@@ -197,6 +205,7 @@ mod tests {
     fn entered(seq: u64) -> StepState {
         StepState {
             entered_seq: seq,
+            entered_at: seq,
             ..StepState::default()
         }
     }
@@ -252,15 +261,38 @@ mod tests {
         let lesson = parse("01-t.md", LESSON).expect("lesson");
         let mut state = LessonState::default();
         state.steps.insert("two".into(), entered(50));
-        let decision = |seq| Decision {
+        let decision = |at| Decision {
             answer: "sse".into(),
             correct: true,
-            seq,
+            at,
+            played: false,
         };
         state.decisions.insert("a".into(), decision(40));
+        // Given at the tick before the step was entered: no traffic in
+        // between tells them apart, the lesson clock does.
+        state.decisions.insert("b".into(), decision(49));
         assert!(!judge(&lesson, &state, &[], &Elsewhere::new())[1].done);
-        state.decisions.insert("b".into(), decision(50));
+        state.decisions.insert("c".into(), decision(51));
         assert!(judge(&lesson, &state, &[], &Elsewhere::new())[1].done);
+    }
+
+    #[test]
+    fn play_modes_answers_are_watched_not_done() {
+        let lesson = parse("01-t.md", LESSON).expect("lesson");
+        let mut state = LessonState::default();
+        state.steps.insert("two".into(), entered(50));
+        state.decisions.insert(
+            "a".into(),
+            Decision {
+                answer: "sse".into(),
+                correct: true,
+                at: 60,
+                played: true,
+            },
+        );
+        let v = &judge(&lesson, &state, &[], &Elsewhere::new())[1];
+        assert!(!v.done && v.watched, "played, so watched");
+        assert_eq!((v.checks[0].value, v.checks[0].watched_value), (0, 1));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //!
 //! - [`parse`] reads a file: front matter, steps, widgets, checks, play scripts.
 //! - [`render`] turns markdown into sanitized, highlighted HTML.
+//! - [`highlight_css`] is the code colours for both page themes, each AA-readable.
 //! - [`checks`] parses conditions like `polls >= 5` and counts traffic for them.
 //! - [`progress`] remembers, per learner and step, the step's window, what is
 //!   done or watched, hints taken and predictions.
@@ -15,8 +16,11 @@
 pub mod api;
 pub mod checks;
 pub mod exercises;
+pub mod fault_checks;
+pub mod highlight_css;
 pub mod judge;
 pub mod parse;
+pub mod play_faults;
 pub mod progress;
 pub mod render;
 
@@ -78,6 +82,39 @@ pub enum PlayAction {
     DropSse,
     WsSend(String),
     Wait(u64),
+    /// Sends a chat message from one side of the chat widget.
+    Chat(ChatSide, String),
+    /// Answers a scenario of the decision exercise.
+    Decide {
+        scenario: &'static str,
+        choice: exercises::Choice,
+        factor: exercises::Factor,
+    },
+    /// Writes and submits the interview answer.
+    Answer(String),
+    /// Presses the live widget's button with this label (the cluster's
+    /// "Kill A", "Publish on B"…).
+    Press(String),
+    /// The network-faults lesson's verbs (`fault`, `deploy`, `storm`…).
+    Fault(play_faults::FaultAction),
+}
+
+/// The two halves of the chat widget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatSide {
+    /// Receives over SSE, sends with `POST /api/chat`.
+    Sse,
+    /// Sends and receives over one WebSocket.
+    Ws,
+}
+
+impl ChatSide {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatSide::Sse => "sse",
+            ChatSide::Ws => "ws",
+        }
+    }
 }
 
 /// Every lesson, in order. Parsed once and kept until a file changes:
@@ -115,8 +152,9 @@ impl Library {
 }
 
 fn lesson_names() -> Vec<String> {
+    // `NN-slug.md`; the folder's README.md is about the lessons, not one of them.
     let mut names: Vec<String> = LessonFiles::iter()
-        .filter(|n| n.ends_with(".md"))
+        .filter(|n| n.ends_with(".md") && n.starts_with(|c: char| c.is_ascii_digit()))
         .map(|n| n.into_owned())
         .collect();
     names.sort();

@@ -16,8 +16,9 @@ use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 use serde::Deserialize;
 
 use super::checks::Check;
+use super::exercises::{Choice, Factor, Scenario};
 use super::render::{self, slugify};
-use super::{Lesson, PlayAction, Predict, Step};
+use super::{ChatSide, Lesson, PlayAction, Predict, Step};
 
 pub const WIDGETS: &[&str] = &[
     "poll",
@@ -33,6 +34,7 @@ pub const WIDGETS: &[&str] = &[
     "load",
     "cluster",
     "sequence",
+    "faults",
 ];
 pub const TRANSPORTS: &[&str] = &[
     "overview",
@@ -78,10 +80,7 @@ struct PredictBlock {
 fn parse_predict(text: &str) -> Result<Predict, String> {
     let block: PredictBlock =
         serde_yaml::from_str(text).map_err(|e| format!("predict block: {e}"))?;
-    let measure = super::checks::NAMES
-        .iter()
-        .map(|(n, _)| *n)
-        .find(|n| *n == block.measure)
+    let measure = super::checks::known(&block.measure)
         .ok_or_else(|| format!("predict: unknown measure {:?}", block.measure))?;
     Ok(Predict {
         question: block.question.trim().to_owned(),
@@ -343,6 +342,47 @@ impl PlayAction {
                 }
                 PlayAction::Feed(name.to_owned(), on)
             }
+            "chat" => {
+                let (side, text) = rest
+                    .split_once(' ')
+                    .ok_or_else(|| format!("expected `chat sse|ws <text>`: {line:?}"))?;
+                let side = match side {
+                    "sse" => ChatSide::Sse,
+                    "ws" => ChatSide::Ws,
+                    other => return Err(format!("chat side must be sse or ws, not {other:?}")),
+                };
+                if text.trim().is_empty() {
+                    return Err(format!("chat needs a text: {line:?}"));
+                }
+                PlayAction::Chat(side, text.trim().to_owned())
+            }
+            "decide" => {
+                let words: Vec<&str> = rest.split_whitespace().collect();
+                let [scenario, choice, factor] = words[..] else {
+                    return Err(format!(
+                        "expected `decide <scenario> <polling|sse|websocket> <factor>`: {line:?}"
+                    ));
+                };
+                let scenario = Scenario::find(scenario)
+                    .ok_or_else(|| format!("unknown scenario {scenario:?} in {line:?}"))?;
+                let choice = Choice::parse(choice)
+                    .ok_or_else(|| format!("unknown choice {choice:?} in {line:?}"))?;
+                let factor = Factor::parse(factor)
+                    .filter(|f| scenario.options.contains(f))
+                    .ok_or_else(|| {
+                        format!(
+                            "{factor:?} is not a factor scenario {:?} offers",
+                            scenario.id
+                        )
+                    })?;
+                PlayAction::Decide {
+                    scenario: scenario.id,
+                    choice,
+                    factor,
+                }
+            }
+            "answer" if !rest.is_empty() => PlayAction::Answer(rest.to_owned()),
+            "press" if !rest.is_empty() => PlayAction::Press(rest.to_owned()),
             "ws" => {
                 let json = rest
                     .strip_prefix("send ")
@@ -350,6 +390,9 @@ impl PlayAction {
                 serde_json::from_str::<serde_json::Value>(json)
                     .map_err(|e| format!("ws send needs JSON ({e}): {line:?}"))?;
                 PlayAction::WsSend(json.trim().to_owned())
+            }
+            verb if super::play_faults::VERBS.contains(&verb) => {
+                PlayAction::Fault(super::play_faults::FaultAction::parse(verb, rest, line)?)
             }
             _ => return Err(format!("unknown play action {line:?}")),
         })

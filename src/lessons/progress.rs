@@ -31,12 +31,28 @@ pub struct LessonState {
     pub decisions: BTreeMap<String, Decision>,
     #[serde(default)]
     pub interview: Option<Answer>,
+    /// Ticks at every step entered and every answer given, so an answer is
+    /// strictly before or after a step's start even when no traffic came
+    /// between them (lesson bookkeeping is not in the traffic log).
+    #[serde(default)]
+    pub clock: u64,
+}
+
+impl LessonState {
+    /// The next tick of the lesson's clock.
+    pub fn tick(&mut self) -> u64 {
+        self.clock += 1;
+        self.clock
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StepState {
     /// Only traffic entries after this `seq` count for the step.
     pub entered_seq: u64,
+    /// The lesson clock when entered: only answers given after it count.
+    #[serde(default)]
+    pub entered_at: u64,
     /// Every check held on the learner's own traffic at some point.
     pub done: bool,
     /// Every check held on play mode's traffic: the learner watched it done.
@@ -68,14 +84,23 @@ pub struct Prediction {
 pub struct Decision {
     pub answer: String,
     pub correct: bool,
-    /// The traffic log's `seq` when answered: counts for steps entered before.
-    pub seq: u64,
+    /// The lesson clock when answered: counts for steps entered before.
+    #[serde(default)]
+    pub at: u64,
+    /// Play mode answered ("show me"): it counts as watched, not done.
+    #[serde(default)]
+    pub played: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Answer {
     pub text: String,
-    pub seq: u64,
+    /// The lesson clock when answered.
+    #[serde(default)]
+    pub at: u64,
+    /// Play mode answered ("show me"): it counts as watched, not done.
+    #[serde(default)]
+    pub played: bool,
 }
 
 /// Where changed progress is kept beyond this process (a database file), if anywhere.
@@ -129,14 +154,9 @@ impl ProgressStore {
                 .unwrap_or_default();
             // Windows opened in an earlier run name that run's traffic log;
             // this run's log starts empty, so all of it came after them.
+            // (Answers are ordered by the lesson's own clock, which is saved.)
             for step in saved.values_mut().flat_map(|l| l.steps.values_mut()) {
                 step.entered_seq = 0;
-            }
-            for lesson in saved.values_mut() {
-                lesson.decisions.values_mut().for_each(|d| d.seq = 0);
-                if let Some(a) = lesson.interview.as_mut() {
-                    a.seq = 0;
-                }
             }
             inner.learners.insert(learner.clone(), saved);
         }

@@ -8,12 +8,11 @@ use std::sync::OnceLock;
 use pulldown_cmark::{
     CodeBlockKind, CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html,
 };
-use syntect::highlighting::ThemeSet;
-use syntect::html::{ClassStyle, ClassedHTMLGenerator, css_for_theme_with_class_style};
+use syntect::html::{ClassStyle, ClassedHTMLGenerator};
 use syntect::parsing::SyntaxSet;
 use syntect::util::LinesWithEndings;
 
-const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
+pub(super) const CLASS_STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
 
 pub fn options() -> Options {
     Options::ENABLE_TABLES
@@ -119,6 +118,15 @@ pub fn to_html(markdown: &str) -> String {
                 events.extend(inner);
                 events.push(Event::End(TagEnd::Heading(level)));
             }
+            // A task-list box cannot be ticked here: decoration, hidden from
+            // assistive technology rather than announced as an unlabelled control.
+            (None, None, Event::TaskListMarker(done)) => {
+                events.push(Event::InlineHtml(CowStr::from(if done {
+                    "<input type=\"checkbox\" disabled checked aria-hidden=\"true\"> "
+                } else {
+                    "<input type=\"checkbox\" disabled aria-hidden=\"true\"> "
+                })))
+            }
             (None, Some((_, inner)), other) => inner.push(other),
             (_, _, other) => events.push(other),
         }
@@ -135,31 +143,10 @@ fn sanitizer() -> &'static ammonia::Builder<'static> {
         b.add_generic_attributes(["class", "id"])
             .add_tag_attributes("div", ["data-widget"])
             .add_tag_attributes("pre", ["data-lang"])
-            .add_tag_attributes("input", ["type", "checked", "disabled"])
+            .add_tag_attributes("input", ["type", "checked", "disabled", "aria-hidden"])
             .add_tags(["input"]);
         b
     })
-}
-
-/// CSS for highlighted code: a light theme, and a dark one for dark mode.
-pub fn highlight_css() -> String {
-    let themes = ThemeSet::load_defaults();
-    let css = |name: &str| {
-        themes
-            .themes
-            .get(name)
-            .and_then(|t| css_for_theme_with_class_style(t, CLASS_STYLE).ok())
-            .unwrap_or_default()
-    };
-    let light = css("InspiredGitHub");
-    let dark = css("base16-ocean.dark");
-    let scoped = |prefix: &str| dark.replace(".hl-", &format!("{prefix} .hl-"));
-    format!(
-        "{light}\n:root[data-theme=\"dark\"] pre.code {{ background: #2b303b; }}\n{}\n\
-         @media (prefers-color-scheme: dark) {{\n:root:not([data-theme=\"light\"]) pre.code {{ background: #2b303b; }}\n{}\n}}\n",
-        scoped(":root[data-theme=\"dark\"]"),
-        scoped(":root:not([data-theme=\"light\"])")
-    )
 }
 
 #[cfg(test)]
@@ -186,6 +173,13 @@ mod tests {
         assert!(!html.contains("onerror"));
         assert!(!html.contains("onclick"));
         assert!(html.contains("data-widget=\"sse\""));
+    }
+
+    #[test]
+    fn task_list_boxes_are_decoration() {
+        let html = to_html("- [ ] open\n- [x] done\n");
+        assert_eq!(html.matches("aria-hidden=\"true\"").count(), 2, "{html}");
+        assert!(html.contains("checked"), "{html}");
     }
 
     #[test]

@@ -371,9 +371,10 @@ pub(crate) async fn dial(shared: &Shared, n: usize) -> std::io::Result<tokio::ne
     dial_loopback(shared.addr, n).await
 }
 
-/// Client `n`'s TCP connection to `addr`, from a loopback address of its
-/// own when `addr` is loopback (see [`dial`]); the reconnect-storm lab's
-/// clients connect the same way.
+/// Client `n`'s TCP connection to `addr`: over IPv4 loopback from one of
+/// 249 loopback addresses (127.0.0.2–250), so thousands of sockets to one
+/// server port do not exhaust one source address's ephemeral ports. The load
+/// generator's clients and the reconnect-storm lab's connect this way.
 pub async fn dial_loopback(addr: SocketAddr, n: usize) -> std::io::Result<tokio::net::TcpStream> {
     let stream = match addr {
         SocketAddr::V4(v4) if v4.ip().is_loopback() => {

@@ -36,6 +36,13 @@ impl Headers {
     pub fn request_has(&self, name: &str) -> bool {
         lines(&self.request).any(|(k, _)| k.eq_ignore_ascii_case(name))
     }
+
+    /// Every value of a response header of this (lower-case) name.
+    pub fn response_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        lines(&self.response)
+            .filter(move |(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
 }
 
 /// Most bytes of headers kept per message; the rest is cut (sizes stay exact).

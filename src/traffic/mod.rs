@@ -74,7 +74,9 @@ impl Transport {
 
     /// The transport a request path belongs to, or `None` for paths the log
     /// ignores (pages, Swagger UI, the OpenAPI document, the log itself,
-    /// lesson progress, challenge verdicts, load-lab, cluster-lab and storm status).
+    /// lesson progress, challenge verdicts, load-lab, cluster-lab and storm
+    /// status). Starting a storm (`/api/lab/storm` itself) is logged: a lesson
+    /// counts the learner's storms.
     pub fn of_path(path: &str) -> Option<Transport> {
         match path {
             "/api/poll" => Some(Transport::Poll),
@@ -87,7 +89,7 @@ impl Transport {
                 || p.starts_with("/api/lab/challenges")
                 || p.starts_with("/api/lab/load")
                 || p.starts_with("/api/lab/cluster")
-                || p.starts_with("/api/lab/storm") =>
+                || p.starts_with("/api/lab/storm/") =>
             {
                 None
             }

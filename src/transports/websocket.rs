@@ -27,7 +27,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
 use crate::api::ApiTags;
 use crate::backplane::Unavailable;
-use crate::chat::{ChatMessage, MAX_CHAT_CHARS};
+use crate::chat::{ChatMessage, MAX_CHAT_CHARS, chat_event};
 use crate::connections::{Held, Permit, client_ip};
 use crate::hub::{Cursor, Delivery, Event, NewEvent, Reset, Subscription, TopicFilter};
 use crate::lab::faults::FaultSwitches;
@@ -60,7 +60,9 @@ impl WebSocketApi {
     ///   (all topics when `topics` is omitted); `since` replays what you missed.
     /// - `{"type":"unsubscribe","topics":["ticker"]}` — stop (all when omitted).
     /// - `{"type":"publish","topic":"demo","event":"note","data":{"text":"hi"}}` — publish an event.
-    /// - `{"type":"chat","text":"hello"}` — message every other WebSocket client.
+    /// - `{"type":"chat","text":"hello"}` — message every other WebSocket client;
+    ///   it is also published as a `chat` event on the `chat` topic (the `ack`
+    ///   carries its id), so SSE readers and subscribed sockets see it too.
     /// - `{"type":"echo","data":…}` — get `data` back.
     /// - `{"type":"ping"}` — get `{"type":"pong"}` back.
     ///
@@ -668,14 +670,33 @@ impl Session {
                         retry_after_ms: None,
                     }
                 } else {
-                    match self.state.backplane.say(&self.name, &text).await {
-                        Ok(()) => ack("chat", reference),
-                        Err(err) => unavailable(err, reference),
-                    }
+                    self.chat(&text, reference).await
                 }
             }
             ClientMessage::Echo { data, reference } => ServerMessage::Echo { data, reference },
             ClientMessage::Ping { reference } => ServerMessage::Pong { reference },
+        }
+    }
+
+    /// Says `text` to the other sockets in the room, and publishes it on the
+    /// chat topic, where SSE readers and this socket (when subscribed) see it.
+    async fn chat(
+        &self,
+        text: &str,
+        reference: Option<serde_json::Value>,
+    ) -> ServerMessage<'static> {
+        let backplane = &self.state.backplane;
+        if let Err(err) = backplane.say(&self.name, text).await {
+            return unavailable(err, reference);
+        }
+        match backplane.publish(chat_event(&self.name, text)).await {
+            Ok(id) => ServerMessage::Ack {
+                answers: "chat",
+                reference,
+                topics: None,
+                id: Some(id),
+            },
+            Err(err) => unavailable(err, reference),
         }
     }
 

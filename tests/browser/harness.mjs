@@ -54,9 +54,9 @@ export async function startBrowser() {
   });
 }
 
-/** A fresh learner (own cookie jar) with problem tracking. */
-export async function newLearner(browser, base, viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ viewport });
+/** A fresh learner (own cookie jar) with problem tracking; `options` go to the browser context. */
+export async function newLearner(browser, base, viewport = { width: 1280, height: 800 }, options = {}) {
+  const context = await browser.newContext({ ...options, viewport });
   const page = await context.newPage();
   const problems = { consoleErrors: [], foreignRequests: [] };
   page.on("console", (m) => {

@@ -63,9 +63,9 @@ test("learner-supplied text is shown as text", async () => {
   const evil = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
   await page.goto(`${server.base}/lessons/common-mistake#one-chat-built-twice`);
   await page.locator(".chat-grid").waitFor();
-  await page.waitForTimeout(500);
-  await page.fill(".chat-grid input >> nth=0", evil);
-  await page.locator(".chat-grid .widget-controls button").first().click();
+  await page.locator('.chat-grid [data-client="sse"]').click();
+  await page.fill('.chat-grid [data-action="chat-text"][data-side="sse"]', evil);
+  await page.locator('.chat-grid [data-action="chat-send"][data-side="sse"]').click();
   await page.locator(".chat-grid li", { hasText: "onerror" }).first().waitFor();
   await page.goto(`${server.base}/`);
   // Publish until the page's stream (opened after load) has picked one up.
@@ -194,11 +194,11 @@ test("the lab's browser mode races this browser's own clients", async () => {
   }
   // The chat, both ways, with its cost.
   await page.click("#chat-start");
-  await page.waitForTimeout(500);
-  const sends = page.locator(".chat-grid .widget-controls button");
-  await sends.nth(0).click();
-  await sends.nth(1).click();
+  await page.locator('.chat-grid section[aria-label="WebSocket"] .widget-status', { hasText: "open and subscribed" }).waitFor();
+  await page.locator('.chat-grid [data-action="chat-send"][data-side="sse"]').click();
+  await page.locator('.chat-grid [data-action="chat-send"][data-side="ws"]').click();
   await page.locator("#chat-cost", { hasText: "1 POST" }).waitFor();
+  await page.locator("#chat-cost", { hasText: "1 chat message sent" }).waitFor();
   await page.screenshot({ path: path.join(screenshots, "lab-browser-race.png"), fullPage: true });
   assertClean(problems);
   await context.close();

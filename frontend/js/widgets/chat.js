@@ -1,46 +1,219 @@
-import { button, codeBox, el, messageLog, postJson } from "./kit.js";
-
 // The same chat twice: SSE to receive + POST to send, and one WebSocket.
-const SSE_CODE = `// Receive: one EventSource, reconnects by itself.
+// Both read the `chat` topic, where every message lands whichever way it
+// was sent, so each side shows every message exactly once, its own
+// included. Nothing connects until the learner opens a side.
+
+import { withActor } from "../clients.js";
+import { chatCost, describeChatCost } from "../chat-cost.js";
+import { button, codeBox, el, messageLog, postJson, status } from "./kit.js";
+
+const SSE_CODE = `// Receive: one EventSource on the chat topic. After a network error it
+// reconnects by itself with Last-Event-ID; after an error status (a proxy's
+// 502, a 401) it closes for good, and only your code can open it again.
 const source = new EventSource("/api/sse?topics=chat");
-source.addEventListener("chat", (m) => show(JSON.parse(m.data).data));
-// Send: a plain POST.
+source.addEventListener("chat", (m) => show(JSON.parse(m.data)));
+// Send: a plain POST; the message comes back on the stream like any other.
 fetch("/api/chat", { method: "POST", headers: { "Content-Type": "application/json" },
   body: JSON.stringify({ text }) });`;
 
-const WS_CODE = `const ws = new WebSocket(\`ws://\${location.host}/api/ws\`);
-ws.onmessage = (m) => { const msg = JSON.parse(m.data); if (msg.type === "chat") show(msg); };
+const WS_CODE = `const scheme = location.protocol === "https:" ? "wss" : "ws";
+const ws = new WebSocket(\`\${scheme}://\${location.host}/api/ws\`);
+ws.onopen = () => ws.send(JSON.stringify({ type: "subscribe", topics: ["chat"] }));
+ws.onmessage = (m) => {
+  const msg = JSON.parse(m.data);
+  if (msg.type === "event" && msg.event.topic === "chat") show(msg.event);
+};
 ws.send(JSON.stringify({ type: "chat", text }));
 // Missing here, and yours to write: reconnect with backoff, heartbeats,
-// resubscribe and catch up after a drop.`;
+// resubscribe and catch up after a drop (lesson 8 shows it all).`;
+
+const plural = (n, one) => `${n} ${one}${n === 1 ? "" : "s"}`;
 
 export function mount(root) {
-  const sseLog = messageLog("Chat over SSE + POST");
-  const wsLog = messageLog("Chat over WebSocket");
-  const sseInput = el("input", { type: "text", value: "hello over SSE", "aria-label": "Chat text (SSE + POST)", class: "grow" });
-  const wsInput = el("input", { type: "text", value: "hello over a WebSocket", "aria-label": "Chat text (WebSocket)", class: "grow" });
-  const source = new EventSource("/api/sse?topics=chat");
-  source.addEventListener("chat", (m) => {
-    const { from, text } = JSON.parse(m.data).data;
-    sseLog.add(`← ${from}: ${text}`, "news");
+  let costFrom = null; // traffic seq when the learner first acted here
+  let costTimer = null;
+  const cost = el("p", { class: "chat-cost small", "aria-live": "off", text: "Open a side and send a message: the cost of each way shows here." });
+
+  function side(name, title, openText, closeText) {
+    const log = messageLog(`Chat messages received over ${title}`);
+    const state = status("closed");
+    const input = el("input", { type: "text", value: `hello over ${name === "sse" ? "SSE" : "a WebSocket"}`, maxlength: "1000", "aria-label": `Chat text (${title})`, class: "grow", "data-action": "chat-text", "data-side": name });
+    const toggle = button(openText, () => (api.running ? api.stop() : api.start()));
+    toggle.dataset.client = name;
+    toggle.setAttribute("aria-pressed", "false");
+    const send = button("Send", () => say(input.value));
+    send.dataset.action = "chat-send";
+    send.dataset.side = name;
+    input.addEventListener("keydown", (e) => { if (e.key === "Enter") say(input.value); });
+    const seen = new Set();
+    const show = (id, data) => {
+      if (seen.has(id)) return;
+      seen.add(id);
+      log.add(`${data.from}: ${data.text}`, "news");
+      state.textContent = `open · ${plural(seen.size, "message")} shown`;
+    };
+    // `actor`: who opened this side's connection ("play" when show me did).
+    const api = { running: false, actor: "learner" };
+    const render = () => {
+      toggle.textContent = api.running ? closeText : openText;
+      toggle.setAttribute("aria-pressed", String(api.running));
+    };
+    let say = () => {};
+    const node = el("section", { "aria-label": title },
+      el("h4", { text: title }),
+      el("div", { class: "widget-controls" }, toggle),
+      el("div", { class: "widget-controls" }, input, send),
+      state, log.node);
+    return { api, render, show, state, log, node, setSay: (fn) => { say = fn; } };
+  }
+
+  // --- SSE + POST ----------------------------------------------------------
+  const sse = side("sse", "SSE + POST", "Open the stream", "Close the stream");
+  let source = null;
+  sse.api.start = ({ actor = "learner" } = {}) => {
+    if (source) return;
+    source = new EventSource(withActor("/api/sse?topics=chat", actor));
+    sse.api.running = true;
+    sse.api.actor = actor;
+    sse.state.textContent = "connecting…";
+    source.onopen = () => { sse.state.textContent = "open: every chat message arrives here"; };
+    source.onerror = () => {
+      sse.state.textContent = source?.readyState === EventSource.CLOSED
+        ? "closed by an error answer: EventSource gives up, open it again"
+        : "connection lost; the browser reconnects with Last-Event-ID…";
+    };
+    source.addEventListener("chat", (m) => sse.show(Number(m.lastEventId), JSON.parse(m.data).data));
+    sse.render();
+    acted();
+  };
+  sse.api.stop = () => {
+    source?.close();
+    source = null;
+    sse.api.running = false;
+    sse.state.textContent = "closed";
+    sse.render();
+  };
+  const postChat = async (text, actor = "learner") => {
+    try {
+      const r = await postJson(withActor("/api/chat", actor), { text });
+      sse.state.textContent = `sent with POST /api/chat → 202, event #${r.id}${source ? "" : " (open the stream to see it arrive)"}`;
+    } catch (err) {
+      sse.log.add(`not sent: ${err.message}`, "warn");
+    }
+    acted();
+  };
+  // The learner's own send takes over a side "show me" opened, so what
+  // follows is theirs.
+  sse.setSay((text) => {
+    if (sse.api.running && sse.api.actor === "play") {
+      sse.api.stop();
+      sse.api.start();
+    }
+    return postChat(text);
   });
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/api/ws`);
-  ws.onmessage = (m) => {
-    const msg = JSON.parse(m.data);
-    if (msg.type === "chat") wsLog.add(`← ${msg.from}: ${msg.text}`, "news");
+
+  // --- WebSocket -------------------------------------------------------------
+  const ws = side("ws", "WebSocket", "Connect", "Disconnect");
+  let socket = null;
+  let opened = null;
+  ws.api.start = ({ actor = "learner" } = {}) => {
+    if (socket) return;
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const s = new WebSocket(withActor(`${scheme}://${location.host}/api/ws`, actor));
+    socket = s;
+    ws.api.running = true;
+    ws.api.actor = actor;
+    ws.state.textContent = "connecting…";
+    opened = new Promise((resolve) => s.addEventListener("open", resolve, { once: true }));
+    s.onopen = () => {
+      s.send(JSON.stringify({ type: "subscribe", topics: ["chat"] }));
+      ws.state.textContent = "open and subscribed to the chat topic";
+    };
+    s.onmessage = (m) => {
+      const msg = JSON.parse(m.data);
+      if (msg.type === "event" && msg.event.topic === "chat") ws.show(msg.event.id, msg.event.data);
+      else if (msg.type === "error") ws.log.add(`error: ${msg.message}`, "warn");
+      // The room's own "chat" messages repeat what the topic already brought.
+    };
+    s.onclose = (c) => {
+      if (socket !== s && socket !== null) return; // a newer socket is open
+      socket = null;
+      ws.api.running = false;
+      ws.state.textContent = `closed (${c.code}); nothing reconnects unless your code does`;
+      ws.render();
+    };
+    ws.render();
+    acted();
   };
-  const sendSse = async () => {
-    await postJson("/api/chat", { text: sseInput.value });
-    sseLog.add(`→ POST ${sseInput.value}`, "sent");
+  ws.api.stop = () => {
+    socket?.close(1000, "done");
+    socket = null;
+    ws.api.running = false;
+    ws.state.textContent = "closed (1000); nothing reconnects unless your code does";
+    ws.render();
   };
-  const sendWs = () => {
-    if (ws.readyState !== WebSocket.OPEN) return;
-    ws.send(JSON.stringify({ type: "chat", text: wsInput.value }));
-    wsLog.add(`→ ${wsInput.value} (others see it; the sender gets an ack)`, "sent");
+  ws.api.ready = () => opened ?? Promise.resolve();
+  ws.api.send = (text) => socket?.readyState === WebSocket.OPEN && socket.send(text);
+  const wsChat = async (text) => {
+    if (socket?.readyState !== WebSocket.OPEN) {
+      ws.state.textContent = "not connected: press Connect first";
+      return;
+    }
+    socket.send(JSON.stringify({ type: "chat", text }));
+    acted();
   };
-  root.append(el("div", { class: "chat-grid" },
-    el("section", {}, el("h4", { text: "SSE + POST" }), el("div", { class: "widget-controls" }, sseInput, button("Send", sendSse)), sseLog.node, codeBox(SSE_CODE)),
-    el("section", {}, el("h4", { text: "WebSocket" }), el("div", { class: "widget-controls" }, wsInput, button("Send", sendWs)), wsLog.node, codeBox(WS_CODE))));
-  return { stop: () => { source.close(); ws.close(1000, "done"); } };
+  ws.setSay(async (text) => {
+    if (ws.api.running && ws.api.actor === "play") {
+      ws.api.stop();
+      ws.api.start();
+      await Promise.race([ws.api.ready(), new Promise((r) => setTimeout(r, 3000))]);
+    }
+    return wsChat(text);
+  });
+
+  // --- What each costs ---------------------------------------------------------
+  async function acted() {
+    if (costFrom === null) {
+      costFrom = -1;
+      try {
+        costFrom = (await (await fetch("/api/traffic?limit=1")).json()).entries.at(-1)?.seq ?? 0;
+      } catch {
+        costFrom = 0;
+      }
+      costTimer = setInterval(refreshCost, 2000);
+    }
+  }
+  async function refreshCost() {
+    if (costFrom < 0) return;
+    try {
+      const log = await (await fetch(`/api/traffic?since=${costFrom}&limit=10000`)).json();
+      cost.textContent = describeChatCost(chatCost(log.entries));
+    } catch {
+      // The next refresh tries again.
+    }
+  }
+
+  root.append(
+    el("div", { class: "chat-grid" },
+      el("div", {}, sse.node, codeBox(SSE_CODE)),
+      el("div", {}, ws.node, codeBox(WS_CODE))),
+    cost);
+
+  return {
+    clients: { sse: sse.api, ws: ws.api },
+    async chat(which, text, { actor = "learner" } = {}) {
+      if (which === "sse") return postChat(text, actor);
+      if (socket?.readyState !== WebSocket.OPEN || ws.api.actor !== actor) {
+        ws.api.stop();
+        ws.api.start({ actor });
+        await Promise.race([ws.api.ready(), new Promise((r) => setTimeout(r, 3000))]);
+      }
+      return wsChat(text);
+    },
+    stop: () => {
+      clearInterval(costTimer);
+      sse.api.stop();
+      ws.api.stop();
+    },
+  };
 }

@@ -4,6 +4,7 @@
 // resumes from its last id, the WebSocket just closes until you reconnect it
 // (and ask for what it missed), the poller never notices.
 
+import { withActor } from "../clients.js";
 import { button, codeBox, el, messageLog } from "./kit.js";
 
 const CODE = `// SSE: resuming is part of the protocol. EventSource retries the SAME URL with
@@ -20,7 +21,7 @@ source.onerror = () => {
 // unless your code asks for it (this server's subscribe takes "since").
 ws.onclose = (c) => show(\`closed (\${c.code})\`);
 reconnect = () => {
-  ws = new WebSocket(\`ws://\${B.host}/api/ws\`);
+  ws = new WebSocket(B.replace(/^http/, "ws") + "/api/ws");   // https: → wss:
   ws.onopen = () => ws.send(JSON.stringify({ type: "subscribe", topics: [topic], since: lastId }));
 };
 
@@ -44,6 +45,17 @@ const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export function mount(root) {
   const topic = `cluster-${Math.random().toString(16).slice(2, 8)}`;
+  // Who acts: play mode's presses ("show me") mark what follows as play's
+  // (actor=play on every URL to the instances) until the learner clicks.
+  let actor = "learner";
+  const as = (u) => withActor(u, actor);
+  // The learner's own click takes over clients "show me" connected, so what
+  // they do next counts as theirs.
+  root.addEventListener("click", (e) => {
+    if (!e.isTrusted || actor === "learner") return;
+    actor = "learner";
+    if (clientsStarted) { closeClients(); startClients(); }
+  }, true);
   let status = null; // GET /api/lab/cluster
   let stopped = false;
   const timers = new Set();
@@ -96,7 +108,7 @@ export function mount(root) {
     const where = el("span", { class: "cluster-on", text: "" });
     const line = el("p", { class: "cluster-line small", "aria-live": "polite", text: "waiting for the instances" });
     const counts = el("p", { class: "cluster-counts small", text: "0 of 0 events received · 0 missing" });
-    const ids = el("ol", { class: "cluster-ids mono", "aria-label": `Event ids the ${title} received, newest first` });
+    const ids = el("ol", { class: "cluster-ids mono", "aria-label": `Event ids the ${title} received, newest first`, tabindex: "0" });
     const controls = el("div", { class: "cluster-client-controls" });
     const box = el("section", { class: "cluster-client", "data-client": kind, "aria-label": title },
       el("h4", {}, title, " ", where), line, counts, ids, controls);
@@ -260,7 +272,7 @@ export function mount(root) {
     if (!target) return;
     const at = performance.now();
     try {
-      const res = await fetch(`${target}/api/events`, {
+      const res = await fetch(as(`${target}/api/events`), {
         method: "POST",
         credentials: "include",
         headers: { "Content-Type": "application/json" },
@@ -288,7 +300,7 @@ export function mount(root) {
     sse.on = name;
     // With credentials: the learner's cookie goes along, so the instance logs
     // this stream under the same learner (the lesson's checks count it).
-    source = new EventSource(`${base}/api/sse?${q}`, { withCredentials: true });
+    source = new EventSource(as(`${base}/api/sse?${q}`), { withCredentials: true });
     const mine = source;
     source.onopen = () => {
       if (sse.since === null) sse.since = performance.now();
@@ -345,7 +357,7 @@ export function mount(root) {
     const target = wsUrl(name);
     if (!target) return;
     ws.on = name;
-    socket = new WebSocket(`${target}/api/ws`);
+    socket = new WebSocket(as(`${target}/api/ws`));
     const mine = socket;
     socket.onopen = () => {
       wsWasOpen = true;
@@ -411,6 +423,7 @@ export function mount(root) {
       const q = new URLSearchParams({ topics: topic });
       if (cursor !== null) q.set("since", String(cursor));
       try {
+        if (actor === "play") q.set("actor", "play");
         const res = await fetch(`${url(name)}/api/poll?${q}`, { credentials: "include" });
         if (res.status === 200) {
           const body = await res.json();
@@ -452,8 +465,22 @@ export function mount(root) {
     for (const c of [sse, ws, poller]) c.on = null;
   }
 
+  /** Play mode presses a button (or ticks a box) by its label, as play's.
+   * A control that is missing or disabled right now (the instances are
+   * already up, A is already down) is skipped: the script goes on. */
+  async function press(label, { actor: who = "learner" } = {}) {
+    const target = [...root.querySelectorAll("button, label")]
+      .find((n) => n.textContent.trim() === label || n.textContent.trim().startsWith(label));
+    const control = target?.tagName === "LABEL" ? target.querySelector("input") : target;
+    if (!control || control.disabled) return tell(`Show me skipped "${label}": not available right now.`);
+    actor = who;
+    control.click();
+    await new Promise((r) => setTimeout(r, 300)); // the action's first request leaves as play's
+  }
+
   poll();
   return {
+    press,
     stop() {
       stopped = true;
       auto.checked = false;

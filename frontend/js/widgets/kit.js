@@ -19,7 +19,8 @@ export function codeBox(code) {
 
 /** A bounded list of received messages, newest first, each timestamped. */
 export function messageLog(label) {
-  const list = el("ol", { class: "widget-log", "aria-label": label, "aria-live": "off" });
+  // Scrolls: focusable, so a keyboard can scroll it too.
+  const list = el("ol", { class: "widget-log", "aria-label": label, "aria-live": "off", tabindex: "0" });
   return {
     node: list,
     add(text, cls = "") {

@@ -3,7 +3,7 @@
 //! Gateway`, as a load balancer does while the server behind it restarts.
 //!
 //! A window is a deadline per learner. Windows expire by themselves (at most
-//! [`MAX_SECONDS`]), and at most [`MAX_WINDOWS`] are open at once, so the
+//! [`MAX_SECONDS`]), and at most 1,024 are open at once, so the
 //! store stays small whatever clients send.
 
 use std::collections::HashMap;

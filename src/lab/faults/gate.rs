@@ -30,7 +30,10 @@ use crate::problem::Problem;
 use crate::traffic::Learner;
 
 /// What the corporate proxy calls itself in `Via` (RFC 9110 §7.6.3).
-const PROXY_VIA: &str = "1.1 corporate-proxy (fault switch)";
+pub const PROXY_VIA: &str = "1.1 corporate-proxy (fault switch)";
+/// What the compression layer calls itself in `Via`, per mode.
+pub const GZIP_BUFFERED_VIA: &str = "1.1 gzip-layer (fault: gzip buffered)";
+pub const GZIP_FLUSHED_VIA: &str = "1.1 gzip-layer (fault: gzip flushed)";
 /// What the load balancer calls itself in `Via` during a deploy.
 const GATEWAY_VIA: &str = "1.1 load-balancer (fault: deploy)";
 
@@ -113,10 +116,15 @@ impl<E: Endpoint> FaultGateEndpoint<E> {
         {
             return Ok(upgrade_refused());
         }
-        let resp = self.inner.call(req).await?.into_response();
+        let mut resp = self.inner.call(req).await?.into_response();
         Ok(if upstream == Upstream::Sse && is_event_stream(&resp) {
             wrap_stream(resp, switches)
         } else {
+            // A complete answer passes the proxy unchanged, but it says so.
+            if switches.corporate_proxy {
+                resp.headers_mut()
+                    .append(header::VIA, HeaderValue::from_static(PROXY_VIA));
+            }
             resp
         })
     }
@@ -147,8 +155,14 @@ fn wrap_stream(mut resp: Response, switches: FaultSwitches) -> Response {
         resp.take_body().into_bytes_stream().boxed();
     if switches.gzip != Gzip::Off {
         body = gzip::encode(body, switches.gzip == Gzip::Flushed).boxed();
-        resp.headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        let via = if switches.gzip == Gzip::Flushed {
+            GZIP_FLUSHED_VIA
+        } else {
+            GZIP_BUFFERED_VIA
+        };
+        let headers = resp.headers_mut();
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        headers.append(header::VIA, HeaderValue::from_static(via));
     }
     if switches.corporate_proxy {
         body = ProxyBuffer::new(body, CAPACITY).boxed();

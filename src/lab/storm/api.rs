@@ -15,8 +15,10 @@ use crate::traffic::Learner;
 pub enum StormStarted {
     /// Started; poll `GET /api/lab/storm/{id}` until `status` is not `running`
     /// (a few seconds: connect, drop, everyone back).
+    /// `X-Storm-Strategy` names the strategy, so the traffic log (and a
+    /// lesson's check) can tell a fixed-retry storm from a back-off one.
     #[oai(status = 202)]
-    Accepted(Json<StormRun>),
+    Accepted(Json<StormRun>, #[oai(header = "X-Storm-Strategy")] String),
 }
 
 pub struct StormApi {
@@ -56,7 +58,10 @@ impl StormApi {
             return Err(ApiError::bad_request("retry_ms must be 100 to 5000."));
         }
         match self.lab.start(&learner.id, &req) {
-            Ok(run) => Ok(StormStarted::Accepted(Json(run))),
+            Ok(run) => {
+                let strategy = run.strategy.as_str().to_owned();
+                Ok(StormStarted::Accepted(Json(run), strategy))
+            }
             Err(Refusal::Yours(id)) => Err(ApiError::too_many_requests(
                 format!("Your storm #{id} is still running; wait for it to finish."),
                 5,

@@ -68,7 +68,7 @@ pub struct StormRequest {
     )]
     pub retry_ms: u64,
     /// Seed of the jitter's random numbers: the same seed draws the same
-    /// waits. Chosen by the server when absent.
+    /// waits. Chosen by the server when absent or `null`.
     #[oai(nullable)]
     pub seed: Option<u64>,
 }
@@ -130,7 +130,8 @@ pub struct StormRun {
     pub buckets: Vec<u32>,
     /// Reconnects in the fullest bucket.
     pub peak: u32,
-    /// Milliseconds after the drop where the fullest bucket starts.
+    /// Milliseconds after the drop where the fullest bucket starts (`null`
+    /// until someone is back).
     #[oai(nullable)]
     pub peak_at_ms: Option<u64>,
     /// Median time from the drop to being back, in milliseconds.
@@ -224,7 +225,14 @@ pub struct StormLab {
 }
 
 impl StormLab {
-    pub fn new(addr: SocketAddr, drops: Arc<Drops>, shutdown: Shutdown) -> Arc<Self> {
+    pub fn new(mut addr: SocketAddr, drops: Arc<Drops>, shutdown: Shutdown) -> Arc<Self> {
+        // Listening on every address (`--bind 0.0.0.0`): the clients use loopback.
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
         Arc::new(StormLab {
             addr,
             drops,

@@ -22,6 +22,14 @@ pub enum Strategy {
 }
 
 impl Strategy {
+    /// The name the API uses (`fixed`, `backoff_jitter`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Fixed => "fixed",
+            Strategy::BackoffJitter => "backoff_jitter",
+        }
+    }
+
     /// The wait before reconnect attempt `attempt` (1 for the first).
     pub fn wait(self, attempt: u32, retry: Duration, rng: &mut fastrand::Rng) -> Duration {
         match self {
