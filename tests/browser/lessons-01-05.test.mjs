@@ -1,9 +1,11 @@
-// Lessons 01–05 as a learner meets them: every step with a check stays
-// unticked while the learner only reads it, and ticks when the learner
-// performs the step's own "show me" script by hand, through the page's
-// controls (widget buttons, the "Feeds and publishing" stage, the WebSocket
-// message box). Predictions are saved first and come back beside the
-// measurement. "Show me" itself only makes a step watched.
+// Lessons 01–05 walked in order on one page, as a learner reads them (the
+// widget and its connections carry over from step to step, unlike
+// lessons.test.mjs, which opens every step on a fresh page): every step with
+// a check stays unticked while the learner only reads it, and ticks when the
+// learner performs the step's "show me" script by hand through the page's
+// controls. Predictions are saved first and come back beside the measurement.
+// Last, "show me" followed by the learner's own Send: the widget reconnects
+// as the learner, so the step ticks as done with help.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
