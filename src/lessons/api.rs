@@ -444,6 +444,23 @@ impl LessonsApi {
     }
 }
 
+/// The first `used` hints of a step, numbered.
+fn revealed(step: &Step, used: usize) -> Hints {
+    let total = step.hints.len() as u32;
+    Hints {
+        hints: step.hints[..used.min(step.hints.len())]
+            .iter()
+            .enumerate()
+            .map(|(n, html)| Hint {
+                number: n as u32 + 1,
+                total,
+                html: html.clone(),
+            })
+            .collect(),
+        total,
+    }
+}
+
 fn step_progress(v: &judge::StepVerdict, st: Option<&StepState>) -> StepProgress {
     let st = st.cloned().unwrap_or_default();
     let prediction = st
@@ -710,18 +727,7 @@ impl LessonsApi {
             }
             usize::from(step_state.hints_used.max(1)).min(total)
         });
-        Ok(Json(Hints {
-            hints: the_step.hints[..used]
-                .iter()
-                .enumerate()
-                .map(|(n, html)| Hint {
-                    number: n as u32 + 1,
-                    total: total as u32,
-                    html: html.clone(),
-                })
-                .collect(),
-            total: total as u32,
-        }))
+        Ok(Json(revealed(the_step, used)))
     }
 
     /// Hints of a step I already revealed
@@ -744,18 +750,7 @@ impl LessonsApi {
             .get(&the_step.id)
             .map_or(0, |st| usize::from(st.hints_used))
             .min(the_step.hints.len());
-        Ok(Json(Hints {
-            hints: the_step.hints[..used]
-                .iter()
-                .enumerate()
-                .map(|(n, html)| Hint {
-                    number: n as u32 + 1,
-                    total: the_step.hints.len() as u32,
-                    html: html.clone(),
-                })
-                .collect(),
-            total: the_step.hints.len() as u32,
-        }))
+        Ok(Json(revealed(the_step, used)))
     }
 
     /// Record that I asked to be shown a step
