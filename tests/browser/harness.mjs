@@ -65,7 +65,8 @@ export async function newLearner(browser, base, viewport = { width: 1280, height
   page.on("pageerror", (e) => problems.consoleErrors.push(e.message));
   page.on("request", (r) => {
     const url = r.url();
-    if (!url.startsWith(base) && !url.startsWith(base.replace("http", "ws")) && !url.startsWith("data:")) {
+    // blob: URLs of this origin are the editor's sandbox importing the learner's code.
+    if (!url.startsWith(base) && !url.startsWith(base.replace("http", "ws")) && !url.startsWith("data:") && !url.startsWith(`blob:${base}/`)) {
       problems.foreignRequests.push(url);
     }
   });
