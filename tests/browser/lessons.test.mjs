@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { newLearner, screenshots, startBrowser, startServer } from "./harness.mjs";
+import { frontendFile, runAndWait, typeCode } from "./editor-driver.mjs";
 
 const SERVER_ARGS = ["--sse-heartbeat-secs", "1", "--long-poll-timeout-secs", "2", "--sse-retry-ms", "300"];
 /** How long a learner waits without acting, in ms: longer than the page's 1.5 s progress refresh. */
@@ -175,6 +176,15 @@ async function perform(page, action) {
 
 /** Steps whose widget is an exercise, not a client: what a learner does there. */
 async function doExercise(page, step) {
+  if (step.widget?.startsWith("exercise-")) {
+    // Write the code yourself: type the reference solution, then run it.
+    const pane = page.locator("#live-pane");
+    await pane.locator(".cm-content").waitFor();
+    const name = step.widget.replace(/^exercise-/, "");
+    await typeCode(page, pane, await frontendFile(`js/exercises/${name}/solution.js`));
+    await runAndWait(pane);
+    return true;
+  }
   switch (step.widget) {
     case "decide": {
       // Trial and error, as a learner might: try each deciding factor with
