@@ -49,6 +49,9 @@ export function mountCodeRunner({ code, original = code, label, limits = {}, sce
     onRun: () => run(),
   });
 
+  // Tests read the whole text here (the editor renders only what is in view).
+  node.editorText = () => editor.text;
+
   const print = (text, cls = "") => {
     output.append(el("li", { class: cls, text }));
     while (output.children.length > 200) output.firstElementChild.remove();
