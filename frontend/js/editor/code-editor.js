@@ -3,11 +3,13 @@
 // needs — JavaScript highlighting, line numbers, auto-indent, undo — and
 // keyboard rules that never trap focus: Tab indents inside the editor, Esc
 // leaves it (focus moves to the next control), Ctrl/⌘+Enter runs the code.
-// Colours come from style.css (.tok-* classes), so both themes apply.
+// Colours come from style.css (.tok-* classes), so both themes apply. The
+// editor grows with its text (lines wrap) rather than scrolling inside the
+// page: a scrolling box would need a tab stop of its own.
 
 import {
   EditorState, EditorView, HighlightStyle, bracketMatching, defaultKeymap, drawSelection,
-  highlightActiveLine, highlightActiveLineGutter, highlightSpecialChars, history, historyKeymap,
+  highlightSpecialChars, history, historyKeymap,
   indentOnInput, indentUnit, indentWithTab, javascript, keymap, lineNumbers, syntaxHighlighting, tags, undo,
 } from "../../vendor/codemirror/codemirror.js";
 
@@ -30,8 +32,9 @@ export function createEditor(parent, { doc, label, describedBy, onEscape = () =>
     state: EditorState.create({
       doc,
       extensions: [
-        lineNumbers(), highlightActiveLineGutter(), highlightSpecialChars(), history(), drawSelection(),
-        indentOnInput(), bracketMatching(), highlightActiveLine(), indentUnit.of("  "),
+        // No active-line highlight: under it, comments fall below AA contrast.
+        lineNumbers(), highlightSpecialChars(), history(), drawSelection(),
+        indentOnInput(), bracketMatching(), indentUnit.of("  "),
         javascript(), syntaxHighlighting(highlight),
         keymap.of([
           { key: "Escape", run: () => { onEscape(); return true; } },
