@@ -25,7 +25,8 @@ export async function startServer(args = []) {
   });
   const lines = createInterface({ input: child.stdout });
   const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("the server did not start")), 20000);
+    // A debug build starts in about 3 s; a machine busy compiling can take ten times that.
+    const timer = setTimeout(() => reject(new Error("the server did not print its port within 60 s")), 60000);
     child.once("exit", (code) => reject(new Error(`the server exited with ${code}`)));
     lines.on("line", (line) => {
       const m = line.match(/running on port (\d+)/);

@@ -170,6 +170,12 @@ async function perform(page, action) {
       return;
     }
     case "bad": await (await control(`[data-action="bad-${action.target}"]`, `bad ${action.target}`)).click(); return;
+    case "press": {
+      const b = pane.getByRole("button", { name: action.text }).first();
+      if (await b.count() === 0) throw new Error(`no button "${action.text}" in the live pane`);
+      await b.click();
+      return;
+    }
     default: throw new Error(`the driver cannot do "${action.action}" by hand`);
   }
 }
