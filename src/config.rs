@@ -105,6 +105,13 @@ pub struct Config {
     #[arg(long, env = "PLAYGROUND_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Extra host names the server answers to, comma-separated: `name` (any port) or
+    /// `name:port` (e.g. my-laptop.local). Always allowed: localhost, 127.0.0.1 and
+    /// [::1] with the server's port, and the address a connection reached. Any other
+    /// `Host` gets 421 (DNS rebinding protection).
+    #[arg(long, env = "PLAYGROUND_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
+
     /// Events and chat messages one learner may publish per second, over HTTP and
     /// WebSocket together (bursts of twice as many pass); more get 429 + Retry-After.
     #[arg(long, env = "PLAYGROUND_PUBLISH_RATE_PER_LEARNER", default_value_t = 50,

@@ -31,6 +31,8 @@
 //!   many real clients of every transport, measured from the outside.
 //! - [`limits`] caps how fast a learner or a socket may publish, and
 //!   [`connections`] counts open long-lived connections and caps them per address.
+//! - [`hosts`] answers only to the names this server was given (DNS
+//!   rebinding), before any route runs.
 //! - [`security`] keeps other sites out (Origin checks) and sends the
 //!   security headers (CSP without inline scripts, nosniff, referrer policy);
 //!   [`cors`] lets the origins of `--allowed-origins` read answers.
@@ -55,6 +57,7 @@ pub mod cors;
 pub mod drops;
 pub mod feed;
 pub mod frontend;
+pub mod hosts;
 pub mod hub;
 pub mod lab;
 pub mod lessons;

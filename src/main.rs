@@ -59,6 +59,12 @@ async fn main() -> std::process::ExitCode {
              connections (each learner still sees only their own traffic log).",
             addr.ip()
         );
+        eprintln!(
+            "hint: learners reach it by this machine's IP address (http://<address>:{port}/). \
+             To use a name instead (e.g. http://my-laptop.local:{port}/), start with \
+             --allowed-hosts my-laptop.local (or PLAYGROUND_ALLOWED_HOSTS); other names get 421.",
+            port = addr.port()
+        );
     }
     if open && let Err(err) = open_browser(&home) {
         eprintln!("could not open a browser ({err}); open {home} yourself.");

@@ -13,6 +13,8 @@
 //! - what the fault gate answers in front of the transports (a deploy's
 //!   `502`, the corporate proxy's `403`), see [`crate::lab::faults::gate`].
 //!
+//! - the `421` of the Host allow-list, on every operation ([`crate::hosts`]).
+//!
 //! [`AllowHeader`] adds `Allow` (RFC 9110 §15.5.6) to the `405` a documented
 //! path gives for a method it does not take, listing the methods the
 //! document gives for that path.
@@ -52,6 +54,7 @@ pub fn document(raw: &str, config: &Config) -> Value {
         }
     }
     crate::lab::faults::gate::document(&mut doc);
+    crate::hosts::document(&mut doc);
     doc
 }
 

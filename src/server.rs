@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::cors::Cors;
 use crate::drops::DropsApi;
 use crate::frontend::Frontend;
+use crate::hosts::HostAllowList;
 use crate::lab::LabApi;
 use crate::lab::challenges::ChallengesApi;
 use crate::lab::cluster::ClusterLabApi;
@@ -193,6 +194,8 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         .with(Capture::new(state.traffic.clone()))
         .with(LearnerIdentity)
         .with(RequestSpan)
+        // Outermost: a rebound name gets nothing, not even a route.
+        .with(HostAllowList::new(&state.config.allowed_hosts))
 }
 
 /// A server whose socket is bound but which is not serving yet.

@@ -10,8 +10,8 @@
 //! starts it again.
 //!
 //! Bounded and learner-safe: one cluster of two instances at most, nothing of
-//! the command line comes from the request (only the page's origin, checked
-//! character by character), and the instances end with this server (they
+//! the command line comes from the request (the pages' origins come from
+//! configuration: the Host allow-list and `--allowed-origins`), and the instances end with this server (they
 //! watch their standard input, which this server holds open, and are killed
 //! on shutdown) or after [`IDLE_LIMIT`] without a request to
 //! `/api/lab/cluster`.
@@ -24,8 +24,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use poem::Request;
-use poem::http::header;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
@@ -182,7 +180,9 @@ struct Cluster {
 pub struct ClusterLab {
     program: PathBuf,
     redis_url: Option<String>,
-    own_port: u16,
+    /// Origins the instances allow (CORS, WebSocket origin check): this
+    /// server's pages by every name it answers to, from configuration only.
+    page_origins: Vec<String>,
     /// Flags every instance gets besides bind, port and origins.
     settings: Vec<String>,
     sse_retry_ms: u64,
@@ -230,7 +230,7 @@ impl ClusterLab {
         Arc::new(ClusterLab {
             program: std::env::current_exe().unwrap_or_else(|_| "realtime-playground".into()),
             redis_url: config.redis_url.clone(),
-            own_port: addr.port(),
+            page_origins: configured_page_origins(config, addr.port()),
             settings,
             sse_retry_ms: config.sse_retry_ms,
             sse_heartbeat_s: config.sse_heartbeat_secs,
@@ -641,28 +641,19 @@ fn plain_origin(origin: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
 }
 
-/// The origins the lesson page may have: this server by 127.0.0.1 and
-/// localhost, and whatever the request shows (its `Origin`, or its `Host`).
-fn page_origins(req: &Request, own_port: u16) -> Vec<String> {
-    let mut origins = vec![
-        format!("http://127.0.0.1:{own_port}"),
-        format!("http://localhost:{own_port}"),
-    ];
-    let header_text = |name| {
-        req.headers()
-            .get(name)
-            .and_then(|v: &poem::http::HeaderValue| v.to_str().ok())
-            .map(|s| s.trim_end_matches('/').to_owned())
-    };
-    let candidates = [
-        header_text(header::ORIGIN),
-        header_text(header::HOST).map(|h| format!("http://{h}")),
-    ];
-    for origin in candidates.into_iter().flatten() {
-        if plain_origin(&origin) && !origins.contains(&origin) {
+/// The origins the lesson page may have: this server by each name its Host
+/// allow-list accepts, and `--allowed-origins`. Never a request's `Host` or
+/// `Origin`: a rebound name must not become an allowed origin.
+fn configured_page_origins(config: &Config, own_port: u16) -> Vec<String> {
+    let mut origins =
+        crate::hosts::HostAllowList::new(&config.allowed_hosts).page_origins(own_port);
+    for origin in &config.allowed_origins {
+        let origin = origin.trim_end_matches('/').to_owned();
+        if !origins.contains(&origin) {
             origins.push(origin);
         }
     }
+    origins.retain(|o| plain_origin(o));
     origins
 }
 
@@ -693,9 +684,9 @@ impl ClusterLabApi {
     /// The instances stop with this server, on `DELETE /api/lab/cluster`, or
     /// after 10 minutes without a request to `/api/lab/cluster`.
     #[oai(path = "/lab/cluster", method = "post", tag = "super::LabTags::Lab")]
-    async fn start(&self, req: &Request) -> Result<ClusterStarted, ApiError> {
+    async fn start(&self) -> Result<ClusterStarted, ApiError> {
         self.lab.touch();
-        let started = self.lab.start(page_origins(req, self.lab.own_port)).await?;
+        let started = self.lab.start(self.lab.page_origins.clone()).await?;
         let status = Json(self.lab.status(&self.backplane).await);
         Ok(if started {
             ClusterStarted::Created(status)
@@ -750,11 +741,10 @@ impl ClusterLabApi {
         &self,
         /// `A` or `B`.
         name: Path<InstanceName>,
-        req: &Request,
     ) -> Result<Json<ClusterStatus>, ApiError> {
         self.lab.touch();
         self.lab
-            .restart(name.0, page_origins(req, self.lab.own_port))
+            .restart(name.0, self.lab.page_origins.clone())
             .await?;
         Ok(Json(self.lab.status(&self.backplane).await))
     }
