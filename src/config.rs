@@ -131,7 +131,9 @@ pub struct Config {
     pub ws_error_budget: u32,
 
     /// Long-polls, SSE streams and WebSockets one client address may hold open at
-    /// once; more get 503. 0 means no limit.
+    /// once; more get 503. The same address may hold this many plus 32 TCP
+    /// connections in all (idle keep-alives and requests being read included);
+    /// more are answered 503 and closed. 0 means no limit.
     #[arg(
         long,
         env = "PLAYGROUND_MAX_CONNECTIONS_PER_ADDRESS",
@@ -158,6 +160,18 @@ pub struct Config {
     #[arg(long, env = "PLAYGROUND_WRITE_TIMEOUT", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub write_timeout_secs: u64,
+
+    /// Seconds a new connection has to send a complete request head; silent or
+    /// slow ones ("slowloris") are closed after it.
+    #[arg(long, env = "PLAYGROUND_HEADER_READ_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a keep-alive connection may wait for its next request after an
+    /// answer before it is closed (streams being answered are never idle).
+    #[arg(long, env = "PLAYGROUND_IDLE_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub idle_timeout_secs: u64,
 
     /// Program the load lab starts as `<program> loadgen …` (default: this binary).
     #[arg(long, env = "PLAYGROUND_LOADGEN_PROGRAM", hide = true)]
@@ -263,6 +277,13 @@ impl Config {
 
     pub fn write_timeout(&self) -> Duration {
         Duration::from_secs(self.write_timeout_secs)
+    }
+
+    pub fn connection_timeouts(&self) -> crate::idle::ConnectionTimeouts {
+        crate::idle::ConnectionTimeouts {
+            header_read: Duration::from_secs(self.header_read_timeout_secs),
+            idle: Duration::from_secs(self.idle_timeout_secs),
+        }
     }
 
     pub fn shutdown_grace(&self) -> Duration {

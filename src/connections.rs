@@ -7,6 +7,11 @@
 //! `GET /api/status`, which is how tests and learners see that vanished
 //! clients were really cleaned up; the per-address cap turns a runaway script
 //! into a `503` instead of an exhausted file-descriptor table.
+//!
+//! Below HTTP, every TCP connection takes a [`SocketPermit`] too: an address
+//! may hold the long-lived cap plus [`SOCKET_HEADROOM`] sockets in all, so
+//! idle keep-alives and half-sent requests cannot fill the table either, and
+//! a learner whose long-lived slots are all taken can still load a page.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -56,7 +61,13 @@ impl OpenConnections {
 struct Counts {
     open: OpenConnections,
     per_address: HashMap<IpAddr, usize>,
+    /// TCP connections, by address.
+    sockets: HashMap<IpAddr, usize>,
 }
+
+/// Sockets an address may hold beyond its long-lived cap: room for pages,
+/// API calls and a browser's keep-alive connections.
+pub const SOCKET_HEADROOM: usize = 32;
 
 pub struct Connections {
     /// 0: no cap.
@@ -101,6 +112,21 @@ impl Connections {
         })
     }
 
+    /// Counts a new TCP connection from `ip`, or `None` when that address
+    /// already holds the long-lived cap plus [`SOCKET_HEADROOM`] sockets.
+    pub fn open_socket(self: &Arc<Self>, ip: IpAddr) -> Option<SocketPermit> {
+        let mut counts = self.lock();
+        let mine = counts.sockets.entry(ip).or_default();
+        if self.max_per_address > 0 && *mine >= self.max_per_address + SOCKET_HEADROOM {
+            return None;
+        }
+        *mine += 1;
+        Some(SocketPermit {
+            connections: self.clone(),
+            ip,
+        })
+    }
+
     pub fn snapshot(&self) -> OpenConnections {
         self.lock().open
     }
@@ -133,6 +159,24 @@ impl Drop for Permit {
         counts.open.total = counts.open.total.saturating_sub(1);
         drop(counts);
         self.held.log("closed", self.addr);
+    }
+}
+
+/// One counted TCP connection; dropping it (with the socket) releases it.
+pub struct SocketPermit {
+    connections: Arc<Connections>,
+    ip: IpAddr,
+}
+
+impl Drop for SocketPermit {
+    fn drop(&mut self) {
+        let mut counts = self.connections.lock();
+        if let Some(n) = counts.sockets.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                counts.sockets.remove(&self.ip);
+            }
+        }
     }
 }
 
@@ -179,6 +223,22 @@ mod tests {
                 ..Default::default()
             }
         );
+    }
+
+    #[test]
+    fn sockets_are_capped_per_address_above_the_long_lived_cap() {
+        let c = Connections::new(2);
+        let ip: IpAddr = [127, 0, 0, 1].into();
+        let held: Vec<_> = (0..2 + SOCKET_HEADROOM)
+            .map(|_| c.open_socket(ip).expect("within the cap"))
+            .collect();
+        assert!(c.open_socket(ip).is_none(), "one more is refused");
+        assert!(
+            c.open_socket([127, 0, 0, 2].into()).is_some(),
+            "another address"
+        );
+        drop(held);
+        assert!(c.open_socket(ip).is_some(), "released with the sockets");
     }
 
     #[test]

@@ -6,11 +6,17 @@
 //! the traffic log and open WebSockets. Rebinding needs a *name*, so the
 //! server answers only to names it was told about:
 //!
-//! - `localhost`, `127.0.0.1` and `[::1]` with the port the request came in on;
+//! - `localhost`, `127.0.0.1` and `[::1]`;
 //! - the IP address the connection reached, as a literal (a learner on the
 //!   LAN typing `http://192.168.1.5:8080` of a server started with `--bind
-//!   0.0.0.0`): an address literal cannot be rebound;
+//!   0.0.0.0`);
 //! - every name of `--allowed-hosts` (`name` for any port, `name:port` for one).
+//!
+//! Loopback names and address literals pass with any port: neither can be
+//! rebound, and a port forwarder or development proxy in front of the server
+//! (tests use one) keeps the port it was reached on in `Host`. Which *page*
+//! may send state-changing requests is the Origin check's job
+//! ([`crate::security`]), not this one's.
 //!
 //! Everything else gets `421 Misdirected Request` as problem+json before any
 //! route runs: pages, API, WebSocket upgrades, static files and Swagger UI alike.
@@ -127,24 +133,14 @@ impl HostAllowList {
         origins
     }
 
-    /// Whether `host` (a `Host` value) names this server, reached at `local`.
+    /// Whether `host` (a `Host` value) names this server, reached at `local`
+    /// (the address and port the connection came in on).
     pub fn allows(&self, host: &str, local: Option<SocketAddr>) -> bool {
         let Some(host) = parse_host(host) else {
             return false;
         };
-        let own = local.map(|a| {
-            let ip = a.ip();
-            (literal(ip), a.port())
-        });
         let loopback = matches!(&*host.name, "localhost" | "127.0.0.1" | "[::1]");
-        let own_port = own.as_ref().is_none_or(|(_, port)| *port == host.port);
-        if own_port && loopback {
-            return true;
-        }
-        if let Some((ip, port)) = &own
-            && *port == host.port
-            && *ip == host.name
-        {
+        if loopback || local.is_some_and(|a| literal(a.ip()) == host.name) {
             return true;
         }
         self.extra
@@ -205,7 +201,7 @@ pub fn document(doc: &mut Value) {
     let misdirected = json!({
         "description": "Misdirected Request: the `Host` header names a host this server does not \
                         answer to (DNS rebinding protection). Allowed: localhost, 127.0.0.1, [::1] \
-                        and the server's own address with its port, and `--allowed-hosts`.",
+                        and the address the connection reached, and `--allowed-hosts`.",
         "content": {
             "application/problem+json": {
                 "schema": { "$ref": "#/components/schemas/Problem" },
@@ -246,15 +242,17 @@ mod tests {
     }
 
     #[test]
-    fn loopback_names_with_the_servers_port_pass() {
+    fn loopback_names_pass_with_any_port() {
         let list = HostAllowList::default();
         assert!(list.allows("localhost:8080", at(8080)));
         assert!(list.allows("127.0.0.1:8080", at(8080)));
         assert!(list.allows("[::1]:8080", at(8080)));
         assert!(list.allows("LocalHost:8080", at(8080)));
-        assert!(!list.allows("localhost:8081", at(8080)), "another port");
-        assert!(!list.allows("localhost", at(8080)), "port 80 implied");
-        assert!(list.allows("localhost", at(80)));
+        assert!(list.allows("localhost", at(8080)));
+        assert!(
+            list.allows("localhost:3000", at(8080)),
+            "a forwarder's port"
+        );
     }
 
     #[test]
@@ -274,6 +272,7 @@ mod tests {
         let lan = Some(SocketAddr::from(([192, 168, 1, 5], 8080)));
         assert!(list.allows("192.168.1.5:8080", lan));
         assert!(!list.allows("192.168.1.6:8080", lan));
+        assert!(!list.allows("192.168.1.5.nip.io:8080", lan));
     }
 
     #[test]

@@ -41,7 +41,9 @@
 //!   [`swagger_page`] is Swagger UI's page with its accessibility fixes.
 //! - [`serve`] is the accept loop: HTTP/1.1 by hyper, requests answered by the app;
 //!   [`request_span`] gives each request a tracing span only when it is recorded.
-//! - [`sockets`] frees connections whose client stopped reading or hung up.
+//!   [`idle`] closes connections that send no request in time.
+//! - [`sockets`] frees connections whose client stopped reading or hung up,
+//!   and refuses an address's sockets beyond its cap.
 //! - [`shutdown`] is the one signal long-lived work watches to wrap up.
 //! - [`storage`] keeps lesson progress and challenge best scores in a file
 //!   (redb) so they survive a restart; `--ephemeral` keeps nothing.
@@ -59,6 +61,7 @@ pub mod feed;
 pub mod frontend;
 pub mod hosts;
 pub mod hub;
+pub mod idle;
 pub mod lab;
 pub mod lessons;
 pub mod limits;

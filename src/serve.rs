@@ -9,6 +9,9 @@
 //! server does not, so HTTP/1.1 is all it needs; hyper's http1 builder
 //! drops that cost (bench/RESULTS.md has the numbers).
 //!
+//! Every connection also runs the [`crate::idle`] clock: one that sends no
+//! request head in time is closed.
+//!
 //! Shutdown follows poem's contract: stop accepting, ask every connection to
 //! finish its request in flight, and drop whatever is still open after the
 //! grace period.
@@ -20,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -33,6 +37,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::idle::{Activity, ConnectionTimeouts};
+
 type App = Arc<BoxEndpoint<'static, Response>>;
 
 /// Serves `app` on every connection `acceptor` hands over until `signal`
@@ -42,6 +48,7 @@ pub async fn serve<A, E>(
     app: E,
     signal: impl Future<Output = ()>,
     grace: Duration,
+    timeouts: ConnectionTimeouts,
 ) -> io::Result<()>
 where
     A: Acceptor,
@@ -52,17 +59,27 @@ where
     let connections = TaskTracker::new();
     let finish = CancellationToken::new();
     let abandon = CancellationToken::new();
+    let mut backoff = Backoff::default();
     tokio::pin!(signal);
     loop {
         tokio::select! {
             _ = &mut signal => break,
             accepted = acceptor.accept() => match accepted {
                 Ok((io, local, remote, scheme)) => {
+                    backoff.reset();
                     let peer = Peer { local, remote, scheme };
                     let (app, finish, abandon) = (app.clone(), finish.clone(), abandon.clone());
-                    connections.spawn(serve_connection(io, peer, app, finish, abandon));
+                    connections.spawn(serve_connection(io, peer, app, timeouts, finish, abandon));
                 }
-                Err(err) => accept_failed(err).await,
+                Err(err) => {
+                    tracing::warn!(error = %err, "accept failed");
+                    // Out of file descriptors (or a similar transient failure): a
+                    // listener that stays ready would spin; wait, longer each time.
+                    tokio::select! {
+                        _ = &mut signal => break,
+                        _ = tokio::time::sleep(backoff.next()) => {}
+                    }
+                }
             },
         }
     }
@@ -83,11 +100,23 @@ where
     Ok(())
 }
 
-/// Out of file descriptors (or a similar transient failure): say so and
-/// back off briefly instead of spinning on a listener that stays ready.
-async fn accept_failed(err: io::Error) {
-    tracing::warn!(error = %err, "accept failed");
-    tokio::time::sleep(Duration::from_millis(50)).await;
+/// The wait after failed accepts: 10 ms, doubling up to 1 s, back to the
+/// start after a success.
+#[derive(Default)]
+struct Backoff {
+    failures: u32,
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let wait = Duration::from_millis(10 << self.failures.min(7)).min(Duration::from_secs(1));
+        self.failures = self.failures.saturating_add(1);
+        wait
+    }
+
+    fn reset(&mut self) {
+        self.failures = 0;
+    }
 }
 
 /// What poem's request needs to know about the connection it came on.
@@ -102,12 +131,17 @@ async fn serve_connection<Io>(
     io: Io,
     peer: Peer,
     app: App,
+    timeouts: ConnectionTimeouts,
     finish: CancellationToken,
     abandon: CancellationToken,
 ) where
     Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
+    let activity = Arc::new(Activity::default());
+    let clock = activity.clone();
     let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+        // In flight until the answer's body is dropped (sent, or the connection gone).
+        let busy = activity.begin();
         let app = app.clone();
         let req = Request::from((
             req,
@@ -121,6 +155,12 @@ async fn serve_connection<Io>(
         let answer = Box::pin(async move { app.get_response(req).await });
         async move {
             let resp: hyper::Response<BoxBody<Bytes, io::Error>> = answer.await.into();
+            let resp = resp.map(|body| {
+                BoxBody::new(body.map_frame(move |frame| {
+                    let _in_flight = &busy;
+                    frame
+                }))
+            });
             Ok::<_, Infallible>(resp)
         }
     });
@@ -133,6 +173,11 @@ async fn serve_connection<Io>(
             if let Err(err) = served {
                 tracing::debug!(error = %err, "connection ended with an error");
             }
+            return;
+        }
+        expired = clock.expired(timeouts) => {
+            // Nothing in flight: closing loses no answer.
+            tracing::debug!(?expired, "closed a connection that sent no request in time");
             return;
         }
         _ = finish.cancelled() => {}

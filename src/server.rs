@@ -219,7 +219,12 @@ pub async fn bind(config: Config) -> io::Result<BoundServer> {
     let state = AppState::connect(config, local_addr)
         .await
         .map_err(io::Error::other)?;
-    let acceptor = SocketAcceptor::new(acceptor, write_timeout, state.peers.clone());
+    let acceptor = SocketAcceptor::new(
+        acceptor,
+        write_timeout,
+        state.peers.clone(),
+        state.connections.clone(),
+    );
     Ok(BoundServer {
         acceptor,
         state,
@@ -280,7 +285,8 @@ impl BoundServer {
             trigger.trigger();
         };
         let app = app(&self.state);
-        let server = crate::serve::serve(self.acceptor, app, signal, grace);
+        let timeouts = self.state.config.connection_timeouts();
+        let server = crate::serve::serve(self.acceptor, app, signal, grace, timeouts);
         // Upgraded WebSockets are not connections hyper still serves; they get the same grace, in parallel.
         let sessions = async {
             shutdown.wait().await;
