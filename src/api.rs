@@ -222,7 +222,9 @@ impl EventsApi {
     /// (bursts of twice that); beyond it the answer is `429` with `Retry-After`.
     /// With `--redis-url`, Redis numbers the event so every instance delivers
     /// it in the same order; while Redis cannot be reached the answer is `503`
-    /// (nothing was published: try again).
+    /// (nothing was published: try again). The `chat` topic is reserved for
+    /// `POST /api/chat` and WebSocket chat, whose sender the server names:
+    /// publishing to it here is a `400`.
     #[oai(path = "/events", method = "post", tag = "ApiTags::Events")]
     async fn publish(
         &self,
@@ -234,7 +236,7 @@ impl EventsApi {
             .check(&learner.id)
             .map_err(|wait| wait.into_problem("publishing"))?;
         let Json(req) = body;
-        validate_names(&req.topic, &req.kind).map_err(ApiError::bad_request)?;
+        validate_publish(&req.topic, &req.kind).map_err(ApiError::bad_request)?;
         let id = self
             .state
             .backplane
@@ -335,6 +337,19 @@ pub fn validate_names(topic: &str, kind: &str) -> Result<(), String> {
     }
     if kind == crate::transports::sse::RESET_EVENT {
         return Err("type \"reset\" is reserved for the server's own reset signal.".into());
+    }
+    Ok(())
+}
+
+/// [`validate_names`] for an event a client publishes: the `chat` topic is
+/// not theirs to publish on (chat messages carry a sender only the server may name).
+pub fn validate_publish(topic: &str, kind: &str) -> Result<(), String> {
+    validate_names(topic, kind)?;
+    if topic == crate::chat::CHAT_TOPIC {
+        return Err(format!(
+            "topic {topic:?} is reserved for chat messages: send them with POST /api/chat or a \
+             WebSocket {{\"type\":\"chat\"}} message, and the server names the sender."
+        ));
     }
     Ok(())
 }

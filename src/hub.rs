@@ -134,7 +134,51 @@ impl Event {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TopicFilter(Vec<String>);
 
+/// Most topics one subscription may follow, whatever the transport: each
+/// one is a string held, and compared with every event, for the stream's life.
+pub const MAX_TOPICS: usize = 64;
+
+/// Longest comma-separated topic list a query may carry: [`MAX_TOPICS`]
+/// names of up to 64 bytes each, with their commas.
+pub const MAX_TOPIC_LIST_BYTES: usize = MAX_TOPICS * 65;
+
+/// Why a topic list was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicListError {
+    TooLong { bytes: usize },
+    TooMany { topics: usize },
+}
+
+impl std::fmt::Display for TopicListError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TopicListError::TooLong { bytes } => write!(
+                f,
+                "The topic list has {bytes} bytes; at most {MAX_TOPIC_LIST_BYTES} are accepted."
+            ),
+            TopicListError::TooMany { topics } => write!(
+                f,
+                "The topic list names {topics} topics; one subscription may follow at most {MAX_TOPICS}."
+            ),
+        }
+    }
+}
+
 impl TopicFilter {
+    /// [`parse`](Self::parse), refusing lists over [`MAX_TOPIC_LIST_BYTES`]
+    /// or [`MAX_TOPICS`] distinct topics.
+    pub fn parse_bounded(list: Option<&str>) -> Result<Self, TopicListError> {
+        let bytes = list.map_or(0, str::len);
+        if bytes > MAX_TOPIC_LIST_BYTES {
+            return Err(TopicListError::TooLong { bytes });
+        }
+        let filter = Self::parse(list);
+        match filter.0.len() {
+            topics if topics > MAX_TOPICS => Err(TopicListError::TooMany { topics }),
+            _ => Ok(filter),
+        }
+    }
+
     /// Every topic.
     pub fn all() -> Self {
         Self::default()
@@ -813,6 +857,21 @@ mod tests {
         hub.publish(new("a"));
         hub.publish(new("b"));
         let filter = TopicFilter::parse(Some("b, c"));
+        let many = (0..=MAX_TOPICS)
+            .map(|i| format!("t{i}"))
+            .collect::<Vec<_>>();
+        assert_eq!(
+            TopicFilter::parse_bounded(Some(&many.join(","))),
+            Err(TopicListError::TooMany {
+                topics: MAX_TOPICS + 1
+            })
+        );
+        assert!(TopicFilter::parse_bounded(Some(&many[1..].join(","))).is_ok());
+        let long = "x".repeat(MAX_TOPIC_LIST_BYTES + 1);
+        assert!(matches!(
+            TopicFilter::parse_bounded(Some(&long)),
+            Err(TopicListError::TooLong { .. })
+        ));
         match sub.next_matching(&filter).await {
             Some(Delivery::Event(e)) => assert_eq!((e.id, e.topic.as_str()), (2, "b")),
             other => panic!("unexpected {other:?}"),

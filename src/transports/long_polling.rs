@@ -38,7 +38,8 @@ impl LongPollingApi {
         /// Seconds to wait for news before answering `204` (1–60 by default, see `--long-poll-max-timeout-secs`; default 25).
         #[oai(example = "example_timeout")]
         timeout: Query<Option<u64>>,
-        /// Comma-separated topics to receive; all when empty.
+        /// Comma-separated topics to receive; all when empty. At most 64 topics (4160 bytes).
+        #[oai(validator(max_length = 4160))]
         topics: Query<Option<String>>,
         /// Most events in one answer (1–1000, default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
@@ -59,7 +60,8 @@ impl LongPollingApi {
                 )));
             }
         };
-        let topics = TopicFilter::parse(topics.as_deref());
+        let topics = TopicFilter::parse_bounded(topics.as_deref())
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let limit = limit.unwrap_or(DEFAULT_BATCH).min(MAX_BATCH) as usize;
         let _held = self
             .state

@@ -43,7 +43,8 @@ impl PollingApi {
         /// Last event id you have seen; you get only newer events.
         #[oai(example = "example_since")]
         since: Query<Option<u64>>,
-        /// Comma-separated topics to receive (e.g. `ticker,notifications`); all when empty.
+        /// Comma-separated topics to receive (e.g. `ticker,notifications`); all when empty. At most 64 topics (4160 bytes).
+        #[oai(validator(max_length = 4160))]
         topics: Query<Option<String>>,
         /// Most events in one answer (1–1000, default 100).
         #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
@@ -53,7 +54,8 @@ impl PollingApi {
         from: Query<Option<StartFrom>>,
         tap: Tap,
     ) -> Result<PollResponse, ApiError> {
-        let topics = TopicFilter::parse(topics.as_deref());
+        let topics = TopicFilter::parse_bounded(topics.as_deref())
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let limit = limit.unwrap_or(DEFAULT_BATCH).min(MAX_BATCH) as usize;
         let start = match from.unwrap_or_default() {
             StartFrom::Oldest => Cursor::Oldest,

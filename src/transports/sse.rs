@@ -72,7 +72,8 @@ impl SseApi {
     #[allow(clippy::too_many_arguments)] // one per documented query parameter or header
     async fn sse(
         &self,
-        /// Comma-separated topics to receive; all when empty.
+        /// Comma-separated topics to receive; all when empty. At most 64 topics (4160 bytes).
+        #[oai(validator(max_length = 4160))]
         topics: Query<Option<String>>,
         /// End the stream after this many events (1–100000).
         #[oai(
@@ -103,13 +104,15 @@ impl SseApi {
         if resume.is_some() && self.state.drops.take_refusal(&learner.id) {
             return Ok(SseAnswer::NoReconnect);
         }
+        let topics = TopicFilter::parse_bounded(topics.as_deref())
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let permit = self.state.connections.open(client_ip(remote), Held::Sse)?;
         let session = Session {
             sub: self
                 .state
                 .hub
                 .subscribe(Cursor::after_or(resume, Cursor::Now)),
-            topics: TopicFilter::parse(topics.as_deref()),
+            topics,
             remaining: *limit,
             deadline: self.state.config.stream_deadline(*duration),
             heartbeat: match *heartbeat {

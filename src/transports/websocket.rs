@@ -374,8 +374,8 @@ fn error(code: &'static str, message: impl Into<String>) -> ServerMessage<'stati
     }
 }
 
-/// Most topics one connection may follow.
-const MAX_TOPICS: usize = 64;
+// Most topics one connection may follow: the same for every transport.
+use crate::hub::MAX_TOPICS;
 
 /// What ended a session: the close code the client saw, and why.
 type Outcome = (CloseCode, String);
@@ -810,7 +810,7 @@ impl Session {
         data: serde_json::Value,
         reference: Option<serde_json::Value>,
     ) -> ServerMessage<'static> {
-        if let Err(message) = crate::api::validate_names(&topic, &event) {
+        if let Err(message) = crate::api::validate_publish(&topic, &event) {
             return ServerMessage::Error {
                 code: "invalid_publish",
                 message,
