@@ -59,6 +59,9 @@ async fn nobody_can_publish_a_chat_message_in_someone_elses_name() {
     let event = next_sse(&mut sse).await.expect("the chat message");
     let data: serde_json::Value = serde_json::from_str(&event.data).expect("json");
     assert_eq!(data["data"]["text"], "hello");
-    assert_eq!(data["data"]["from"], "http-fedc", "named by the server: {data}");
+    assert_eq!(
+        data["data"]["from"], "http-fedc",
+        "named by the server: {data}"
+    );
     server.stop().await;
 }

@@ -22,8 +22,10 @@ enum LessonTags {
     Lessons,
 }
 
-/// Longest interview answer accepted, in characters.
-const MAX_ANSWER_CHARS: usize = 5000;
+/// Longest interview answer accepted, in characters (so at most 8000 bytes
+/// of UTF-8): "three to six sentences" fit many times over, and a learner's
+/// kept answer stays small.
+const MAX_ANSWER_CHARS: usize = 2000;
 
 #[derive(Debug, Object)]
 pub struct LessonSummary {
@@ -285,8 +287,27 @@ pub enum AnswerKind {
     /// `sse` or `websocket`) and `factor` (what decides it; one of the
     /// scenario's `factors`).
     Decision,
-    /// The interview answer, as text.
+    /// The interview answer, as text (1 to 2000 characters).
     Interview,
+}
+
+impl AnswerKind {
+    /// The widget of a lesson step that asks for this kind of answer.
+    fn widget(self) -> &'static str {
+        match self {
+            AnswerKind::Decision => "decide",
+            AnswerKind::Interview => "interview",
+        }
+    }
+
+    /// Whether `lesson` asks for this kind of answer in one of its steps.
+    fn asked_by(self, lesson: &super::Lesson) -> bool {
+        let widget = self.widget();
+        lesson
+            .steps
+            .iter()
+            .any(|s| s.widget.as_deref() == Some(widget))
+    }
 }
 
 #[derive(Debug, Object)]
@@ -861,9 +882,11 @@ impl LessonsApi {
     /// Answer an exercise
     ///
     /// A scenario of the decision exercise (`kind: decision`) or the
-    /// interview answer (`kind: interview`). Answers are judged and
-    /// explained, and count for the step you are in (play mode's, sent with
-    /// `actor=play`, count as watched).
+    /// interview answer (`kind: interview`, 1 to 2000 characters). Answers
+    /// are judged and explained, and count for the step you are in (play
+    /// mode's, sent with `actor=play`, count as watched). A lesson accepts
+    /// only the kinds it asks for (`when-to-use`: decisions, `interview`: the
+    /// interview answer); any other is a `400`.
     #[oai(
         path = "/lessons/:slug/answers",
         method = "post",
@@ -881,6 +904,15 @@ impl LessonsApi {
         let slug = lessons[i].meta.slug.clone();
         let played = actor.0 == Some(Actor::Play);
         let Json(req) = body;
+        if !req.kind.asked_by(&lessons[i]) {
+            return Err(ApiError::bad_request(format!(
+                "The lesson {slug:?} asks for no {} answer.",
+                match req.kind {
+                    AnswerKind::Decision => "decision",
+                    AnswerKind::Interview => "interview",
+                }
+            )));
+        }
         let result = match req.kind {
             AnswerKind::Decision => {
                 let id = req.scenario.as_deref().unwrap_or_default();

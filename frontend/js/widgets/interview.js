@@ -5,7 +5,7 @@ import { withActor } from "../clients.js";
 import { el, postJson } from "./kit.js";
 
 export function mount(root, ctx) {
-  const area = el("textarea", { rows: "5", maxlength: "5000", "aria-label": "Your answer", "data-action": "answer-text", placeholder: "When would you choose SSE over WebSockets? Write your answer here…" });
+  const area = el("textarea", { rows: "5", maxlength: "2000", "aria-label": "Your answer", "data-action": "answer-text", placeholder: "When would you choose SSE over WebSockets? Write your answer here…" });
   const result = el("div", { class: "interview-result", "aria-live": "polite" });
   const answer = async (text = area.value, { actor = "learner" } = {}) => {
     area.value = text;
