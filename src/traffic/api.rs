@@ -54,10 +54,28 @@ pub struct Cleared {
 pub enum HarResponse {
     /// A HAR 1.2 document; open it in your browser's network panel (Import HAR).
     #[oai(status = 200, content_type = "application/json")]
-    Har(
-        poem_openapi::payload::Json<serde_json::Value>,
-        #[oai(header = "Content-Disposition")] String,
-    ),
+    Har(HarBody, #[oai(header = "Content-Disposition")] String),
+}
+
+/// A HAR document streamed as it is written ([`super::har::HarChunks`]):
+/// documented as JSON, sent chunk by chunk.
+pub struct HarBody(super::har::HarChunks);
+
+impl poem_openapi::payload::Payload for HarBody {
+    const CONTENT_TYPE: &'static str = "application/json";
+
+    fn schema_ref() -> poem_openapi::registry::MetaSchemaRef {
+        <serde_json::Value as poem_openapi::types::Type>::schema_ref()
+    }
+}
+
+impl poem::IntoResponse for HarBody {
+    fn into_response(self) -> poem::Response {
+        let chunks = stream::iter(self.0.map(Ok::<_, std::io::Error>));
+        poem::Response::builder()
+            .content_type("application/json")
+            .body(poem::Body::from_bytes_stream(chunks))
+    }
 }
 
 pub struct TrafficApi {
@@ -266,7 +284,8 @@ impl TrafficApi {
     ///
     /// HAR 1.2, importable into Chrome DevTools (Network → Import HAR).
     /// WebSocket frames are listed under `_webSocketMessages` as Chrome
-    /// writes them, SSE events under `_eventSourceMessages`.
+    /// writes them, SSE events under `_eventSourceMessages`. Streamed as it
+    /// is written, so a full log costs the server little memory.
     #[oai(path = "/traffic.har", method = "get", tag = "TrafficTags::Traffic")]
     async fn har(
         &self,
@@ -281,14 +300,9 @@ impl TrafficApi {
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .unwrap_or("127.0.0.1");
-        let entries: Vec<_> = self
-            .log
-            .entries(&learner.id, None, 0, usize::MAX)
-            .iter()
-            .map(|e| Arc::new(e.completed()))
-            .collect();
+        let entries = self.log.entries(&learner.id, None, 0, usize::MAX);
         HarResponse::Har(
-            Json(super::har::export(&entries, &format!("http://{host}"))),
+            HarBody(super::har::HarChunks::new(entries, format!("http://{host}"))),
             "attachment; filename=\"realtime-playground.har\"".into(),
         )
     }

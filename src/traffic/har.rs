@@ -2,9 +2,15 @@
 //! export and import. Plain exchanges become HAR entries; an SSE stream or a
 //! WebSocket becomes one entry whose messages are listed the way Chrome
 //! writes them (`_webSocketMessages`; `_eventSourceMessages` for SSE).
+//!
+//! The document is written as a stream, a few entries at a time
+//! ([`HarChunks`]): a full log makes a HAR of tens of MB, and a JSON tree of
+//! it costs several times that, per concurrent export.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use bytes::Bytes;
 
 use poem::http::HeaderMap;
 use serde::Serialize;
@@ -145,70 +151,33 @@ fn har_entry(e: &Entry, origin: &str) -> Value {
     })
 }
 
-/// Builds the HAR document for a learner's entries (oldest first).
-pub fn export(entries: &[Arc<Entry>], origin: &str) -> Value {
-    let mut har_entries: Vec<Value> = Vec::new();
-    // Connection id → index of its HAR entry, so frames attach to their connection.
-    let mut connections: HashMap<u64, usize> = HashMap::new();
-    for e in entries {
-        match e.kind {
-            EntryKind::Exchange => har_entries.push(har_entry(e, origin)),
-            EntryKind::Opened => {
-                connections.insert(e.connection, har_entries.len());
-                let mut entry = har_entry(e, origin);
-                let key = if e.transport == Transport::Websocket {
-                    "_webSocketMessages"
-                } else {
-                    "_eventSourceMessages"
-                };
-                entry[key] = json!([]);
-                har_entries.push(entry);
-            }
-            EntryKind::Event | EntryKind::Frame => {
-                let Some(&i) = connections.get(&e.connection) else {
-                    continue;
-                };
-                let time = e.at_ms as f64 / 1000.0;
-                let message = if e.transport == Transport::Websocket {
-                    json!({
-                        "type": if e.direction == Direction::Up { "send" } else { "receive" },
-                        "time": time,
-                        "opcode": opcode(e.frame.as_deref()),
-                        "data": e.preview.clone().unwrap_or_else(|| e.narration.clone()),
-                    })
-                } else {
-                    json!({
-                        "time": time,
-                        "eventName": e.frame.as_deref().unwrap_or("message"),
-                        "eventId": e.event_ids.as_ref().and_then(|ids| ids.first()).map(u64::to_string).unwrap_or_default(),
-                        "data": e.narration,
-                    })
-                };
-                let key = if e.transport == Transport::Websocket {
-                    "_webSocketMessages"
-                } else {
-                    "_eventSourceMessages"
-                };
-                if let Some(list) = har_entries[i][key].as_array_mut() {
-                    list.push(message);
-                }
-            }
-            EntryKind::Closed => {
-                if let Some(&i) = connections.get(&e.connection) {
-                    har_entries[i]["time"] = json!(e.duration_ms.unwrap_or(0.0));
-                    har_entries[i]["timings"]["receive"] = json!(e.duration_ms.unwrap_or(0.0));
-                }
-            }
-        }
+/// The key under which a connection's messages are listed, as Chrome writes it.
+fn messages_key(transport: Transport) -> &'static str {
+    if transport == Transport::Websocket {
+        "_webSocketMessages"
+    } else {
+        "_eventSourceMessages"
     }
-    json!({
-        "log": {
-            "version": "1.2",
-            "creator": { "name": "realtime-playground", "version": env!("CARGO_PKG_VERSION") },
-            "pages": [],
-            "entries": har_entries,
-        }
-    })
+}
+
+/// One message (WebSocket frame or SSE event) of a connection's entry.
+fn har_message(e: &Entry) -> Value {
+    let time = e.at_ms as f64 / 1000.0;
+    if e.transport == Transport::Websocket {
+        json!({
+            "type": if e.direction == Direction::Up { "send" } else { "receive" },
+            "time": time,
+            "opcode": opcode(e.frame.as_deref()),
+            "data": e.preview.clone().unwrap_or_else(|| e.narration.clone()),
+        })
+    } else {
+        json!({
+            "time": time,
+            "eventName": e.frame.as_deref().unwrap_or("message"),
+            "eventId": e.event_ids.as_ref().and_then(|ids| ids.first()).map(u64::to_string).unwrap_or_default(),
+            "data": e.narration,
+        })
+    }
 }
 
 fn opcode(frame: Option<&str>) -> u8 {
@@ -218,5 +187,144 @@ fn opcode(frame: Option<&str>) -> u8 {
         Some("ping") => 9,
         Some("pong") => 10,
         _ => 1,
+    }
+}
+
+/// Messages serialized into one chunk of the stream.
+const MESSAGES_PER_CHUNK: usize = 64;
+
+/// A learner's HAR document as a sequence of chunks of JSON text. It holds
+/// the entries (shared with the log) and a few indexes; each chunk is
+/// serialized when it is asked for.
+pub struct HarChunks {
+    entries: Vec<Arc<Entry>>,
+    origin: String,
+    /// Connection id → indexes of its frames and events, in order.
+    messages: HashMap<u64, Vec<u32>>,
+    /// Connection id → how long it lasted (from its `Closed` entry).
+    durations: HashMap<u64, f64>,
+    next: usize,
+    /// The connection entry being written: its messages and how many went out.
+    open: Option<(Vec<u32>, usize)>,
+    state: Progress,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    NotStarted,
+    /// Writing entries; `true` once one went out (the next needs a comma).
+    Entries(bool),
+    Done,
+}
+
+impl HarChunks {
+    /// The HAR of `entries` (oldest first), with URLs under `origin`.
+    pub fn new(entries: Vec<Arc<Entry>>, origin: String) -> Self {
+        let mut messages: HashMap<u64, Vec<u32>> = HashMap::new();
+        let mut durations = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            match e.kind {
+                EntryKind::Opened => {
+                    messages.insert(e.connection, Vec::new());
+                }
+                // Only connections whose opening is in the log get their messages.
+                EntryKind::Event | EntryKind::Frame => {
+                    if let Some(list) = messages.get_mut(&e.connection) {
+                        list.push(i as u32);
+                    }
+                }
+                EntryKind::Closed if messages.contains_key(&e.connection) => {
+                    durations.insert(e.connection, e.duration_ms.unwrap_or(0.0));
+                }
+                _ => {}
+            }
+        }
+        HarChunks {
+            entries,
+            origin,
+            messages,
+            durations,
+            next: 0,
+            open: None,
+            state: Progress::NotStarted,
+        }
+    }
+
+    /// The next entry's JSON (with its leading comma), or, for a
+    /// connection, its opening part; `None` after the last.
+    fn next_entry(&mut self, comma: bool) -> Option<String> {
+        while let Some(e) = self.entries.get(self.next) {
+            self.next += 1;
+            let mut text = if comma { ",".to_owned() } else { String::new() };
+            match e.kind {
+                EntryKind::Exchange => {
+                    text.push_str(&har_entry(&e.completed(), &self.origin).to_string());
+                    return Some(text);
+                }
+                EntryKind::Opened => {
+                    let mut entry = har_entry(&e.completed(), &self.origin);
+                    if let Some(&ms) = self.durations.get(&e.connection) {
+                        entry["time"] = json!(ms);
+                        entry["timings"]["receive"] = json!(ms);
+                    }
+                    let whole = entry.to_string();
+                    // The object without its closing brace, then the open list.
+                    text.push_str(&whole[..whole.len() - 1]);
+                    text.push_str(&format!(",\"{}\":[", messages_key(e.transport)));
+                    let list = self.messages.remove(&e.connection).unwrap_or_default();
+                    self.open = Some((list, 0));
+                    return Some(text);
+                }
+                _ => continue,
+            }
+        }
+        None
+    }
+
+    /// The next few messages of the open connection entry, or its end.
+    fn next_messages(&mut self) -> Option<String> {
+        let (list, sent) = self.open.as_mut()?;
+        if *sent >= list.len() {
+            self.open = None;
+            return Some("]}".to_owned());
+        }
+        let mut text = String::new();
+        for &i in list.iter().skip(*sent).take(MESSAGES_PER_CHUNK) {
+            if *sent > 0 {
+                text.push(',');
+            }
+            *sent += 1;
+            if let Some(e) = self.entries.get(i as usize) {
+                text.push_str(&har_message(&e.completed()).to_string());
+            }
+        }
+        Some(text)
+    }
+}
+
+impl Iterator for HarChunks {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        let text = match self.state {
+            Progress::NotStarted => {
+                self.state = Progress::Entries(false);
+                let creator = json!({ "name": "realtime-playground", "version": env!("CARGO_PKG_VERSION") });
+                format!("{{\"log\":{{\"version\":\"1.2\",\"creator\":{creator},\"pages\":[],\"entries\":[")
+            }
+            Progress::Entries(any) => {
+                if let Some(text) = self.next_messages() {
+                    text
+                } else if let Some(text) = self.next_entry(any) {
+                    self.state = Progress::Entries(true);
+                    text
+                } else {
+                    self.state = Progress::Done;
+                    "]}}".to_owned()
+                }
+            }
+            Progress::Done => return None,
+        };
+        Some(Bytes::from(text))
     }
 }
