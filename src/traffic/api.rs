@@ -302,7 +302,10 @@ impl TrafficApi {
             .unwrap_or("127.0.0.1");
         let entries = self.log.entries(&learner.id, None, 0, usize::MAX);
         HarResponse::Har(
-            HarBody(super::har::HarChunks::new(entries, format!("http://{host}"))),
+            HarBody(super::har::HarChunks::new(
+                entries,
+                format!("http://{host}"),
+            )),
             "attachment; filename=\"realtime-playground.har\"".into(),
         )
     }

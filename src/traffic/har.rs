@@ -309,8 +309,11 @@ impl Iterator for HarChunks {
         let text = match self.state {
             Progress::NotStarted => {
                 self.state = Progress::Entries(false);
-                let creator = json!({ "name": "realtime-playground", "version": env!("CARGO_PKG_VERSION") });
-                format!("{{\"log\":{{\"version\":\"1.2\",\"creator\":{creator},\"pages\":[],\"entries\":[")
+                let creator =
+                    json!({ "name": "realtime-playground", "version": env!("CARGO_PKG_VERSION") });
+                format!(
+                    "{{\"log\":{{\"version\":\"1.2\",\"creator\":{creator},\"pages\":[],\"entries\":["
+                )
             }
             Progress::Entries(any) => {
                 if let Some(text) = self.next_messages() {
