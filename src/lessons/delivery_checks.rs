@@ -51,6 +51,14 @@ pub const NAMES: &[(&str, &str)] = &[
         "long_poll_shortest_retry_ms",
         "shortest wait before asking again after an error, in ms",
     ),
+    (
+        "long_poll_retry_growth",
+        "times longer your longest wait after an error was than your shortest",
+    ),
+    (
+        "long_poll_recovered",
+        "long-polls answered again (2xx) after an error",
+    ),
 ];
 
 /// Ids one transport delivered: id → times.
@@ -103,6 +111,8 @@ pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>)
     let mut failed_at: Option<u64> = None;
     let mut errors = 0;
     let mut shortest_retry: Option<u64> = None;
+    let mut longest_retry = 0;
+    let mut recovered = 0;
     for e in entries {
         match (e.transport, e.kind) {
             (Transport::Poll, EntryKind::Exchange) => poll.add(e),
@@ -131,6 +141,10 @@ pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>)
                 if let Some(at) = failed_at.take() {
                     let wait = started.saturating_sub(at);
                     shortest_retry = Some(shortest_retry.map_or(wait, |s: u64| s.min(wait)));
+                    longest_retry = longest_retry.max(wait);
+                    if ok(e) {
+                        recovered += 1;
+                    }
                 }
                 if e.status.is_some_and(|s| s >= 500) {
                     errors += 1;
@@ -164,6 +178,13 @@ pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>)
     c.add("ws_reconnect_spread_ms", spread);
     c.add("long_poll_errors", errors);
     c.add("long_poll_shortest_retry_ms", shortest_retry.unwrap_or(0));
+    // A fixed wait grows 1×; back-off doubling three times, 4× or more.
+    let growth = match shortest_retry {
+        Some(shortest) if errors >= 2 => longest_retry / shortest.max(1),
+        _ => 0,
+    };
+    c.add("long_poll_retry_growth", growth);
+    c.add("long_poll_recovered", recovered);
 }
 
 #[cfg(test)]
@@ -253,5 +274,31 @@ mod tests {
         ]);
         assert_eq!(c.get("long_poll_errors"), 3);
         assert_eq!(c.get("long_poll_shortest_retry_ms"), 8);
+        assert_eq!(c.get("long_poll_recovered"), 1, "the 204 after the errors");
+    }
+
+    #[test]
+    fn back_off_grows_the_waits_and_a_fixed_wait_does_not() {
+        let lp = |status: u16, at_ms: u64| {
+            let mut e = Entry::new(Transport::LongPoll, EntryKind::Exchange, Direction::Both, 0);
+            e.status = Some(status);
+            e.at_ms = at_ms;
+            e.duration_ms = Some(0.0);
+            Arc::new(e)
+        };
+        let backing_off =
+            Counters::from_entries(&[lp(503, 0), lp(503, 1000), lp(503, 3000), lp(200, 7000)]);
+        assert_eq!(backing_off.get("long_poll_shortest_retry_ms"), 1000);
+        assert_eq!(backing_off.get("long_poll_retry_growth"), 4);
+        assert_eq!(backing_off.get("long_poll_recovered"), 1);
+        let fixed =
+            Counters::from_entries(&[lp(503, 0), lp(503, 1000), lp(503, 2000), lp(200, 3000)]);
+        assert_eq!(fixed.get("long_poll_retry_growth"), 1);
+        let once = Counters::from_entries(&[lp(503, 0), lp(200, 5000)]);
+        assert_eq!(
+            once.get("long_poll_retry_growth"),
+            0,
+            "one error shows no growth"
+        );
     }
 }
