@@ -59,7 +59,30 @@ pub const NAMES: &[(&str, &str)] = &[
         "long_poll_recovered",
         "long-polls answered again (2xx) after an error",
     ),
+    (
+        "chat_shown",
+        "chat messages your code showed (each reported by show())",
+    ),
+    (
+        "chat_shown_twice",
+        "chat messages your code showed more than once",
+    ),
+    (
+        "chat_not_shown",
+        "chat messages your chat stream delivered that your code never showed",
+    ),
 ];
+
+/// Where a client reports that it showed chat message `{id}` (`src/chat.rs`).
+const SHOWN_PREFIX: &str = "/api/chat/shown/";
+
+/// An SSE stream of the chat topic alone (`/api/sse?topics=chat`).
+fn chat_stream(e: &Entry) -> bool {
+    e.path
+        .as_deref()
+        .and_then(|p| p.split_once('?'))
+        .is_some_and(|(_, q)| q.split('&').any(|kv| kv == "topics=chat"))
+}
 
 /// Ids one transport delivered: id → times.
 #[derive(Default)]
@@ -113,10 +136,20 @@ pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>)
     let mut shortest_retry: Option<u64> = None;
     let mut longest_retry = 0;
     let mut recovered = 0;
+    // Chat: the streams of the chat topic, what they delivered, what was shown.
+    let mut chat_streams: HashMap<u64, ()> = HashMap::new();
+    let mut chat_delivered = Seen::default();
+    let mut chat_shown = Seen::default();
     for e in entries {
         match (e.transport, e.kind) {
             (Transport::Poll, EntryKind::Exchange) => poll.add(e),
+            (Transport::Sse, EntryKind::Opened) if chat_stream(e) => {
+                chat_streams.insert(e.connection, ());
+            }
             (Transport::Sse, EntryKind::Event) => {
+                if chat_streams.contains_key(&e.connection) {
+                    chat_delivered.add(e);
+                }
                 sse.add(e);
                 if half_open {
                     after_half_open += e.events_delivered() as u64;
@@ -157,7 +190,15 @@ pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>)
                     drops += 1;
                     dropped_at = Some(e.at_ms);
                 }
-                _ => {}
+                Some(path) => {
+                    if let Some(id) = path
+                        .strip_prefix(SHOWN_PREFIX)
+                        .and_then(|id| id.parse::<u64>().ok())
+                    {
+                        *chat_shown.0.entry(id).or_default() += 1;
+                    }
+                }
+                None => {}
             },
             _ => {}
         }
@@ -185,6 +226,17 @@ pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>)
     };
     c.add("long_poll_retry_growth", growth);
     c.add("long_poll_recovered", recovered);
+    c.add("chat_shown", chat_shown.distinct());
+    c.add(
+        "chat_shown_twice",
+        chat_shown.0.values().filter(|n| **n > 1).count() as u64,
+    );
+    let not_shown = chat_delivered
+        .0
+        .keys()
+        .filter(|id| !chat_shown.0.contains_key(id))
+        .count();
+    c.add("chat_not_shown", not_shown as u64);
 }
 
 #[cfg(test)]
@@ -275,6 +327,34 @@ mod tests {
         assert_eq!(c.get("long_poll_errors"), 3);
         assert_eq!(c.get("long_poll_shortest_retry_ms"), 8);
         assert_eq!(c.get("long_poll_recovered"), 1, "the 204 after the errors");
+    }
+
+    #[test]
+    fn chat_counts_what_was_shown_against_what_the_chat_stream_delivered() {
+        let mut opened = Entry::new(Transport::Sse, EntryKind::Opened, Direction::Both, 7);
+        opened.path = Some("/api/sse?topics=chat".into());
+        let chat = |ids: &[u64]| {
+            let mut e = Entry::new(Transport::Sse, EntryKind::Event, Direction::Down, 7);
+            e.event_ids = Some(ids.to_vec());
+            Arc::new(e)
+        };
+        let mut other = Entry::new(Transport::Sse, EntryKind::Event, Direction::Down, 8);
+        other.event_ids = Some(vec![99]);
+        let shown = |id: u64| post(&format!("/api/chat/shown/{id}"), 0);
+        let c = Counters::from_entries(&[
+            Arc::new(opened),
+            chat(&[1]),
+            chat(&[2]),
+            chat(&[3]),
+            Arc::new(other),
+            shown(1),
+            shown(2),
+            shown(2),
+            shown(2),
+        ]);
+        assert_eq!(c.get("chat_shown"), 2);
+        assert_eq!(c.get("chat_shown_twice"), 1, "2 was shown three times");
+        assert_eq!(c.get("chat_not_shown"), 1, "3; 99 came on another stream");
     }
 
     #[test]

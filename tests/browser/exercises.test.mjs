@@ -16,6 +16,7 @@ const EXERCISES = [
   { step: "back-off-when-the-server-fails", name: "long-poll-backoff", hammers: true },
   { step: "a-watchdog-for-a-silent-stream", name: "sse-watchdog" },
   { step: "reconnect-with-back-off-jitter-and-since", name: "ws-reconnect" },
+  { step: "show-every-chat-message-exactly-once", name: "chat" },
 ];
 
 let server;
