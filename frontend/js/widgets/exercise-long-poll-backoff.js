@@ -17,18 +17,24 @@ function outageSwitch() {
   button.setAttribute("aria-pressed", "false");
   const state = el("p", { class: "widget-status muted small", "aria-live": "polite", text: "Off: long-polls are answered as usual." });
   const node = el("div", { class: "widget-controls" }, button, state);
+  const showState = (on) => {
+    button.setAttribute("aria-pressed", String(on));
+    state.textContent = on
+      ? "On: every long-poll of yours gets 503 Service Unavailable at once, with Retry-After: 1 (s)."
+      : "Off: long-polls are answered as usual.";
+  };
   const set = async (on, actor = "learner") => {
     try {
-      const switches = await setFaults({ long_poll_unavailable: on }, actor);
-      button.setAttribute("aria-pressed", String(switches.long_poll_unavailable));
-      state.textContent = switches.long_poll_unavailable
-        ? "On: every long-poll of yours gets 503 Service Unavailable at once, with Retry-After: 1 (s)."
-        : "Off: long-polls are answered as usual.";
+      showState((await setFaults({ long_poll_unavailable: on }, actor)).long_poll_unavailable);
     } catch (err) {
       state.textContent = err.message;
     }
   };
   button.addEventListener("click", () => set(button.getAttribute("aria-pressed") !== "true"));
+  // The switch may have been left on (here or on the lab page): show it as it is.
+  fetch("/api/faults", { headers: { "X-Playground-Page": "1" } })
+    .then((r) => (r.ok ? r.json() : null))
+    .then((s) => s && showState(s.long_poll_unavailable), () => {});
   return { node, set };
 }
 
