@@ -13,6 +13,9 @@ use reqwest::Url;
 
 use super::report::Kind;
 
+/// Longest wait for the host's addresses.
+const RESOLVE_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Why a target is refused; each becomes a problem document.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
@@ -98,8 +101,15 @@ impl Policy {
         let port = url
             .port_or_known_default()
             .ok_or_else(|| Refusal::BadUrl(format!("{url} has no port.")))?;
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        let lookup = tokio::net::lookup_host((host.as_str(), port));
+        let addrs: Vec<SocketAddr> = tokio::time::timeout(RESOLVE_PATIENCE, lookup)
             .await
+            .map_err(|_| {
+                Refusal::Unresolvable(format!(
+                    "{host} did not resolve within {} s.",
+                    RESOLVE_PATIENCE.as_secs()
+                ))
+            })?
             .map_err(|e| Refusal::Unresolvable(format!("{host} has no address: {e}.")))?
             .collect();
         if addrs.is_empty() {

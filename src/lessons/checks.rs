@@ -8,7 +8,8 @@ use std::sync::Arc;
 use super::fault_checks::FaultTally;
 use crate::traffic::{Direction, Entry, EntryKind, Transport};
 
-/// Every name a check may use: these and [`super::fault_checks::NAMES`].
+/// Every name a check may use: these, [`super::fault_checks::NAMES`] and
+/// [`super::grader_checks::NAMES`].
 /// A lesson naming anything else is rejected.
 pub const NAMES: &[(&str, &str)] = &[
     ("polls", "short polls answered"),
@@ -77,6 +78,7 @@ pub fn all_names() -> impl Iterator<Item = (&'static str, &'static str)> {
     NAMES
         .iter()
         .chain(super::fault_checks::NAMES)
+        .chain(super::grader_checks::NAMES)
         .map(|(n, d)| (*n, *d))
 }
 
@@ -187,6 +189,7 @@ impl Counters {
         let mut faults = FaultTally::default();
         for e in entries {
             faults.count(&mut c, e);
+            super::grader_checks::count(&mut c, e);
             match e.transport {
                 Transport::Poll => poll_cost.add(e),
                 Transport::Sse => sse_cost.add(e),

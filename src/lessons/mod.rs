@@ -17,6 +17,7 @@ pub mod api;
 pub mod checks;
 pub mod exercises;
 pub mod fault_checks;
+pub mod grader_checks;
 pub mod highlight_css;
 pub mod judge;
 pub mod parse;
