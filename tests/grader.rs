@@ -283,33 +283,62 @@ async fn a_wrong_accept_key_fails_its_line() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_grading_run_is_in_the_learners_traffic_with_its_verdict() {
-    let server = TestServer::start().await;
-    let card = grade(
-        &server,
-        "carol",
-        "websocket",
-        &server.ws_url("/api/ws/echo"),
-    )
-    .await;
-    assert!(card.all_pass(), "{}", card.show());
-    let log: Value = server
+async fn step_of(server: &TestServer, learner: &str, step: &str) -> Value {
+    let progress: Value = server
         .http
-        .get(server.url("/api/traffic"))
-        .header("x-learner", "carol")
+        .get(server.url("/api/lessons/whats-next/progress"))
+        .header("x-learner", learner)
         .send()
         .await
-        .expect("traffic")
+        .expect("progress")
         .json()
         .await
         .expect("json");
-    let runs = log["entries"]
+    progress["steps"]
         .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|e| e["path"] == "/api/grader/runs")
-        .count();
-    assert_eq!(runs, 1, "{log}");
+        .and_then(|s| s.iter().find(|s| s["id"] == step).cloned())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn lesson_10s_steps_tick_on_the_learners_own_runs_not_on_show_me() {
+    let server = quick_heartbeats().await;
+    let break_step = "break-it-see-the-exact-line-fail-fix-it";
+    let res = server
+        .http
+        .post(server.url(&format!("/api/lessons/whats-next/steps/{break_step}/enter")))
+        .header("x-learner", "carol")
+        .send()
+        .await
+        .expect("enter");
+    assert!(res.status().is_success());
+    // Show me's run (actor=play) is watched, never done.
+    let played = server
+        .http
+        .post(server.url("/api/grader/runs?actor=play"))
+        .header("x-learner", "carol")
+        .json(&json!({"url": server.url("/api/sse"), "kind": "sse"}))
+        .send()
+        .await
+        .expect("played run");
+    assert_eq!(played.status(), 200);
+    let passing = grade(&server, "carol", "sse", &server.url("/api/sse")).await;
+    assert!(passing.all_pass(), "{}", passing.show());
+    assert_eq!(
+        step_of(&server, "carol", break_step).await["done"],
+        false,
+        "a pass alone"
+    );
+    // Heartbeats off: exactly one line fails, and the step has its failing run.
+    let broken = grade(&server, "carol", "sse", &server.url("/api/sse?heartbeat=0")).await;
+    assert_eq!(
+        broken.ids("fail"),
+        ["heartbeat_when_idle"],
+        "{}",
+        broken.show()
+    );
+    assert_eq!(broken.verdict_header, "not_yet");
+    let step = step_of(&server, "carol", break_step).await;
+    assert_eq!(step["done"], true, "{step}");
     server.stop().await;
 }

@@ -35,6 +35,7 @@ pub const WIDGETS: &[&str] = &[
     "cluster",
     "sequence",
     "faults",
+    "grader",
 ];
 pub const TRANSPORTS: &[&str] = &[
     "overview",
