@@ -2,8 +2,9 @@
 // answers with a report card (POST /api/grader/runs). Nothing runs on mount:
 // a run starts only when the learner presses Grade (or "show me" does).
 //
-// The card is a table: each rule's verdict in words (not only colour), what
-// was sent and what came back behind a disclosure. The card area keeps its
+// The card is a list, one item per rule: its verdict in words (not only
+// colour), what the grader measured, why the rule matters, and what was sent
+// and what came back behind a disclosure. The card area keeps its
 // height while a new run grades, so nothing below it jumps.
 
 import { withActor } from "../clients.js";
@@ -56,7 +57,7 @@ export function mount(root, ctx) {
   const fill = (u, k) => { url.value = u; kind.value = k; };
 
   function render(report) {
-    const rows = report.lines.map((l) => {
+    const items = report.lines.map((l) => {
       const [mark, word] = VERDICTS[l.verdict] ?? ["?", l.verdict];
       const exchange = (l.sent || l.received)
         ? el("details", { class: "grader-exchange" },
@@ -66,21 +67,21 @@ export function mount(root, ctx) {
           l.received ? el("p", { class: "small muted", text: "Came back:" }) : null,
           l.received ? el("pre", { class: "code" }, el("code", { text: l.received })) : null)
         : null;
-      const tr = el("tr", { "data-line": l.id, "data-verdict": l.verdict },
-        el("th", { scope: "row" }, el("span", { text: l.title }), el("code", { class: "small grader-id", text: l.id })),
-        el("td", { class: `grader-verdict ${l.verdict}` }, el("span", { "aria-hidden": "true", text: `${mark} ` }), word),
-        el("td", {}, el("p", { text: l.detail }), el("p", { class: "small muted", text: `Why: ${l.why}` }), exchange));
-      return tr;
+      return el("li", { "data-line": l.id, "data-verdict": l.verdict },
+        el("p", { class: "grader-head" },
+          el("span", { class: `grader-verdict ${l.verdict}` }, el("span", { "aria-hidden": "true", text: `${mark} ` }), word),
+          el("strong", { text: l.title }),
+          el("code", { class: "small", text: l.id })),
+        el("p", { text: l.detail }),
+        el("p", { class: "small muted", text: `Why it matters: ${l.why}` }),
+        exchange);
     });
     const summary = `${report.all_pass ? "All pass" : "Not yet"}: ${report.passed} passed, ${report.failed} failed, ${report.skipped} skipped, ${report.info} info. ` +
       `${(report.duration_ms / 1000).toFixed(1)} s, ${report.connections} connections, ${kib(report.bytes_read)} read from ${report.address}.`;
-    const table = el("table", { class: "grader-table" },
-      el("caption", { class: "small", text: summary }),
-      el("thead", {}, el("tr", {},
-        el("th", { scope: "col", text: "Rule" }), el("th", { scope: "col", text: "Verdict" }), el("th", { scope: "col", text: "What the grader saw" }))),
-      el("tbody", {}, ...rows));
     card.dataset.allPass = String(report.all_pass);
-    card.replaceChildren(table);
+    card.replaceChildren(
+      el("h4", { class: "grader-summary small", id: "grader-summary", text: summary }),
+      el("ol", { class: "grader-lines", "aria-labelledby": "grader-summary" }, ...items));
   }
 
   /** Grades now, or right after the run in progress (one run waits at most:
