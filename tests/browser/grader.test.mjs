@@ -114,11 +114,16 @@ test("lesson 10: grade the reference Python server, read the card, the step tick
     assert.equal(s.done, true);
     assert.equal(s.helped, false, "done by the learner, not show me");
 
-    for (const scheme of ["light", "dark"]) {
-      await page.emulateMedia({ colorScheme: scheme });
-      await page.screenshot({ path: path.join(screenshots, `grader-card-${scheme}.png`), fullPage: false });
-      const found = (await audit(page, `whats-next#${STEP} card, ${scheme}`)).filter((v) => v.target.includes("grader") || v.target.includes("live-pane"));
-      assert.deepEqual(found, [], describeViolations(found));
+    for (const [size, viewport] of [["wide", { width: 1280, height: 800 }], ["narrow", { width: 390, height: 844 }]]) {
+      await page.setViewportSize(viewport);
+      for (const scheme of ["light", "dark"]) {
+        await page.emulateMedia({ colorScheme: scheme });
+        await pane.locator(".grader-summary").scrollIntoViewIfNeeded();
+        await page.screenshot({ path: path.join(screenshots, `grader-card-${size}-${scheme}.png`), fullPage: false });
+        const found = (await audit(page, `whats-next#${STEP} card, ${size}, ${scheme}`))
+          .filter((v) => v.target.includes("grader") || v.target.includes("live-pane"));
+        assert.deepEqual(found, [], describeViolations(found));
+      }
     }
     assert.deepEqual(problems.consoleErrors, [], "no console errors");
     assert.deepEqual(problems.foreignRequests, [], "the page itself never talks to the graded server");
