@@ -6,7 +6,8 @@
 //! - [`SecurityHeaders`]: `X-Content-Type-Options: nosniff` and
 //!   `Referrer-Policy` on every answer, and a Content-Security-Policy with no
 //!   inline scripts on every page. Swagger UI's page inlines its script and
-//!   stylesheet, so its policy allows exactly those, by hash.
+//!   stylesheet, so its policy allows exactly those, by hash. The code
+//!   editor's sandbox worker gets a policy of its own ([`SANDBOX_WORKER`]).
 
 use base64::Engine;
 use futures_util::FutureExt;
@@ -76,6 +77,14 @@ const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'sel
 const PAGE_POLICY_LOOPBACK: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self' http://127.0.0.1:* ws: wss:; font-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The script of the Web Worker that runs a learner's own code (the lesson
+/// editor). A dedicated worker obeys the policy sent with its script, not
+/// the page's: this one may import the learner's code from a `blob:` URL
+/// and connect to this server only. It has no DOM, so nothing else applies.
+pub const SANDBOX_WORKER: &str = "/js/sandbox-worker.js";
+const SANDBOX_WORKER_POLICY: &str =
+    "default-src 'none'; script-src 'self' blob:; connect-src 'self'; base-uri 'none'";
 
 /// Middleware adding the headers above.
 pub struct SecurityHeaders {
@@ -154,6 +163,7 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
             .into_response())));
         }
         let is_docs = req.uri().path().starts_with("/docs");
+        let is_sandbox = req.uri().path() == SANDBOX_WORKER;
         // A combinator, not an `async` block: a block would hold the inner
         // future twice (captured, then awaited), doubling its size.
         Either::Right(self.inner.call(req).map(move |answer| {
@@ -170,7 +180,12 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
             let is_html = headers
                 .get(header::CONTENT_TYPE)
                 .is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
-            if is_html {
+            if is_sandbox {
+                headers.insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(SANDBOX_WORKER_POLICY),
+                );
+            } else if is_html {
                 let policy = if is_docs {
                     self.docs_policy.clone()
                 } else {

@@ -26,7 +26,8 @@ fn all_eleven_lessons_parse_in_order() {
             "interview",
             "whats-next",
             "scaling",
-            "network-faults"
+            "network-faults",
+            "write-the-code"
         ]
     );
     for l in &lessons {

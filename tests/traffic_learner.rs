@@ -74,3 +74,56 @@ async fn the_id_the_page_shows_puts_terminal_traffic_in_the_browsers_log() {
     assert!(has("sse", "opened") && has("sse", "event"), "{entries:?}");
     server.stop().await;
 }
+
+/// The web UI's own reads (the feeds' state, the fault switches) carry
+/// `X-Playground-Page` and stay out of the learner's log; the same read
+/// without it (Swagger UI, curl) is logged, and the header hides no write.
+#[tokio::test]
+async fn the_pages_own_reads_stay_out_of_the_log_and_hide_no_write() {
+    let server = TestServer::start().await;
+    let as_learner = |req: reqwest::RequestBuilder| req.header("X-Learner", "page-reads");
+    let page_read = as_learner(server.http.get(server.url("/api/status")))
+        .header("X-Playground-Page", "1")
+        .send()
+        .await
+        .expect("status");
+    assert_eq!(page_read.status(), 200);
+    let learner_read = as_learner(server.http.get(server.url("/api/faults")))
+        .send()
+        .await
+        .expect("faults");
+    assert_eq!(learner_read.status(), 200);
+    let write = as_learner(server.http.post(server.url("/api/events")))
+        .header("X-Playground-Page", "1")
+        .json(&json!({"topic": "demo", "type": "note", "data": {"text": "hidden?"}}))
+        .send()
+        .await
+        .expect("publish");
+    assert!(write.status().is_success());
+
+    let log: Value = as_learner(server.http.get(server.url("/api/traffic")))
+        .send()
+        .await
+        .expect("traffic")
+        .json()
+        .await
+        .expect("json");
+    let paths: Vec<&str> = log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    assert!(
+        !paths.contains(&"/api/status"),
+        "the page's read is not logged: {paths:?}"
+    );
+    assert!(
+        paths.contains(&"/api/faults"),
+        "a read without the header is: {paths:?}"
+    );
+    assert!(
+        paths.contains(&"/api/events"),
+        "the header hides no write: {paths:?}"
+    );
+}

@@ -1,5 +1,8 @@
-// Minimal clients for the four transports, each with start() / stop() and
-// an onStatus callback. The traffic log shows what they do on the wire.
+// The four transports' clients as start() / stop() objects with an
+// onStatus callback, for the pages that drive several at once (play mode,
+// the comparison, the sequence view, the traffic page). Each wraps the one
+// file in clients/ that its widget shows and runs, so what a lesson shows
+// is what every page runs.
 //
 // Every start begins from "now", as EventSource and a fresh WebSocket do: the
 // polling clients ask for no backlog, so their first answers are the empty
@@ -9,6 +12,11 @@
 // start({ actor: "play" }) marks the traffic as play mode's ("show me"):
 // lessons count it as watched, never as the learner's own.
 
+import { createPoller } from "./clients/poll.js";
+import { createLongPoller } from "./clients/long-poll.js";
+import { openStream } from "./clients/sse.js";
+import { connect } from "./clients/ws.js";
+
 const older = (n) => `caught up on ${n} older event${n === 1 ? "" : "s"}`;
 
 /** The URL with `actor=play` added when play mode acts. */
@@ -17,51 +25,54 @@ export function withActor(url, actor) {
   return `${url}${url.includes("?") ? "&" : "?"}actor=play`;
 }
 
-/** Reads an answer's cursor and batch; `null` batch for 204. Throws on errors. */
-async function readAnswer(res) {
-  if (!res.ok) throw new Error(`the server answered ${res.status}`);
-  const header = res.headers.get("X-Last-Event-Id");
-  const batch = res.status === 200 ? await res.json() : null;
-  const since = batch ? batch.last_id : header === null ? null : Number(header);
-  return { since, batch };
+/** The extra query the clients/ files add to their URLs. */
+export const actorQuery = (actor) => (actor === "play" ? "actor=play" : "");
+
+/** Tells a polling answer as a status line; `behind` is whether the previous one had `more`. */
+function describe(answer, behind) {
+  if (answer.error) return `error: ${answer.error}`;
+  const n = answer.events.length;
+  if (n === 0) return `no news (204), still at #${answer.since}`;
+  return behind ? `${older(n)}, now at #${answer.since}` : `got ${n} event(s), now at #${answer.since}`;
 }
 
 export class PollingClient {
   constructor({ intervalMs = 1000, onStatus = () => {} } = {}) {
-    this.intervalMs = intervalMs;
     this.onStatus = onStatus;
-    this.since = null;
-    this.behind = false;
-    this.timer = null;
     this.actor = "learner";
+    this.behind = false;
+    this.make(intervalMs);
   }
-  get running() { return this.timer !== null; }
-  async once() {
-    // Without a cursor yet: "from=newest" answers 204 with the newest id, no backlog.
-    const url = this.since === null ? "/api/poll?from=newest" : `/api/poll?since=${this.since}`;
-    const catchingUp = this.behind;
-    const { since, batch } = await readAnswer(await fetch(withActor(url, this.actor)));
-    this.since = since ?? this.since;
-    this.behind = batch?.more === true;
-    if (batch) {
-      const n = batch.events.length;
-      this.onStatus(catchingUp ? `${older(n)}, now at #${this.since}` : `got ${n} event(s), now at #${this.since}`);
-    } else {
-      this.onStatus(`no news (204), still at #${this.since}`);
+  make(everyMs) {
+    this.madeFor = this.actor;
+    this.poller = createPoller({
+      everyMs,
+      query: actorQuery(this.actor),
+      onAnswer: (a) => {
+        this.onStatus(describe(a, this.behind));
+        if (!a.error) this.behind = a.more === true;
+      },
+    });
+  }
+  get intervalMs() { return this.poller.everyMs; }
+  set intervalMs(ms) { this.poller.everyMs = ms; }
+  get running() { return this.poller.running; }
+  once() {
+    // The cursor lives in the poller: keep it unless the poll is someone else's now.
+    if (this.madeFor !== this.actor) {
+      this.poller.stop();
+      this.make(this.intervalMs);
     }
+    return this.poller.pollOnce();
   }
   start({ actor = "learner" } = {}) {
     if (this.running) return;
     this.actor = actor;
-    this.since = null;
     this.behind = false;
-    const tick = async () => {
-      try { await this.once(); } catch (err) { this.onStatus(`error: ${err.message}`); }
-      if (this.timer !== null) this.timer = setTimeout(tick, this.intervalMs);
-    };
-    this.timer = setTimeout(tick, 0);
+    this.make(this.intervalMs);
+    this.poller.start();
   }
-  stop() { clearTimeout(this.timer); this.timer = null; }
+  stop() { this.poller.stop(); }
 }
 
 export class LongPollingClient {
@@ -69,40 +80,28 @@ export class LongPollingClient {
   constructor({ timeoutS = null, onStatus = () => {} } = {}) {
     this.timeoutS = timeoutS;
     this.onStatus = onStatus;
-    this.since = null;
-    this.controller = null;
+    this.poller = null;
   }
-  get running() { return this.controller !== null; }
-  async start({ actor = "learner" } = {}) {
+  get running() { return this.poller?.running ?? false; }
+  start({ actor = "learner" } = {}) {
     if (this.running) return;
-    this.actor = actor;
-    this.controller = new AbortController();
-    const { signal } = this.controller;
-    // Without `since` the first request waits for the next new event: no backlog.
-    this.since = null;
     let behind = false;
-    while (!signal.aborted) {
-      const params = new URLSearchParams();
-      if (this.timeoutS !== null) params.set("timeout", this.timeoutS);
-      if (this.since !== null) params.set("since", this.since);
-      try {
-        this.onStatus("waiting for news…");
-        if (this.actor === "play") params.set("actor", "play");
-        const { since, batch } = await readAnswer(await fetch(`/api/long-poll?${params}`, { signal }));
-        this.since = since ?? this.since;
-        if (batch) {
-          const n = batch.events.length;
+    this.poller = createLongPoller({
+      timeoutS: this.timeoutS,
+      query: actorQuery(actor),
+      onAnswer: (a) => {
+        if (a.waiting) this.onStatus("waiting for news…");
+        else if (a.error) this.onStatus(`error: ${a.error}; retrying in ${a.retryMs / 1000} s`);
+        else if (a.events.length) {
+          const n = a.events.length;
           this.onStatus(behind ? `${older(n)}, asking again` : `got ${n} event(s), asking again`);
         }
-        behind = batch?.more === true;
-      } catch (err) {
-        if (signal.aborted) break;
-        this.onStatus(`error: ${err.message}; retrying in 2 s`);
-        await new Promise((r) => setTimeout(r, 2000));
-      }
-    }
+        if (!a.waiting && !a.error) behind = a.more === true;
+      },
+    });
+    this.poller.start();
   }
-  stop() { this.controller?.abort(); this.controller = null; this.onStatus("stopped"); }
+  stop() { this.poller?.stop(); this.poller = null; this.onStatus("stopped"); }
 }
 
 export class SseClient {
@@ -115,23 +114,19 @@ export class SseClient {
   get running() { return this.source !== null; }
   start({ actor = "learner" } = {}) {
     if (this.running) return;
-    this.source = new EventSource(withActor("/api/sse", actor));
-    this.source.onopen = () => this.onStatus("stream open");
-    const source = this.source;
-    // A dropped connection is retried by the browser; an answer that is not a
-    // 200 event stream (a 502, a 401) closes the EventSource for good.
-    source.onerror = () => this.onStatus(source.readyState === EventSource.CLOSED
-      ? "closed for good: the answer was not a 200 event stream"
-      : "connection lost; the browser retries by itself…");
-    const handle = (m) => {
-      this.count += 1;
-      this.onStatus(`${this.count} event(s) received, last #${m.lastEventId}`);
-      this.onEvent(JSON.parse(m.data));
-    };
-    this.source.onmessage = handle;
-    for (const type of ["price", "notification", "note", "greeting", "test"]) {
-      this.source.addEventListener(type, handle);
-    }
+    this.source = openStream({
+      query: actorQuery(actor),
+      onStatus: (s) => this.onStatus({
+        open: "stream open",
+        "closed for good": "closed for good: the answer was not a 200 event stream",
+        reconnecting: "connection lost; the browser retries by itself…",
+      }[s] ?? s),
+      onEvent: (event, lastId) => {
+        this.count += 1;
+        this.onStatus(`${this.count} event(s) received, last #${lastId}`);
+        this.onEvent(event);
+      },
+    });
   }
   stop() { this.source?.close(); this.source = null; this.onStatus("closed"); }
 }
@@ -145,19 +140,17 @@ export class WebSocketClient {
   get running() { return this.socket !== null; }
   start({ actor = "learner" } = {}) {
     if (this.running) return;
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(withActor(`${scheme}://${location.host}/api/ws`, actor));
+    const socket = connect({
+      query: actorQuery(actor),
+      onOpen: () => this.onStatus("connected and subscribed"),
+      onMessage: (msg) => this.onMessage(msg),
+      onClose: (code, reason) => {
+        this.onStatus(`closed (${code}${reason ? `: ${reason}` : ""})`);
+        if (this.socket === socket) this.socket = null;
+      },
+    });
     this.socket = socket;
     this.opened = new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
-    socket.onopen = () => {
-      socket.send(JSON.stringify({ type: "subscribe" }));
-      this.onStatus("connected and subscribed");
-    };
-    socket.onmessage = (m) => this.onMessage(JSON.parse(m.data));
-    socket.onclose = (c) => {
-      this.onStatus(`closed (${c.code}${c.reason ? `: ${c.reason}` : ""})`);
-      if (this.socket === socket) this.socket = null;
-    };
   }
   /** Resolves once the socket is open. */
   ready() { return this.opened ?? Promise.resolve(); }

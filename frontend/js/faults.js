@@ -8,6 +8,9 @@ async function json(path, options) {
   return body;
 }
 
+// The page's own reads stay out of the learner's traffic log.
+const PAGE = { headers: { "X-Playground-Page": "1" } };
+
 const post = (path, body) => json(path, {
   method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
 });
@@ -18,7 +21,7 @@ const as = (path, actor) => (actor === "play" ? `${path}?actor=play` : path);
 
 /** Changes some switches, keeping the others as they are; resolves to all of them. */
 export async function setFaults(changes, actor = "learner") {
-  const now = await json("/api/faults");
+  const now = await json("/api/faults", PAGE);
   return json(as("/api/faults", actor), {
     method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...now, ...changes }),
   });
@@ -54,7 +57,7 @@ function show(form, switches) {
 }
 
 export function initFaults({ form, status, reset, dropSse, dropWs, deploy, halfOpen, actionsStatus }) {
-  const load = async () => show(form, await json("/api/faults"));
+  const load = async () => show(form, await json("/api/faults", PAGE));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {

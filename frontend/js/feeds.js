@@ -1,6 +1,6 @@
 // The feed list: start, pause and re-rate the built-in publishers.
 
-import { getJson, sendJson } from "./api.js";
+import { pageJson, sendJson } from "./api.js";
 
 const RATES = [
   [250, "4 per second"],
@@ -24,7 +24,7 @@ export async function initFeeds(list, status) {
     }
   };
   const refresh = async () => {
-    const hub = await getJson("/api/status");
+    const hub = await pageJson("/api/status");
     render(hub.feeds);
     status.textContent =
       `Newest event #${hub.last_id} · buffer holds ${hub.buffered} of ${hub.buffer_capacity} events`;

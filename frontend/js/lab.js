@@ -117,7 +117,7 @@ $("race").addEventListener("submit", async (ev) => {
   $("race-start").disabled = true;
   try {
     // Where the browser lanes start: the newest event and log entry before the race.
-    const since = (await json("/api/status")).last_id;
+    const since = (await json("/api/status", { headers: { "X-Playground-Page": "1" } })).last_id;
     const logStart = (await json("/api/traffic?limit=1")).entries.at(-1)?.seq ?? 0;
     const run = await json("/api/lab/runs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     const browserRace = run.mode === "browser" ? await raceInBrowser(run, since, showLive) : null;

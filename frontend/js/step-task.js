@@ -132,11 +132,19 @@ export function mountStepTask(root, { slug, step, onShowMe, onProgress }) {
         : "Counted from your own traffic since you entered this step.";
     checks.replaceChildren(...step.checks.map((c, i) => {
       const live = p?.checks?.[i];
-      const ok = done || live?.done;
       const watched = live?.watched_value ? ` · show me: ${live.watched_value}` : "";
+      const you = live ? live.value : 0;
+      if (c.budget) {
+        // A budget holds before the learner acts: it is a limit, not progress.
+        const over = live && !live.done && !done;
+        return el("li", { class: over ? "over" : "budget" },
+          el("span", { class: "mark", "aria-hidden": "true", text: over ? "✗" : "≤" }),
+          el("span", { text: `${c.description}: you ${you} (budget: ${c.text}${over ? ", over budget: press Start this step over" : ""})${watched}` }));
+      }
+      const ok = done || live?.done;
       return el("li", { class: ok ? "good" : "" },
         el("span", { class: "mark", "aria-hidden": "true", text: ok ? "✓" : "○" }),
-        el("span", { text: `${c.description}: you ${live ? live.value : 0} (goal: ${c.text})${watched}` }));
+        el("span", { text: `${c.description}: you ${you} (goal: ${c.text})${watched}` }));
     }));
     prediction?.update(p);
     if (p?.hints_used > hintsShown) {

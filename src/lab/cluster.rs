@@ -16,7 +16,7 @@
 //! on shutdown) or after [`IDLE_LIMIT`] without a request to
 //! `/api/lab/cluster`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -34,6 +34,7 @@ use tokio::process::{Child, ChildStdin, Command};
 
 use crate::backplane::{Backplane, BackplaneStatus, redact_url};
 use crate::config::Config;
+use crate::lessons::judge::Elsewhere;
 use crate::problem::ApiError;
 use crate::shutdown::Shutdown;
 
@@ -411,16 +412,13 @@ impl ClusterLab {
     }
 
     /// What the running instances counted for this learner in this lesson,
-    /// per check name, summed over the instances. The page's requests to an
+    /// per check name, summed over the instances (the learner's own and
+    /// what "show me" did, apart). The page's requests to an
     /// instance carry the learner's cookie (same host, so same site), so each
     /// instance keeps the learner's traffic in its own log and judges the same
     /// lesson file's checks against it.
-    pub async fn check_values(
-        &self,
-        learner: &str,
-        slug: &str,
-    ) -> HashMap<String, HashMap<String, u64>> {
-        let mut values: HashMap<String, HashMap<String, u64>> = HashMap::new();
+    pub async fn check_values(&self, learner: &str, slug: &str) -> Elsewhere {
+        let mut values = Elsewhere::new();
         for port in self.running_ports().await {
             let url = format!("http://127.0.0.1:{port}/api/lessons/{slug}/progress");
             let Ok(res) = self.http.get(url).header("X-Learner", learner).send().await else {
@@ -447,7 +445,8 @@ impl ClusterLab {
                         .await;
                     continue;
                 }
-                let here = values.entry(id.to_owned()).or_default();
+                let mine = values.mine.entry(id.to_owned()).or_default();
+                let shown = values.shown.entry(id.to_owned()).or_default();
                 for check in step["checks"].as_array().into_iter().flatten() {
                     // The condition as written, read by the same parser as the lesson file.
                     let Ok(parsed) = crate::lessons::checks::Check::parse(
@@ -455,8 +454,9 @@ impl ClusterLab {
                     ) else {
                         continue;
                     };
-                    let value = check["value"].as_u64().unwrap_or_default();
-                    *here.entry(parsed.name.to_owned()).or_default() += value;
+                    let value = |key: &str| check[key].as_u64().unwrap_or_default();
+                    *mine.entry(parsed.name.to_owned()).or_default() += value("value");
+                    *shown.entry(parsed.name.to_owned()).or_default() += value("watched_value");
                 }
             }
         }
@@ -466,21 +466,21 @@ impl ClusterLab {
     /// Opens a step's window on every running instance too, so each
     /// instance counts the learner's traffic from the same moment.
     pub async fn enter_step(&self, learner: &str, slug: &str, step: &str) {
-        for port in self.running_ports().await {
-            let url = format!("http://127.0.0.1:{port}/api/lessons/{slug}/steps/{step}/enter");
-            let _ = self
-                .http
-                .post(url)
-                .header("X-Learner", learner)
-                .send()
-                .await;
-        }
+        self.post_to_instances(learner, &format!("/api/lessons/{slug}/steps/{step}/enter"))
+            .await;
     }
 
     /// Starts the lesson over on every running instance too.
     pub async fn reset_lesson(&self, learner: &str, slug: &str) {
+        self.post_to_instances(learner, &format!("/api/lessons/{slug}/reset"))
+            .await;
+    }
+
+    /// POSTs `path` to every running instance as `learner`; an instance that
+    /// does not answer is skipped (it is dying or starting).
+    async fn post_to_instances(&self, learner: &str, path: &str) {
         for port in self.running_ports().await {
-            let url = format!("http://127.0.0.1:{port}/api/lessons/{slug}/reset");
+            let url = format!("http://127.0.0.1:{port}{path}");
             let _ = self
                 .http
                 .post(url)

@@ -51,6 +51,9 @@ pub struct CheckInfo {
     pub text: String,
     /// What is counted, in words.
     pub description: String,
+    /// A budget (`requests <= 3`): it holds before you act, and only counts
+    /// beside the step's goals.
+    pub budget: bool,
 }
 
 #[derive(Debug, Object)]
@@ -534,6 +537,7 @@ fn step_detail(s: &Step) -> StepDetail {
             .map(|c| CheckInfo {
                 text: c.text.clone(),
                 description: c.describe().into(),
+                budget: c.holds_at_zero(),
             })
             .collect(),
         play: s.play.iter().map(PlayStep::from).collect(),

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::fault_checks::FaultTally;
 use crate::traffic::{Direction, Entry, EntryKind, Transport};
 
-/// Every name a check may use: these, [`super::fault_checks::NAMES`] and
-/// [`super::grader_checks::NAMES`].
+/// Every name a check may use: these, [`super::fault_checks::NAMES`],
+/// [`super::delivery_checks::NAMES`] and [`super::grader_checks::NAMES`].
 /// A lesson naming anything else is rejected.
 pub const NAMES: &[(&str, &str)] = &[
     ("polls", "short polls answered"),
@@ -78,6 +78,7 @@ pub fn all_names() -> impl Iterator<Item = (&'static str, &'static str)> {
     NAMES
         .iter()
         .chain(super::fault_checks::NAMES)
+        .chain(super::delivery_checks::NAMES)
         .chain(super::grader_checks::NAMES)
         .map(|(n, d)| (*n, *d))
 }
@@ -183,7 +184,9 @@ impl Counters {
 
     /// Counts what traffic entries show.
     pub fn from_entries<'a>(entries: impl IntoIterator<Item = &'a Arc<Entry>>) -> Counters {
+        let entries: Vec<&Arc<Entry>> = entries.into_iter().collect();
         let mut c = Counters::default();
+        super::delivery_checks::count(&mut c, entries.iter().map(|e| e.as_ref()));
         let mut poll_cost = Cost::default();
         let mut sse_cost = Cost::default();
         let mut faults = FaultTally::default();

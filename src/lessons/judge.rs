@@ -14,8 +14,23 @@ use super::progress::{LessonState, StepState};
 use super::{Lesson, Step};
 use crate::traffic::{Actor, Entry};
 
-/// What other instances counted for the learner: step id → check name → value.
-pub type Elsewhere = HashMap<String, HashMap<String, u64>>;
+/// Counts per step: step id → check name → value.
+pub type StepCounts = HashMap<String, HashMap<String, u64>>;
+
+/// What other instances (the cluster lab's) counted for the learner.
+#[derive(Debug, Default)]
+pub struct Elsewhere {
+    /// The learner's own actions there.
+    pub mine: StepCounts,
+    /// What "show me" did there: watched, never done.
+    pub shown: StepCounts,
+}
+
+impl Elsewhere {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
 
 /// One check, judged.
 #[derive(Debug, Clone)]
@@ -70,7 +85,7 @@ pub fn judge<'a>(
         .filter(|s| !s.checks.is_empty())
         .map(|step| match state.steps.get(&step.id) {
             None => not_entered(step),
-            Some(st) => judge_step(step, st, state, entries, elsewhere.get(&step.id)),
+            Some(st) => judge_step(step, st, state, entries, elsewhere),
         })
         .collect()
 }
@@ -102,15 +117,18 @@ fn judge_step<'a>(
     st: &StepState,
     lesson_state: &LessonState,
     entries: &[Arc<Entry>],
-    elsewhere: Option<&HashMap<String, u64>>,
+    elsewhere: &Elsewhere,
 ) -> StepVerdict<'a> {
     let window = entries.iter().filter(|e| e.seq > st.entered_seq);
     let mut mine = Counters::from_entries(window.clone().filter(|e| e.actor == Actor::Learner));
     let mut shown = Counters::from_entries(window.filter(|e| e.actor == Actor::Play));
     add_answers(&mut mine, lesson_state, st.entered_at, false);
     add_answers(&mut shown, lesson_state, st.entered_at, true);
-    for (name, value) in elsewhere.into_iter().flatten() {
+    for (name, value) in elsewhere.mine.get(&step.id).into_iter().flatten() {
         mine.add_named(name, *value);
+    }
+    for (name, value) in elsewhere.shown.get(&step.id).into_iter().flatten() {
+        shown.add_named(name, *value);
     }
     let checks: Vec<CheckVerdict> = step
         .checks

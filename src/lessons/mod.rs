@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod checks;
+pub mod delivery_checks;
 pub mod exercises;
 pub mod fault_checks;
 pub mod grader_checks;

@@ -36,6 +36,13 @@ pub const WIDGETS: &[&str] = &[
     "sequence",
     "faults",
     "grader",
+    // "Write the code yourself": the editor, a starting file and a scenario
+    // (frontend/js/widgets/exercise-*.js).
+    "exercise-poll-since",
+    "exercise-sse-watchdog",
+    "exercise-ws-reconnect",
+    "exercise-long-poll-backoff",
+    "exercise-chat",
 ];
 pub const TRANSPORTS: &[&str] = &[
     "overview",

@@ -70,7 +70,7 @@ impl<E: Endpoint> Endpoint for CaptureEndpoint<E> {
     /// recorded exchange takes a boxed detour with its bookkeeping.
     fn call(&self, req: Request) -> impl Future<Output = Result<Response>> + Send {
         match Transport::of_path(req.uri().path()) {
-            Some(transport) if self.log.enabled() => {
+            Some(transport) if self.log.enabled() && !super::is_page_bookkeeping(&req) => {
                 Either::Left(Box::pin(self.capture(req, transport)))
             }
             _ => Either::Right(self.inner.call(req).map_ok(IntoResponse::into_response)),

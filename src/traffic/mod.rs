@@ -153,6 +153,17 @@ impl Actor {
     }
 }
 
+/// The header the web UI puts on the reads it makes for itself (the feeds'
+/// state, the fault switches): they are the page's bookkeeping, not the
+/// learner's traffic, and stay out of the log. Only `GET`s: a page cannot
+/// hide a publish or a connection this way.
+pub const PAGE_HEADER: &str = "x-playground-page";
+
+/// Whether a request is the web UI's own read (see [`PAGE_HEADER`]).
+pub fn is_page_bookkeeping(req: &poem::Request) -> bool {
+    req.method() == poem::http::Method::GET && req.headers().contains_key(PAGE_HEADER)
+}
+
 /// One line of the traffic log.
 #[derive(Debug, Clone, Serialize, Object)]
 #[oai(example)]

@@ -199,12 +199,27 @@ async function drawArrows(box) {
 
 /** Puts a step's widget into its live state; resolves with what it did, or null. */
 async function exercise(page, widget) {
+  if (widget?.startsWith("exercise-")) {
+    // The editor with its starting file, run for a moment, then stopped.
+    await pane(page).locator('[data-action="run-code"]').click();
+    await pane(page).locator(".sandbox-console li").first().waitFor();
+    await pane(page).locator('[data-action="stop-code"]').click();
+    await pane(page).locator(".runner-state", { hasText: "stopped" }).waitFor();
+    return "the exercise's code run and stopped";
+  }
   switch (widget) {
     case "poll":
       await pane(page).getByRole("button", { name: "Start polling" }).click();
       await pane(page).locator(".widget-log li").first().waitFor();
       await pane(page).getByRole("button", { name: "Stop polling" }).click();
-      return "a poll answered";
+      // The client's own file, opened in the editor and run in the sandbox.
+      await pane(page).locator(".widget-code summary").click();
+      await pane(page).getByRole("button", { name: "Edit and run this code" }).click();
+      await pane(page).locator(".sandbox-console").waitFor();
+      await pane(page).locator('[data-action="run-code"]').click();
+      await pane(page).locator(".sandbox-console li", { hasText: "events" }).first().waitFor();
+      await pane(page).locator('[data-action="stop-code"]').click();
+      return "a poll answered, its code edited and run";
     case "long-poll":
       await pane(page).getByRole("button", { name: "Start long-polling" }).click();
       await pane(page).locator(".widget-status", { hasText: "waiting" }).waitFor();

@@ -196,3 +196,37 @@ test("scaling: the cluster steps by hand (needs redis-server)", { timeout: 30000
   assert.deepEqual(problems.consoleErrors.filter((e) => !EXPECTED_NETWORK_ERRORS.test(e)), [], "no console errors");
   await context.close();
 });
+
+test("scaling: show me makes each cluster step watched, never done (needs redis-server)", { timeout: 300000 }, async (t) => {
+  if (!hasRedis) return t.skip("SKIPPED: redis-server is not installed");
+  const { page, context } = await newLearner(browser, server.base, { width: 1280, height: 900 });
+  await page.goto(`${server.base}/lessons/scaling`);
+  const lesson = await (await page.request.get(`${server.base}/api/lessons/scaling`)).json();
+  try {
+    for (const [i, step] of lesson.steps.entries()) {
+      await page.waitForFunction((title) => document.querySelector("#lesson-text h2")?.textContent === title, step.title);
+      if (step.widget === "cluster" && step.checks.length) {
+        await page.click("#play");
+        // Skip the reading pauses; the instances' counts reach this server when it asks them.
+        const end = Date.now() + 90000;
+        let s;
+        for (;;) {
+          await page.evaluate(() => {
+            if (document.querySelector("#narration")?.dataset.action === "say") document.querySelector("#play-next")?.click();
+          });
+          s = await stepState(page, "scaling", step.id);
+          if (s.watched || Date.now() > end) break;
+          await page.waitForTimeout(300);
+        }
+        assert.equal(s.watched, true, `scaling#${step.id}: show me's traffic on the instances counts as watched: ${JSON.stringify(s)}`);
+        assert.equal(s.done, false, `scaling#${step.id}: show me did it for the learner`);
+        await page.locator("#play-pause:disabled").waitFor({ timeout: 60000 }); // the script has ended
+      }
+      if (i < lesson.steps.length - 1) await page.click("#next-step");
+    }
+  } finally {
+    await page.request.delete(`${server.base}/api/lab/cluster`);
+    await context.close();
+  }
+});
+

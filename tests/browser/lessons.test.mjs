@@ -13,6 +13,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { newLearner, screenshots, startBrowser, startServer } from "./harness.mjs";
+import { frontendFile, runAndWait, typeCode } from "./editor-driver.mjs";
 
 const SERVER_ARGS = ["--sse-heartbeat-secs", "1", "--long-poll-timeout-secs", "2", "--sse-retry-ms", "300"];
 /** How long a learner waits without acting, in ms: longer than the page's 1.5 s progress refresh. */
@@ -170,10 +171,9 @@ async function perform(page, action) {
     }
     case "bad": await (await control(`[data-action="bad-${action.target}"]`, `bad ${action.target}`)).click(); return;
     case "press": {
-      // The button of that label (lesson 10: the grader's quick fills and Grade).
-      const b = pane.getByRole("button", { name: action.text, exact: true });
+      const b = pane.getByRole("button", { name: action.text }).first();
       if (await b.count() === 0) throw new Error(`no button "${action.text}" in the live pane`);
-      await b.first().click();
+      await b.click();
       return;
     }
     default: throw new Error(`the driver cannot do "${action.action}" by hand`);
@@ -182,6 +182,15 @@ async function perform(page, action) {
 
 /** Steps whose widget is an exercise, not a client: what a learner does there. */
 async function doExercise(page, step) {
+  if (step.widget?.startsWith("exercise-")) {
+    // Write the code yourself: type the reference solution, then run it.
+    const pane = page.locator("#live-pane");
+    await pane.locator(".cm-content").waitFor();
+    const name = step.widget.replace(/^exercise-/, "");
+    await typeCode(page, pane, await frontendFile(`js/exercises/${name}/solution.js`));
+    await runAndWait(pane);
+    return true;
+  }
   switch (step.widget) {
     case "decide": {
       // Trial and error, as a learner might: try each deciding factor with

@@ -3,29 +3,11 @@
 // was sent, so each side shows every message exactly once, its own
 // included. Nothing connects until the learner opens a side.
 
-import { withActor } from "../clients.js";
+import { actorQuery } from "../clients.js";
 import { chatCost, describeChatCost } from "../chat-cost.js";
-import { button, codeBox, el, messageLog, postJson, status } from "./kit.js";
-
-const SSE_CODE = `// Receive: one EventSource on the chat topic. After a network error it
-// reconnects by itself with Last-Event-ID; after an error status (a proxy's
-// 502, a 401) it closes for good, and only your code can open it again.
-const source = new EventSource("/api/sse?topics=chat");
-source.addEventListener("chat", (m) => show(JSON.parse(m.data)));
-// Send: a plain POST; the message comes back on the stream like any other.
-fetch("/api/chat", { method: "POST", headers: { "Content-Type": "application/json" },
-  body: JSON.stringify({ text }) });`;
-
-const WS_CODE = `const scheme = location.protocol === "https:" ? "wss" : "ws";
-const ws = new WebSocket(\`\${scheme}://\${location.host}/api/ws\`);
-ws.onopen = () => ws.send(JSON.stringify({ type: "subscribe", topics: ["chat"] }));
-ws.onmessage = (m) => {
-  const msg = JSON.parse(m.data);
-  if (msg.type === "event" && msg.event.topic === "chat") show(msg.event);
-};
-ws.send(JSON.stringify({ type: "chat", text }));
-// Missing here, and yours to write: reconnect with backoff, heartbeats,
-// resubscribe and catch up after a drop (lesson 8 shows it all).`;
+import { file as sseFile, openChat, sendChat } from "../clients/chat-sse.js";
+import { connectChat, file as wsFile, say as sayOverWs } from "../clients/chat-ws.js";
+import { button, el, messageLog, sourceBox, status } from "./kit.js";
 
 const plural = (n, one) => `${n} ${one}${n === 1 ? "" : "s"}`;
 
@@ -72,17 +54,21 @@ export function mount(root) {
   let source = null;
   sse.api.start = ({ actor = "learner" } = {}) => {
     if (source) return;
-    source = new EventSource(withActor("/api/sse?topics=chat", actor));
+    const s = openChat({
+      query: actorQuery(actor),
+      onMessage: (data, id) => sse.show(id, data),
+      onStatus: (what) => {
+        sse.state.textContent = {
+          open: "open: every chat message arrives here",
+          "closed for good": "closed by an error answer: EventSource gives up, open it again",
+          reconnecting: "connection lost; the browser reconnects with Last-Event-ID…",
+        }[what] ?? what;
+      },
+    });
+    source = s;
     sse.api.running = true;
     sse.api.actor = actor;
     sse.state.textContent = "connecting…";
-    source.onopen = () => { sse.state.textContent = "open: every chat message arrives here"; };
-    source.onerror = () => {
-      sse.state.textContent = source?.readyState === EventSource.CLOSED
-        ? "closed by an error answer: EventSource gives up, open it again"
-        : "connection lost; the browser reconnects with Last-Event-ID…";
-    };
-    source.addEventListener("chat", (m) => sse.show(Number(m.lastEventId), JSON.parse(m.data).data));
     sse.render();
     acted();
   };
@@ -95,7 +81,7 @@ export function mount(root) {
   };
   const postChat = async (text, actor = "learner") => {
     try {
-      const r = await postJson(withActor("/api/chat", actor), { text });
+      const r = await sendChat(text, { query: actorQuery(actor) });
       sse.state.textContent = `sent with POST /api/chat → 202, event #${r.id}${source ? "" : " (open the stream to see it arrive)"}`;
     } catch (err) {
       sse.log.add(`not sent: ${err.message}`, "warn");
@@ -118,30 +104,26 @@ export function mount(root) {
   let opened = null;
   ws.api.start = ({ actor = "learner" } = {}) => {
     if (socket) return;
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const s = new WebSocket(withActor(`${scheme}://${location.host}/api/ws`, actor));
+    const s = connectChat({
+      query: actorQuery(actor),
+      onOpen: () => { ws.state.textContent = "open and subscribed to the chat topic"; },
+      onMessage: (data, id) => {
+        if (id === null) ws.log.add(`error: ${data.text}`, "warn");
+        else ws.show(id, data);
+      },
+      onClose: (code) => {
+        if (socket !== s && socket !== null) return; // a newer socket is open
+        socket = null;
+        ws.api.running = false;
+        ws.state.textContent = `closed (${code}); nothing reconnects unless your code does`;
+        ws.render();
+      },
+    });
     socket = s;
     ws.api.running = true;
     ws.api.actor = actor;
     ws.state.textContent = "connecting…";
     opened = new Promise((resolve) => s.addEventListener("open", resolve, { once: true }));
-    s.onopen = () => {
-      s.send(JSON.stringify({ type: "subscribe", topics: ["chat"] }));
-      ws.state.textContent = "open and subscribed to the chat topic";
-    };
-    s.onmessage = (m) => {
-      const msg = JSON.parse(m.data);
-      if (msg.type === "event" && msg.event.topic === "chat") ws.show(msg.event.id, msg.event.data);
-      else if (msg.type === "error") ws.log.add(`error: ${msg.message}`, "warn");
-      // The room's own "chat" messages repeat what the topic already brought.
-    };
-    s.onclose = (c) => {
-      if (socket !== s && socket !== null) return; // a newer socket is open
-      socket = null;
-      ws.api.running = false;
-      ws.state.textContent = `closed (${c.code}); nothing reconnects unless your code does`;
-      ws.render();
-    };
     ws.render();
     acted();
   };
@@ -159,7 +141,7 @@ export function mount(root) {
       ws.state.textContent = "not connected: press Connect first";
       return;
     }
-    socket.send(JSON.stringify({ type: "chat", text }));
+    sayOverWs(socket, text);
     acted();
   };
   ws.setSay(async (text) => {
@@ -195,8 +177,8 @@ export function mount(root) {
 
   root.append(
     el("div", { class: "chat-grid" },
-      el("div", {}, sse.node, codeBox(SSE_CODE)),
-      el("div", {}, ws.node, codeBox(WS_CODE))),
+      el("div", {}, sse.node, sourceBox(sseFile)),
+      el("div", {}, ws.node, sourceBox(wsFile))),
     cost);
 
   return {

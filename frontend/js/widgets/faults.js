@@ -239,7 +239,7 @@ export function mount(root) {
     log.node);
   showSwitches();
   // The switches live on the server: show them as they are (a reload keeps them).
-  fetch("/api/faults").then((r) => (r.ok ? r.json() : null)).then((now) => { if (now) { switches = now; showSwitches(); } }).catch(() => {});
+  fetch("/api/faults", { headers: { "X-Playground-Page": "1" } }).then((r) => (r.ok ? r.json() : null)).then((now) => { if (now) { switches = now; showSwitches(); } }).catch(() => {});
   showSse();
   ws.onChange();
   pollState.textContent = "stopped";

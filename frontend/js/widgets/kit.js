@@ -10,11 +10,33 @@ export function button(text, onclick, cls = "") {
   return el("button", { type: "button", class: cls, onclick, text });
 }
 
-/** The code box: what the widget runs, verbatim. */
+/** The code box: a snippet, verbatim (for widgets whose code is a request or two). */
 export function codeBox(code) {
   return el("details", { class: "widget-code" },
     el("summary", { text: "The browser code this runs" }),
     el("pre", { class: "code" }, el("code", { text: code })));
+}
+
+/**
+ * The code box of a client the widget runs: the text of the module file
+ * itself (its `file` export is its own URL), fetched, so what is shown is
+ * what runs. "Edit and run" opens it in the editor, run in a sandbox.
+ */
+export function sourceBox(file, title = "The browser code this runs") {
+  const code = el("code", { "data-source": new URL(file).pathname, text: "loading…" });
+  const box = el("details", { class: "widget-code" },
+    el("summary", { text: `${title} (${new URL(file).pathname})` }),
+    el("pre", { class: "code" }, code));
+  const edit = button("Edit and run this code", async () => {
+    edit.disabled = true;
+    const { mountCodeRunner } = await import("../editor/runner.js");
+    box.append(mountCodeRunner({ code: code.textContent, label: new URL(file).pathname }).node);
+    edit.remove();
+  }, "ghost");
+  edit.dataset.action = "edit-source";
+  box.append(edit);
+  fetch(file).then((r) => r.text()).then((text) => { code.textContent = text; }, () => { code.textContent = "(could not load the file)"; });
+  return box;
 }
 
 /** A bounded list of received messages, newest first, each timestamped. */

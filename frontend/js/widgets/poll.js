@@ -1,18 +1,6 @@
 import { PollingClient } from "../clients.js";
-import { button, codeBox, el, messageLog, status } from "./kit.js";
-
-const CODE = `let since = null;
-async function poll() {
-  // First ask: from=newest skips the backlog ("204", newest id in the header).
-  const url = since === null ? "/api/poll?from=newest" : \`/api/poll?since=\${since}\`;
-  const res = await fetch(url);              // "Any update?"
-  since = Number(res.headers.get("X-Last-Event-Id"));
-  if (res.status === 200) {                   // "Yes": events in the body
-    const { events, last_id } = await res.json();
-    since = last_id;
-  }                                           // 204: "No."
-}
-setInterval(poll, intervalMs);`;
+import { file } from "../clients/poll.js";
+import { button, el, messageLog, sourceBox, status } from "./kit.js";
 
 export function mount(root) {
   const log = messageLog("Poll answers");
@@ -30,7 +18,7 @@ export function mount(root) {
   const stop = () => { client.stop(); toggle.textContent = "Start polling"; toggle.setAttribute("aria-pressed", "false"); };
   root.append(
     el("div", { class: "widget-controls" }, toggle, interval,
-      button("Poll once", () => { client.actor = "learner"; client.once().catch((e) => log.add(e.message)); }, "ghost")),
-    state, log.node, codeBox(CODE));
+      button("Poll once", () => { client.actor = "learner"; client.once(); }, "ghost")),
+    state, log.node, sourceBox(file));
   return { start, stop, get running() { return client.running; } };
 }

@@ -7,7 +7,7 @@
 // Last-Event-ID when it reconnects, so a dropped stream replays what it
 // missed instead of leaving a hole in the picture.
 
-import { LongPollingClient, PollingClient, SseClient, WebSocketClient } from "../clients.js";
+import { LongPollingClient, PollingClient, SseClient, WebSocketClient, withActor } from "../clients.js";
 import { SequenceDiagram } from "../sequence.js";
 import { button, el, postJson, status } from "./kit.js";
 
@@ -61,8 +61,20 @@ export function mount(root) {
   const running = () => clients.some((c) => c.running);
   const toggle = button("Start the four clients", () => (running() ? stopClients() : startClients()));
   toggle.setAttribute("aria-pressed", "false");
-  const startClients = () => {
-    for (const c of clients) c.start();
+  /** `actor: "play"` when "show me" starts them: their traffic is watched, not done. */
+  let actor = "learner";
+  // The learner's own click takes over clients "show me" started.
+  root.addEventListener("click", (e) => {
+    if (!e.isTrusted || actor === "learner") return;
+    actor = "learner";
+    if (running()) startClients();
+  }, true);
+  const startClients = (opts = {}) => {
+    actor = opts.actor ?? "learner";
+    for (const c of clients) {
+      if (c.running) c.stop();
+      c.start(opts);
+    }
     toggle.textContent = "Stop the four clients";
     toggle.setAttribute("aria-pressed", "true");
   };
@@ -71,14 +83,15 @@ export function mount(root) {
     toggle.textContent = "Start the four clients";
     toggle.setAttribute("aria-pressed", "false");
   };
-  const publish = button("Publish an event", async () => {
+  const publishAs = async (actor) => {
     try {
-      const r = await postJson("/api/events", { topic: "demo", type: "note", data: { text: "Hello, arrows" } });
+      const r = await postJson(withActor("/api/events", actor), { topic: "demo", type: "note", data: { text: "Hello, arrows" } });
       state.textContent = `Published event #${r.id}: watch it reach each column.`;
     } catch (err) {
       state.textContent = `Could not publish: ${err.message}`;
     }
-  }, "ghost");
+  };
+  const publish = button("Publish an event", () => publishAs("learner"), "ghost");
   const note = el("p", { class: "muted small" },
     "The clients poll every 1 s, long-poll, read an SSE stream and hold a WebSocket. Your other traffic — a lesson's widgets, Swagger UI, curl with your cookie — is drawn too.");
   const box = el("div", { class: "seq-box" });
@@ -89,6 +102,12 @@ export function mount(root) {
     diagram,
     startClients,
     stopClients,
+    /** Play mode presses a button by its label, as play's. */
+    async press(label, { actor = "learner" } = {}) {
+      if (label.startsWith("Start the four")) startClients({ actor });
+      else if (label.startsWith("Publish")) await publishAs(actor);
+      else throw new Error(`the sequence widget has no button "${label}"`);
+    },
     stop() {
       unfollow();
       stopClients();

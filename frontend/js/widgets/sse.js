@@ -1,23 +1,6 @@
-import { withActor } from "../clients.js";
-import { button, codeBox, el, messageLog, postJson, status } from "./kit.js";
-
-const CODE = `const source = new EventSource("/api/sse");
-source.onopen = () => console.log("stream open");
-// Each event type arrives under its own name (the "event:" field).
-source.addEventListener("price", (m) => show(m.lastEventId, m.data));
-source.addEventListener("notification", (m) => show(m.lastEventId, m.data));
-source.onmessage = (m) => show(m.lastEventId, m.data);   // events without a type
-source.addEventListener("reset", (m) => warn(JSON.parse(m.data).message));
-source.onerror = () => {
-  // After a dropped connection the browser retries by itself, sending
-  // Last-Event-ID. After an answer that is not a 200 text/event-stream
-  // (a 502 during a deploy, a 401) it gives up for good: CLOSED.
-  if (source.readyState === EventSource.CLOSED) console.log("closed for good; reopen it yourself");
-  else console.log("reconnecting…");
-};`;
-
-// "message" (no event: field) is handled by onmessage.
-const TYPES = ["price", "notification", "note", "greeting", "test", "chat"];
+import { actorQuery, withActor } from "../clients.js";
+import { file, openStream } from "../clients/sse.js";
+import { button, el, messageLog, postJson, sourceBox, status } from "./kit.js";
 
 export function mount(root) {
   const log = messageLog("Events received");
@@ -25,11 +8,10 @@ export function mount(root) {
   let source = null;
   let actor = "learner"; // whose stream it is: play mode's traffic is only "watched"
   let count = 0;
-  const show = (m) => {
+  const show = (e, lastId) => {
     count += 1;
-    const e = JSON.parse(m.data);
-    log.add(`#${m.lastEventId} ${e.topic}/${e.type} ${JSON.stringify(e.data).slice(0, 90)}`, "news");
-    state.textContent = `stream open — ${count} event(s), last id #${m.lastEventId}`;
+    log.add(`#${lastId} ${e.topic}/${e.type} ${JSON.stringify(e.data).slice(0, 90)}`, "news");
+    state.textContent = `stream open — ${count} event(s), last id #${lastId}`;
   };
   const toggle = button("Open the stream", () => (source ? stop() : start()));
   toggle.dataset.client = "sse";
@@ -51,23 +33,27 @@ export function mount(root) {
   drop.dataset.action = "drop-sse";
   const start = ({ actor: who = "learner" } = {}) => {
     if (source) return;
-    const s = new EventSource(withActor("/api/sse", who));
+    const s = openStream({
+      query: actorQuery(who),
+      onEvent: show,
+      onStatus: (what, message) => {
+        if (what === "open") {
+          state.textContent = `stream open — ${count} event(s) so far`;
+          log.add("stream open");
+        } else if (what === "closed for good") {
+          // A non-200 answer or a wrong Content-Type: EventSource never retries.
+          log.add("closed for good: the answer was not a 200 event stream, so the browser will not retry", "warn");
+          if (source === s) stop("closed for good (the server's answer was not a 200 event stream); open it again yourself");
+        } else if (what === "reconnecting") {
+          state.textContent = "connection lost — the browser retries by itself after the retry delay…";
+          log.add("connection lost; the browser retries with Last-Event-ID", "empty");
+        } else if (what === "reset") {
+          log.add(`reset: ${message}`, "warn");
+        }
+      },
+    });
     source = s;
     actor = who;
-    s.onopen = () => { state.textContent = `stream open — ${count} event(s) so far`; log.add("stream open"); };
-    s.onerror = () => {
-      if (s.readyState === EventSource.CLOSED) {
-        // A non-200 answer or a wrong Content-Type: EventSource never retries.
-        log.add("closed for good: the answer was not a 200 event stream, so the browser will not retry", "warn");
-        if (source === s) stop("closed for good (the server's answer was not a 200 event stream); open it again yourself");
-        return;
-      }
-      state.textContent = "connection lost — the browser retries by itself after the retry delay…";
-      log.add("connection lost; the browser retries with Last-Event-ID", "empty");
-    };
-    s.onmessage = show;
-    for (const t of TYPES) s.addEventListener(t, show);
-    s.addEventListener("reset", (m) => log.add(`reset: ${JSON.parse(m.data).message}`, "warn"));
     toggle.textContent = "Close the stream";
     toggle.setAttribute("aria-pressed", "true");
   };
@@ -78,6 +64,6 @@ export function mount(root) {
     toggle.textContent = "Open the stream";
     toggle.setAttribute("aria-pressed", "false");
   };
-  root.append(el("div", { class: "widget-controls" }, toggle, drop), state, log.node, codeBox(CODE));
+  root.append(el("div", { class: "widget-controls" }, toggle, drop), state, log.node, sourceBox(file));
   return { start, stop, drop: (actor) => cut(actor), get running() { return source !== null; } };
 }

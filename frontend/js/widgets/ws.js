@@ -1,20 +1,6 @@
-import { withActor } from "../clients.js";
-import { button, codeBox, el, messageLog, status } from "./kit.js";
-
-const CODE = `// ws:// on an http page, wss:// on an https page (which blocks ws://).
-const scheme = location.protocol === "https:" ? "wss" : "ws";
-let lastId = null;   // the last event seen: resuming needs nothing else
-const ws = new WebSocket(\`\${scheme}://\${location.host}/api/ws\`);
-ws.onopen = () => ws.send(JSON.stringify(
-  lastId === null ? { type: "subscribe" } : { type: "subscribe", since: lastId }));
-ws.onmessage = (m) => {
-  const msg = JSON.parse(m.data);   // welcome, event, ack, pong, error…
-  if (msg.type === "event") lastId = msg.event.id;
-  show(msg);
-};
-ws.onclose = (c) => console.log("closed", c.code, c.reason);   // nothing reconnects by itself
-// Sending is just as easy, in the other direction:
-ws.send(JSON.stringify({ type: "ping" }));`;
+import { actorQuery } from "../clients.js";
+import { connect, file } from "../clients/ws.js";
+import { button, el, messageLog, sourceBox, status } from "./kit.js";
 
 // Messages the server sends on its own; every other one answers a message
 // of ours, in order, so it is paired with the oldest unanswered send.
@@ -41,33 +27,35 @@ export function mount(root) {
   };
   const start = ({ actor: who = "learner" } = {}) => {
     if (socket) return;
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const s = new WebSocket(withActor(`${scheme}://${location.host}/api/ws`, who));
+    const resume = lastId !== null;
+    const s = connect({
+      since: lastId,
+      query: actorQuery(who),
+      onOpen: (subscribe) => {
+        state.textContent = resume ? `connected; resuming after event #${lastId}` : "connected; subscribing to every topic";
+        unanswered.push(performance.now());
+        log.add(`→ ${subscribe}`, "sent");
+      },
+      onMessage: (msg, text) => {
+        if (msg.type === "event") lastId = msg.event.id;
+        const sentAt = UNASKED.has(msg.type) ? undefined : unanswered.shift();
+        const trip = sentAt === undefined ? "" : ` (answered in ${(performance.now() - sentAt).toFixed(1)} ms)`;
+        const line = msg.type === "event"
+          ? `← event #${msg.event.id} ${msg.event.topic}/${msg.event.type}`
+          : `← ${text.slice(0, 140)}${trip}`;
+        log.add(line, msg.type === "event" ? "news" : msg.type === "error" ? "warn" : "");
+      },
+      onClose: (code, reason) => {
+        log.add(`closed ${code}`, "empty");
+        if (socket !== s && socket !== null) return; // a newer socket owns the status line
+        state.textContent = `closed with code ${code}${reason ? ` (${reason})` : ""}; nothing reconnects unless your code does`;
+        if (socket === s) showClosed();
+      },
+    });
     socket = s;
     actor = who;
     unanswered = [];
     opened = new Promise((resolve) => s.addEventListener("open", resolve, { once: true }));
-    s.onopen = () => {
-      const resume = lastId !== null;
-      state.textContent = resume ? `connected; resuming after event #${lastId}` : "connected; subscribing to every topic";
-      transmit(JSON.stringify(resume ? { type: "subscribe", since: lastId } : { type: "subscribe" }));
-    };
-    s.onmessage = (m) => {
-      const msg = JSON.parse(m.data);
-      if (msg.type === "event") lastId = msg.event.id;
-      const sentAt = UNASKED.has(msg.type) ? undefined : unanswered.shift();
-      const trip = sentAt === undefined ? "" : ` (answered in ${(performance.now() - sentAt).toFixed(1)} ms)`;
-      const text = msg.type === "event"
-        ? `← event #${msg.event.id} ${msg.event.topic}/${msg.event.type}`
-        : `← ${m.data.slice(0, 140)}${trip}`;
-      log.add(text, msg.type === "event" ? "news" : msg.type === "error" ? "warn" : "");
-    };
-    s.onclose = (c) => {
-      log.add(`closed ${c.code}`, "empty");
-      if (socket !== s && socket !== null) return; // a newer socket owns the status line
-      state.textContent = `closed with code ${c.code}${c.reason ? ` (${c.reason})` : ""}; nothing reconnects unless your code does`;
-      if (socket === s) showClosed();
-    };
     toggle.textContent = "Disconnect";
     toggle.setAttribute("aria-pressed", "true");
   };
@@ -102,6 +90,6 @@ export function mount(root) {
     ...[['{"type":"ping"}', "ping"], ['{"type":"echo","data":"hello"}', "echo"], ['{"type":"chat","text":"hi everyone"}', "chat"],
       ['{"type":"publish","topic":"demo","event":"note","data":{"text":"from a socket"}}', "publish"]]
       .map(([json, label]) => button(label, () => { input.value = json; }, "ghost")));
-  root.append(el("div", { class: "widget-controls" }, toggle, input, sendBtn), presets, state, log.node, codeBox(CODE));
+  root.append(el("div", { class: "widget-controls" }, toggle, input, sendBtn), presets, state, log.node, sourceBox(file));
   return { start, stop, send, ready: () => opened ?? Promise.resolve(), get running() { return socket !== null; } };
 }

@@ -1,0 +1,26 @@
+// WebSockets, the whole client: one socket, a JSON protocol on top.
+// ws:// on an http page, wss:// on an https page (which blocks ws://).
+// The server sends `welcome`, then whatever we subscribe to as `event`
+// messages, and answers each of our messages (ack, pong, echo, error…).
+// Nothing reconnects by itself: pass the last event id seen as `since` to
+// a new socket and the server replays what was missed.
+
+export const file = import.meta.url; // the widget shows this very file
+
+export function connect({ since = null, query = "", onOpen = console.log, onMessage = console.log, onClose = console.log } = {}) {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const ws = new WebSocket(`${scheme}://${location.host}/api/ws${query ? `?${query}` : ""}`);
+  ws.onopen = () => {
+    const subscribe = JSON.stringify(since === null ? { type: "subscribe" } : { type: "subscribe", since });
+    ws.send(subscribe);
+    onOpen(subscribe);
+  };
+  ws.onmessage = (m) => onMessage(JSON.parse(m.data), m.data);
+  ws.onclose = (c) => onClose(c.code, c.reason);
+  return ws;   // ws.send(JSON.stringify({ type: "ping" })) talks back
+}
+
+// Run on its own (the editor's Run button): log every message, and ping.
+export function main() {
+  const ws = connect({ onOpen: () => ws.send(JSON.stringify({ type: "ping" })) });
+}

@@ -1,0 +1,257 @@
+//! Counting what the "write the code yourself" exercises are graded on:
+//! whether the learner's own client got every event exactly once, and how
+//! it behaved after the server let it down (a half-open stream, a dropped
+//! socket, a 503).
+//!
+//! Event ids are consecutive (the hub numbers every event, gaps are never
+//! skipped silently), so a client that reads every topic must see every id
+//! between the first and the last one it got: a missing id is an event
+//! *lost*, an id seen twice a *duplicate*. These are per transport, over the
+//! learner's entries in the step's window. Kept apart from
+//! [`super::checks`] because they need the whole window, not one entry.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::traffic::{Entry, EntryKind, Transport};
+
+use super::checks::Counters;
+
+/// Every name this module counts, with what it means.
+pub const NAMES: &[(&str, &str)] = &[
+    ("poll_events", "distinct events your polls brought"),
+    ("poll_duplicates", "events your polls downloaded again"),
+    (
+        "sse_lost",
+        "events missing between the first and last your streams got",
+    ),
+    ("sse_duplicates", "events your streams got twice"),
+    (
+        "sse_events_after_half_open",
+        "events your streams got after the stream went half-open",
+    ),
+    (
+        "ws_lost",
+        "events missing between the first and last your sockets got",
+    ),
+    ("ws_duplicates", "events your sockets got twice"),
+    ("ws_drops", "times the server dropped your WebSockets"),
+    (
+        "ws_reconnects_after_drop",
+        "WebSockets you opened again after a drop",
+    ),
+    (
+        "ws_reconnect_spread_ms",
+        "spread between your quickest and slowest reconnect after a drop, in ms",
+    ),
+    (
+        "long_poll_errors",
+        "long-polls answered with an error status (5xx)",
+    ),
+    (
+        "long_poll_shortest_retry_ms",
+        "shortest wait before asking again after an error, in ms",
+    ),
+];
+
+/// Ids one transport delivered: id → times.
+#[derive(Default)]
+struct Seen(BTreeMap<u64, u64>);
+
+impl Seen {
+    fn add(&mut self, e: &Entry) {
+        for id in e.event_ids.iter().flatten() {
+            *self.0.entry(*id).or_default() += 1;
+        }
+    }
+
+    fn distinct(&self) -> u64 {
+        self.0.len() as u64
+    }
+
+    fn duplicates(&self) -> u64 {
+        self.0.values().map(|n| n - 1).sum()
+    }
+
+    /// Ids missing between the lowest and the highest seen.
+    fn lost(&self) -> u64 {
+        match (self.0.keys().next(), self.0.keys().next_back()) {
+            (Some(lo), Some(hi)) => hi - lo + 1 - self.distinct(),
+            _ => 0,
+        }
+    }
+}
+
+fn route(e: &Entry) -> Option<&str> {
+    e.path.as_deref().map(|p| p.split('?').next().unwrap_or(p))
+}
+
+fn ok(e: &Entry) -> bool {
+    e.status.is_some_and(|s| (200..300).contains(&s))
+}
+
+/// Adds this module's counts for `entries` (oldest first) to `c`.
+pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>) {
+    let (mut poll, mut sse, mut ws) = (Seen::default(), Seen::default(), Seen::default());
+    let mut half_open = false;
+    let mut after_half_open = 0;
+    // WebSocket connections open now, and when the last drop closed one.
+    let mut ws_open: HashMap<u64, ()> = HashMap::new();
+    let mut dropped_at: Option<u64> = None;
+    let mut reconnects: Vec<u64> = Vec::new();
+    let mut drops = 0;
+    // Long-poll: when the last error answer ended, and the shortest retry.
+    let mut failed_at: Option<u64> = None;
+    let mut errors = 0;
+    let mut shortest_retry: Option<u64> = None;
+    for e in entries {
+        match (e.transport, e.kind) {
+            (Transport::Poll, EntryKind::Exchange) => poll.add(e),
+            (Transport::Sse, EntryKind::Event) => {
+                sse.add(e);
+                if half_open {
+                    after_half_open += e.events_delivered() as u64;
+                }
+            }
+            (Transport::Websocket, EntryKind::Event) => ws.add(e),
+            (Transport::Websocket, EntryKind::Opened) => {
+                ws_open.insert(e.connection, ());
+                if let Some(at) = dropped_at.take() {
+                    reconnects.push(e.at_ms.saturating_sub(at));
+                }
+            }
+            (Transport::Websocket, EntryKind::Closed) => {
+                ws_open.remove(&e.connection);
+            }
+            (Transport::LongPoll, EntryKind::Exchange) => {
+                // An exchange is logged when its answer ends; the next one
+                // starts `duration_ms` before it is logged.
+                let started = e
+                    .at_ms
+                    .saturating_sub(e.duration_ms.unwrap_or(0.0).round() as u64);
+                if let Some(at) = failed_at.take() {
+                    let wait = started.saturating_sub(at);
+                    shortest_retry = Some(shortest_retry.map_or(wait, |s: u64| s.min(wait)));
+                }
+                if e.status.is_some_and(|s| s >= 500) {
+                    errors += 1;
+                    failed_at = Some(e.at_ms);
+                }
+            }
+            (Transport::Api, EntryKind::Exchange) if ok(e) => match route(e) {
+                Some("/api/faults/half-open") => half_open = true,
+                Some("/api/connections/drop") if !ws_open.is_empty() => {
+                    drops += 1;
+                    dropped_at = Some(e.at_ms);
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+    c.add("poll_events", poll.distinct());
+    c.add("poll_duplicates", poll.duplicates());
+    c.add("sse_lost", sse.lost());
+    c.add("sse_duplicates", sse.duplicates());
+    c.add("sse_events_after_half_open", after_half_open);
+    c.add("ws_lost", ws.lost());
+    c.add("ws_duplicates", ws.duplicates());
+    c.add("ws_drops", drops);
+    c.add("ws_reconnects_after_drop", reconnects.len() as u64);
+    let spread = match (reconnects.iter().min(), reconnects.iter().max()) {
+        (Some(lo), Some(hi)) if reconnects.len() >= 2 => hi - lo,
+        _ => 0,
+    };
+    c.add("ws_reconnect_spread_ms", spread);
+    c.add("long_poll_errors", errors);
+    c.add("long_poll_shortest_retry_ms", shortest_retry.unwrap_or(0));
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::traffic::Direction;
+
+    fn delivered(transport: Transport, kind: EntryKind, ids: &[u64]) -> Arc<Entry> {
+        let mut e = Entry::new(transport, kind, Direction::Down, 1);
+        e.status = Some(200);
+        e.event_ids = Some(ids.to_vec());
+        Arc::new(e)
+    }
+
+    fn post(path: &str, at_ms: u64) -> Arc<Entry> {
+        let mut e = Entry::new(Transport::Api, EntryKind::Exchange, Direction::Both, 0);
+        e.method = Some("POST".into());
+        e.path = Some(path.into());
+        e.status = Some(200);
+        e.at_ms = at_ms;
+        Arc::new(e)
+    }
+
+    fn ws(kind: EntryKind, connection: u64, at_ms: u64) -> Arc<Entry> {
+        let mut e = Entry::new(Transport::Websocket, kind, Direction::Both, connection);
+        e.at_ms = at_ms;
+        Arc::new(e)
+    }
+
+    #[test]
+    fn polls_that_download_again_count_duplicates() {
+        let poll = |ids: &[u64]| delivered(Transport::Poll, EntryKind::Exchange, ids);
+        let c = Counters::from_entries(&[poll(&[1, 2]), poll(&[1, 2, 3]), poll(&[])]);
+        assert_eq!((c.get("poll_events"), c.get("poll_duplicates")), (3, 2));
+    }
+
+    #[test]
+    fn a_gap_is_lost_and_only_events_after_the_half_open_count_after_it() {
+        let sse = |ids: &[u64]| delivered(Transport::Sse, EntryKind::Event, ids);
+        let c = Counters::from_entries(&[
+            sse(&[10]),
+            post("/api/faults/half-open", 1),
+            sse(&[11]),
+            sse(&[13]),
+            sse(&[13]),
+        ]);
+        assert_eq!(c.get("sse_lost"), 1, "12 never arrived");
+        assert_eq!(c.get("sse_duplicates"), 1);
+        assert_eq!(c.get("sse_events_after_half_open"), 3);
+    }
+
+    #[test]
+    fn reconnect_delays_after_drops_are_spread() {
+        let c = Counters::from_entries(&[
+            ws(EntryKind::Opened, 1, 0),
+            post("/api/connections/drop", 1000),
+            ws(EntryKind::Closed, 1, 1001),
+            ws(EntryKind::Opened, 2, 1300),
+            post("/api/connections/drop", 2000),
+            ws(EntryKind::Closed, 2, 2001),
+            ws(EntryKind::Opened, 3, 2900),
+            post("/api/connections/drop", 5000),
+        ]);
+        assert_eq!(c.get("ws_drops"), 3);
+        assert_eq!(c.get("ws_reconnects_after_drop"), 2);
+        assert_eq!(c.get("ws_reconnect_spread_ms"), 600);
+        let idle = Counters::from_entries(&[post("/api/connections/drop", 10)]);
+        assert_eq!(idle.get("ws_drops"), 0, "nothing open, nothing dropped");
+    }
+
+    #[test]
+    fn retries_after_errors_are_timed_from_the_failed_answer() {
+        let lp = |status: u16, at_ms: u64, duration: f64| {
+            let mut e = Entry::new(Transport::LongPoll, EntryKind::Exchange, Direction::Both, 0);
+            e.status = Some(status);
+            e.at_ms = at_ms;
+            e.duration_ms = Some(duration);
+            Arc::new(e)
+        };
+        let c = Counters::from_entries(&[
+            lp(503, 1000, 1.0),
+            lp(503, 1010, 2.0),
+            lp(503, 1600, 1.0),
+            lp(204, 4000, 1000.0),
+        ]);
+        assert_eq!(c.get("long_poll_errors"), 3);
+        assert_eq!(c.get("long_poll_shortest_retry_ms"), 8);
+    }
+}
