@@ -12,7 +12,7 @@
 //! simpler than a job to poll, and Swagger UI's "Try it out" still ends.
 //!
 //! - [`report`]: the card, its line ids (an enum) and their reasons.
-//! - [`sse`] with [`sse_client`]: the SSE run. [`websocket`]: the WebSocket run.
+//! - [`sse`] with [`sse_client`] (and `sse_edges`): the SSE run. [`websocket`]: the WebSocket run.
 //! - [`api`]: the endpoint. The verdict also goes into an `X-Grader-Verdict`
 //!   header, so the traffic log (and a lesson's check) sees how a run ended.
 
@@ -22,6 +22,7 @@ pub mod report;
 pub mod slots;
 pub mod sse;
 pub mod sse_client;
+mod sse_edges;
 pub mod target;
 pub mod websocket;
 

@@ -228,9 +228,8 @@ pub fn excerpt(text: &str) -> String {
 }
 
 /// Which kind of server was graded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A Server-Sent Events endpoint (`http://…`).
     Sse,

@@ -87,5 +87,6 @@ if __name__ == "__main__":
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
+    sock.listen(128)                  # connections wait from now on, even before uvicorn runs
     print(f"SSE server listening on http://127.0.0.1:{sock.getsockname()[1]}/sse", flush=True)
     uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
