@@ -105,6 +105,13 @@ pub struct Config {
     #[arg(long, env = "PLAYGROUND_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Let "Grade my server" (POST /api/grader/runs) connect to any address, and
+    /// answer learners on other machines. Without it the grader only connects to
+    /// loopback addresses (127.0.0.0/8, ::1) and only for requests that come from
+    /// this machine, so a curious learner cannot aim it at the network.
+    #[arg(long, env = "PLAYGROUND_GRADER_ALLOW_REMOTE")]
+    pub grader_allow_remote: bool,
+
     /// Events and chat messages one learner may publish per second, over HTTP and
     /// WebSocket together (bursts of twice as many pass); more get 429 + Retry-After.
     #[arg(long, env = "PLAYGROUND_PUBLISH_RATE_PER_LEARNER", default_value_t = 50,

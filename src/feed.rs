@@ -1,7 +1,10 @@
 //! Built-in publishers, so there is always something live to watch.
 //!
 //! A feed is a background task that publishes through the [`Backplane`] at a steady
-//! rate. Learners start, stop and re-rate feeds at runtime (through the API);
+//! average rate, at random moments (each wait is 50–150 % of the interval), as
+//! real events arrive. A metronome would lock in phase with a poller of a
+//! whole multiple of its period, so the poller would measure the same delay
+//! every time instead of about half its interval, which lesson 02 teaches. Learners start, stop and re-rate feeds at runtime (through the API);
 //! each feed owns a `watch` channel with its settings, so a change takes effect
 //! at once instead of after the current sleep.
 //!
@@ -116,6 +119,11 @@ impl Feeds {
     }
 }
 
+/// A wait of 50–150 % of `interval`: the same rate on average, at random moments.
+fn around(interval: Duration) -> Duration {
+    interval.mul_f64(0.5 + fastrand::f64())
+}
+
 fn spawn(
     name: &'static str,
     description: &'static str,
@@ -149,7 +157,7 @@ fn spawn(
                             }
                             Err(err) => tracing::debug!(feed = name, %err, "a feed event was not published"),
                         }
-                        next_at = Instant::now() + current.interval;
+                        next_at = Instant::now() + around(current.interval);
                     }
                 }
             } else {
@@ -242,6 +250,26 @@ impl Generator for Notifications {
 mod tests {
     use super::*;
     use crate::hub::Delivery;
+
+    #[test]
+    fn waits_vary_around_the_interval_and_average_it() {
+        let interval = Duration::from_millis(2000);
+        let waits: Vec<Duration> = (0..2000).map(|_| around(interval)).collect();
+        assert!(
+            waits
+                .iter()
+                .all(|w| *w >= interval / 2 && *w < interval * 3 / 2)
+        );
+        let mean = waits.iter().sum::<Duration>() / 2000;
+        assert!(
+            mean > interval * 9 / 10 && mean < interval * 11 / 10,
+            "{mean:?}"
+        );
+        assert!(
+            waits.iter().any(|w| *w < interval * 3 / 4),
+            "not a metronome"
+        );
+    }
 
     #[tokio::test]
     async fn a_started_feed_publishes_and_a_stopped_one_does_not() {
