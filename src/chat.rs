@@ -12,6 +12,10 @@
 //! message), so one conversation reads the same on an SSE stream, a poll
 //! and a socket subscribed to the topic, the sender's own messages
 //! included. That is what lets lesson 8 build one chat twice.
+//!
+//! `POST /api/chat/shown/{id}` stores nothing: a client reports that it put
+//! message `id` on screen, the traffic log keeps the report, and lesson 13's
+//! "every message exactly once" exercise counts the reports.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -185,4 +189,33 @@ impl ChatApi {
         let id = self.backplane.publish(chat_event(&from, &text)).await?;
         Ok(ChatResponse::Accepted(Json(ChatPosted { id })))
     }
+
+    /// Report that my client showed chat message `id`
+    ///
+    /// Nothing is stored but the request itself, in your traffic log: it is
+    /// how the page reports what your own chat code put on screen (the
+    /// sandbox's `show(id, text)`), so the exercise "every message exactly
+    /// once" can compare what your stream delivered with what you showed.
+    /// Answers `204 No Content`.
+    #[oai(path = "/chat/shown/:id", method = "post", tag = "ApiTags::Events")]
+    async fn shown(
+        &self,
+        /// The event id the message arrived under (`POST /api/chat` answers it too).
+        #[oai(example = "example_shown_id")]
+        id: poem_openapi::param::Path<u64>,
+    ) -> ShownResponse {
+        let _ = id; // the traffic log has it, in the path
+        ShownResponse::Noted
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum ShownResponse {
+    /// Noted: the report is in your traffic log.
+    #[oai(status = 204)]
+    Noted,
+}
+
+fn example_shown_id() -> u64 {
+    42
 }

@@ -106,11 +106,18 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
 
     /// Extra host names the server answers to, comma-separated: `name` (any port) or
-    /// `name:port` (e.g. my-laptop.local). Always allowed: localhost, 127.0.0.1 and
-    /// [::1] with the server's port, and the address a connection reached. Any other
-    /// `Host` gets 421 (DNS rebinding protection).
+    /// `name:port` (e.g. my-laptop.local). Always allowed: localhost, 127.0.0.1,
+    /// [::1] and the address a connection reached. Any other `Host` gets 421 (DNS
+    /// rebinding protection).
     #[arg(long, env = "PLAYGROUND_ALLOWED_HOSTS", value_delimiter = ',')]
     pub allowed_hosts: Vec<String>,
+
+    /// Let "Grade my server" (POST /api/grader/runs) connect to any address, and
+    /// answer learners on other machines. Without it the grader only connects to
+    /// loopback addresses (127.0.0.0/8, ::1) and only for requests that come from
+    /// this machine, so a curious learner cannot aim it at the network.
+    #[arg(long, env = "PLAYGROUND_GRADER_ALLOW_REMOTE")]
+    pub grader_allow_remote: bool,
 
     /// Events and chat messages one learner may publish per second, over HTTP and
     /// WebSocket together (bursts of twice as many pass); more get 429 + Retry-After.

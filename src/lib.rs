@@ -24,6 +24,8 @@
 //!   bounded load tests (load lab), reconnect storms, and two instances over
 //!   Redis (cluster lab). Its fault switches and actions reach the transports
 //!   through a middleware in front of them and a valve in every open stream.
+//! - [`grader`] is "Grade my server": a bounded client of the learner's own
+//!   SSE or WebSocket server that answers with a report card.
 //! - [`drops`] lets a learner make the server cut their own connections.
 //! - [`feed`] runs the built-in publishers (`ticker`, `notifications`).
 //! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).
@@ -59,6 +61,7 @@ pub mod cors;
 pub mod drops;
 pub mod feed;
 pub mod frontend;
+pub mod grader;
 pub mod hosts;
 pub mod hub;
 pub mod idle;

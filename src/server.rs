@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::cors::Cors;
 use crate::drops::DropsApi;
 use crate::frontend::Frontend;
+use crate::grader::api::GraderApi;
 use crate::hosts::HostAllowList;
 use crate::lab::LabApi;
 use crate::lab::challenges::ChallengesApi;
@@ -64,7 +65,8 @@ type Apis = (
     ClusterLabApi,
     StormApi,
     FaultsApi,
-    ChallengesApi,
+    // poem-openapi's tuples stop at 16: the last two share one slot.
+    (ChallengesApi, GraderApi),
 );
 
 /// Builds the OpenAPI service (shared by the router and the spec tests).
@@ -115,11 +117,16 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
             FaultsApi {
                 faults: state.faults.clone(),
             },
-            ChallengesApi {
-                challenges: state.challenges.clone(),
-                traffic: state.traffic.clone(),
-                faults: state.faults.clone(),
-            },
+            (
+                ChallengesApi {
+                    challenges: state.challenges.clone(),
+                    traffic: state.traffic.clone(),
+                    faults: state.faults.clone(),
+                },
+                GraderApi {
+                    grader: state.grader.clone(),
+                },
+            ),
         ),
         "realtime-playground",
         env!("CARGO_PKG_VERSION"),

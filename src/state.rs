@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::connections::Connections;
 use crate::drops::Drops;
 use crate::feed::{FeedSettings, Feeds};
+use crate::grader::Grader;
 use crate::hub::Hub;
 use crate::lab::Lab;
 use crate::lab::challenges::Challenges;
@@ -60,6 +61,8 @@ pub struct AppState {
     pub storm_lab: Arc<StormLab>,
     /// Tells handlers when their client hung up.
     pub peers: PeerWatch,
+    /// "Grade my server": runs against the learner's own server.
+    pub grader: Arc<Grader>,
 }
 
 impl AppState {
@@ -153,6 +156,7 @@ impl AppState {
             challenges: Arc::new(storage.challenges()),
             limits: Arc::new(PublishLimits::new(&config)),
             peers: PeerWatch::default(),
+            grader: Arc::new(Grader::new(config.grader_allow_remote)),
             load_lab: LoadLab::new(addr, config.loadgen_program(), shutdown.clone()),
             cluster_lab: ClusterLab::new(&config, addr, shutdown.clone()),
             storm_lab: StormLab::new(addr, drops.clone(), shutdown.clone()),

@@ -29,6 +29,7 @@ async fn openapi_lists_every_endpoint_with_tags_and_examples() {
         ("/api/faults/half-open", "post"),
         ("/api/lab/storm", "post"),
         ("/api/lab/storm/{id}", "get"),
+        ("/api/grader/runs", "post"),
     ] {
         let op = &paths[path][method];
         assert!(op.is_object(), "{method} {path} missing");
@@ -73,6 +74,8 @@ async fn openapi_lists_every_endpoint_with_tags_and_examples() {
         "HalfOpenRequest",
         "StormRequest",
         "StormRun",
+        "GradeRequest",
+        "Report",
     ] {
         assert!(
             schemas[name]["example"].is_object(),

@@ -94,7 +94,7 @@ async function mountStepWidget(step) {
   pane.append(box);
   widget = { name, controller: module.mount(box, ctx()) ?? {} };
   const staged = ["poll", "long_poll", "sse", "websocket", "compare"].includes(lesson.transport);
-  if (staged && !["feeds", "publish", "sequence", "load", "cluster", "decide", "interview"].includes(name)) stage = mountStage(pane);
+  if (staged && !["feeds", "publish", "sequence", "load", "cluster", "decide", "interview", "grader"].includes(name)) stage = mountStage(pane);
 }
 
 function defaultWidget() {

@@ -10,6 +10,8 @@
 //   `actor=play` when play mode runs the code, and count: more than
 //   `maxOpen` connections open at once, or `maxRequests` in one run, are
 //   refused with an error the code sees and the page reports.
+// - show(id, text) is what a chat exercise's code calls to put message `id`
+//   on screen: the page lists it and reports it (at most MAX_SHOWN a run).
 // The run-time cap is the page's: it terminates this worker.
 
 const post = (type, data) => self.postMessage({ type, ...data });
@@ -34,6 +36,17 @@ function show(level, args) {
 for (const level of ["log", "info", "warn", "error", "debug"]) {
   console[level] = (...args) => show(level === "debug" ? "log" : level, args);
 }
+
+const MAX_SHOWN = 500;
+let shown = 0;
+self.show = (id, text = "") => {
+  if (!Number.isSafeInteger(id) || id < 0) {
+    show("warn", [`show(id, text): id must be the message's event id (a whole number), not ${JSON.stringify(id)}`]);
+    return;
+  }
+  shown += 1;
+  if (shown <= MAX_SHOWN) post("shown", { id, text: String(text).slice(0, 200) });
+};
 
 self.addEventListener("error", (e) => post("crash", { text: e.message }));
 self.addEventListener("unhandledrejection", (e) => post("crash", { text: `unhandled: ${e.reason?.message ?? e.reason}` }));

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use super::fault_checks::FaultTally;
 use crate::traffic::{Direction, Entry, EntryKind, Transport};
 
-/// Every name a check may use: these, [`super::fault_checks::NAMES`] and
-/// [`super::delivery_checks::NAMES`].
+/// Every name a check may use: these, [`super::fault_checks::NAMES`],
+/// [`super::delivery_checks::NAMES`] and [`super::grader_checks::NAMES`].
 /// A lesson naming anything else is rejected.
 pub const NAMES: &[(&str, &str)] = &[
     ("polls", "short polls answered"),
@@ -79,6 +79,7 @@ pub fn all_names() -> impl Iterator<Item = (&'static str, &'static str)> {
         .iter()
         .chain(super::fault_checks::NAMES)
         .chain(super::delivery_checks::NAMES)
+        .chain(super::grader_checks::NAMES)
         .map(|(n, d)| (*n, *d))
 }
 
@@ -191,6 +192,7 @@ impl Counters {
         let mut faults = FaultTally::default();
         for e in entries {
             faults.count(&mut c, e);
+            super::grader_checks::count(&mut c, e);
             match e.transport {
                 Transport::Poll => poll_cost.add(e),
                 Transport::Sse => sse_cost.add(e),

@@ -51,7 +51,38 @@ pub const NAMES: &[(&str, &str)] = &[
         "long_poll_shortest_retry_ms",
         "shortest wait before asking again after an error, in ms",
     ),
+    (
+        "long_poll_retry_growth",
+        "times longer your longest wait after an error was than your shortest",
+    ),
+    (
+        "long_poll_recovered",
+        "long-polls answered again (2xx) after an error",
+    ),
+    (
+        "chat_shown",
+        "chat messages your code showed (each reported by show())",
+    ),
+    (
+        "chat_shown_twice",
+        "chat messages your code showed more than once",
+    ),
+    (
+        "chat_not_shown",
+        "chat messages your chat stream delivered that your code never showed",
+    ),
 ];
+
+/// Where a client reports that it showed chat message `{id}` (`src/chat.rs`).
+const SHOWN_PREFIX: &str = "/api/chat/shown/";
+
+/// An SSE stream of the chat topic alone (`/api/sse?topics=chat`).
+fn chat_stream(e: &Entry) -> bool {
+    e.path
+        .as_deref()
+        .and_then(|p| p.split_once('?'))
+        .is_some_and(|(_, q)| q.split('&').any(|kv| kv == "topics=chat"))
+}
 
 /// Ids one transport delivered: id → times.
 #[derive(Default)]
@@ -103,10 +134,22 @@ pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>)
     let mut failed_at: Option<u64> = None;
     let mut errors = 0;
     let mut shortest_retry: Option<u64> = None;
+    let mut longest_retry = 0;
+    let mut recovered = 0;
+    // Chat: the streams of the chat topic, what they delivered, what was shown.
+    let mut chat_streams: HashMap<u64, ()> = HashMap::new();
+    let mut chat_delivered = Seen::default();
+    let mut chat_shown = Seen::default();
     for e in entries {
         match (e.transport, e.kind) {
             (Transport::Poll, EntryKind::Exchange) => poll.add(e),
+            (Transport::Sse, EntryKind::Opened) if chat_stream(e) => {
+                chat_streams.insert(e.connection, ());
+            }
             (Transport::Sse, EntryKind::Event) => {
+                if chat_streams.contains_key(&e.connection) {
+                    chat_delivered.add(e);
+                }
                 sse.add(e);
                 if half_open {
                     after_half_open += e.events_delivered() as u64;
@@ -131,6 +174,10 @@ pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>)
                 if let Some(at) = failed_at.take() {
                     let wait = started.saturating_sub(at);
                     shortest_retry = Some(shortest_retry.map_or(wait, |s: u64| s.min(wait)));
+                    longest_retry = longest_retry.max(wait);
+                    if ok(e) {
+                        recovered += 1;
+                    }
                 }
                 if e.status.is_some_and(|s| s >= 500) {
                     errors += 1;
@@ -143,7 +190,15 @@ pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>)
                     drops += 1;
                     dropped_at = Some(e.at_ms);
                 }
-                _ => {}
+                Some(path) => {
+                    if let Some(id) = path
+                        .strip_prefix(SHOWN_PREFIX)
+                        .and_then(|id| id.parse::<u64>().ok())
+                    {
+                        *chat_shown.0.entry(id).or_default() += 1;
+                    }
+                }
+                None => {}
             },
             _ => {}
         }
@@ -164,6 +219,24 @@ pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>)
     c.add("ws_reconnect_spread_ms", spread);
     c.add("long_poll_errors", errors);
     c.add("long_poll_shortest_retry_ms", shortest_retry.unwrap_or(0));
+    // A fixed wait grows 1×; back-off doubling three times, 4× or more.
+    let growth = match shortest_retry {
+        Some(shortest) if errors >= 2 => longest_retry / shortest.max(1),
+        _ => 0,
+    };
+    c.add("long_poll_retry_growth", growth);
+    c.add("long_poll_recovered", recovered);
+    c.add("chat_shown", chat_shown.distinct());
+    c.add(
+        "chat_shown_twice",
+        chat_shown.0.values().filter(|n| **n > 1).count() as u64,
+    );
+    let not_shown = chat_delivered
+        .0
+        .keys()
+        .filter(|id| !chat_shown.0.contains_key(id))
+        .count();
+    c.add("chat_not_shown", not_shown as u64);
 }
 
 #[cfg(test)]
@@ -253,5 +326,59 @@ mod tests {
         ]);
         assert_eq!(c.get("long_poll_errors"), 3);
         assert_eq!(c.get("long_poll_shortest_retry_ms"), 8);
+        assert_eq!(c.get("long_poll_recovered"), 1, "the 204 after the errors");
+    }
+
+    #[test]
+    fn chat_counts_what_was_shown_against_what_the_chat_stream_delivered() {
+        let mut opened = Entry::new(Transport::Sse, EntryKind::Opened, Direction::Both, 7);
+        opened.path = Some("/api/sse?topics=chat".into());
+        let chat = |ids: &[u64]| {
+            let mut e = Entry::new(Transport::Sse, EntryKind::Event, Direction::Down, 7);
+            e.event_ids = Some(ids.to_vec());
+            Arc::new(e)
+        };
+        let mut other = Entry::new(Transport::Sse, EntryKind::Event, Direction::Down, 8);
+        other.event_ids = Some(vec![99]);
+        let shown = |id: u64| post(&format!("/api/chat/shown/{id}"), 0);
+        let c = Counters::from_entries(&[
+            Arc::new(opened),
+            chat(&[1]),
+            chat(&[2]),
+            chat(&[3]),
+            Arc::new(other),
+            shown(1),
+            shown(2),
+            shown(2),
+            shown(2),
+        ]);
+        assert_eq!(c.get("chat_shown"), 2);
+        assert_eq!(c.get("chat_shown_twice"), 1, "2 was shown three times");
+        assert_eq!(c.get("chat_not_shown"), 1, "3; 99 came on another stream");
+    }
+
+    #[test]
+    fn back_off_grows_the_waits_and_a_fixed_wait_does_not() {
+        let lp = |status: u16, at_ms: u64| {
+            let mut e = Entry::new(Transport::LongPoll, EntryKind::Exchange, Direction::Both, 0);
+            e.status = Some(status);
+            e.at_ms = at_ms;
+            e.duration_ms = Some(0.0);
+            Arc::new(e)
+        };
+        let backing_off =
+            Counters::from_entries(&[lp(503, 0), lp(503, 1000), lp(503, 3000), lp(200, 7000)]);
+        assert_eq!(backing_off.get("long_poll_shortest_retry_ms"), 1000);
+        assert_eq!(backing_off.get("long_poll_retry_growth"), 4);
+        assert_eq!(backing_off.get("long_poll_recovered"), 1);
+        let fixed =
+            Counters::from_entries(&[lp(503, 0), lp(503, 1000), lp(503, 2000), lp(200, 3000)]);
+        assert_eq!(fixed.get("long_poll_retry_growth"), 1);
+        let once = Counters::from_entries(&[lp(503, 0), lp(200, 5000)]);
+        assert_eq!(
+            once.get("long_poll_retry_growth"),
+            0,
+            "one error shows no growth"
+        );
     }
 }

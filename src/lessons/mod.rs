@@ -18,6 +18,7 @@ pub mod checks;
 pub mod delivery_checks;
 pub mod exercises;
 pub mod fault_checks;
+pub mod grader_checks;
 pub mod highlight_css;
 pub mod judge;
 pub mod parse;

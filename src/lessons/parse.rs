@@ -35,6 +35,7 @@ pub const WIDGETS: &[&str] = &[
     "cluster",
     "sequence",
     "faults",
+    "grader",
     // "Write the code yourself": the editor, a starting file and a scenario
     // (frontend/js/widgets/exercise-*.js).
     "exercise-poll-since",

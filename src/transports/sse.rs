@@ -92,15 +92,19 @@ impl SseApi {
         /// Seconds between heartbeat comments; 0 turns them off (default: the server's, 15).
         #[oai(validator(maximum(value = "3600")))]
         heartbeat: Query<Option<u64>>,
-        /// Resume after this id (sent by `EventSource` when it reconnects).
-        // Digits only, at most 19 (so it always fits a u64), checked by poem before the handler runs.
-        #[oai(name = "Last-Event-ID", validator(pattern = "^[0-9]{1,19}$"))]
+        /// Resume after this id (sent by `EventSource` when it reconnects). A
+        /// value that is not an id of this server (not a whole number) is
+        /// ignored: the stream starts from now, because any error status would
+        /// end an `EventSource` for good.
+        #[oai(name = "Last-Event-ID", validator(max_length = 256))]
         last_event_id_header: Header<Option<String>>,
         tap: Tap,
         learner: Learner,
         remote: &RemoteAddr,
     ) -> Result<SseAnswer, ApiError> {
-        let resume = parse_last_event_id(last_event_id_header.as_deref())?.or(*last_event_id);
+        // A garbled header means "no resume point", never an error (see above).
+        let header_id = parse_last_event_id(last_event_id_header.as_deref()).unwrap_or(None);
+        let resume = header_id.or(*last_event_id);
         if resume.is_some() && self.state.drops.take_refusal(&learner.id) {
             return Ok(SseAnswer::NoReconnect);
         }

@@ -7,7 +7,8 @@ import { el } from "../dom.js";
 import { mountCodeRunner } from "./runner.js";
 
 /**
- * `exercise`: { label, start, solution (URLs of the files), scenario, limits }.
+ * `exercise`: { label, start, solution (URLs of the files), scenario, limits,
+ * onShown (for code that calls show(id, text)) }.
  * The widget's controller lets play mode press "run solution".
  */
 export function mountExercise(root, exercise) {
@@ -16,7 +17,7 @@ export function mountExercise(root, exercise) {
   root.append(intro);
   const ready = Promise.all([exercise.start, exercise.solution].map((u) => fetch(u).then((r) => r.text())))
     .then(([start, solution]) => {
-      runner.current = mountCodeRunner({ code: start, original: start, label: exercise.label, scenario: exercise.scenario, limits: exercise.limits });
+      runner.current = mountCodeRunner({ code: start, original: start, label: exercise.label, scenario: exercise.scenario, limits: exercise.limits, onShown: exercise.onShown });
       root.append(runner.current.node);
       return solution;
     });

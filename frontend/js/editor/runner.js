@@ -25,8 +25,10 @@ const ENDINGS = {
  * `code`: the text to edit; `original`: what Reset brings back (default:
  * `code`). `scenario({ actor, say, signal })`, if given, runs beside the
  * code and ends the run when it resolves. `limits`: { runMs, maxOpen, maxRequests }.
+ * `onShown({ id, text }, actor)`, if given, gets each message the code shows
+ * with `show(id, text)` (and the console lists it).
  */
-export function mountCodeRunner({ code, original = code, label, limits = {}, scenario = null, onEnded = () => {} }) {
+export function mountCodeRunner({ code, original = code, label, limits = {}, scenario = null, onEnded = () => {}, onShown = null }) {
   const id = `runner-${++ids}`;
   const help = el("p", { class: "runner-help muted small", id: `${id}-help`,
     text: "Tab indents · Esc leaves the editor · Ctrl+Enter (⌘+Enter) runs · Ctrl+Z undoes" });
@@ -66,16 +68,22 @@ export function mountCodeRunner({ code, original = code, label, limits = {}, sce
       else if (m.type === "crash") print(`Error: ${m.text}`, "crash");
       else if (m.type === "cap") { refused = m.refused; print(`sandbox: ${m.what} refused — the cap is ${m.why}`, "cap"); }
       else if (m.type === "count") counts = m;
+      else if (m.type === "shown" && onShown) {
+        print(`shown: #${m.id} ${m.text}`, "shown");
+        onShown({ id: m.id, text: m.text }, currentActor);
+      }
     },
   });
   const caps = sandbox.limits;
 
   let controller = null;
   let ticker = null;
+  let currentActor = "learner";
   async function run({ actor = "learner" } = {}) {
     controller?.abort();
     controller = new AbortController();
     const { signal } = controller;
+    currentActor = actor;
     output.replaceChildren();
     counts = { open: 0, requests: 0 };
     refused = 0;

@@ -111,7 +111,8 @@ impl FaultsApi {
     /// Set my fault switches
     ///
     /// They apply to SSE streams and WebSockets you open from now on (the
-    /// corporate proxy also to your next WebSocket upgrade). Send all zeros
+    /// corporate proxy also to your next WebSocket upgrade), and
+    /// `long_poll_unavailable` to your next long-poll. Send all zeros
     /// (or `DELETE`) to reset.
     #[oai(path = "/faults", method = "put", tag = "LabTags::Lab")]
     async fn put(

@@ -9,6 +9,8 @@
 //! - With `corporate_proxy` it is a proxy that refuses WebSocket upgrades
 //!   (`403`) and buffers event streams ([`ProxyBuffer`]).
 //! - With `gzip` it is a compression layer on the SSE stream ([`gzip`]).
+//! - With `long_poll_unavailable` it is an overloaded server shedding load:
+//!   `503 Service Unavailable` with `Retry-After: 1` to every long-poll.
 //!
 //! The transports know nothing of it: it wraps their answers' bodies.
 
@@ -110,6 +112,9 @@ impl<E: Endpoint> FaultGateEndpoint<E> {
             return Ok(bad_gateway(left));
         }
         let switches = self.faults.of(&learner.id);
+        if switches.long_poll_unavailable && upstream == Upstream::LongPoll {
+            return Ok(unavailable());
+        }
         if switches.corporate_proxy
             && upstream == Upstream::WebSocket
             && wants_websocket(req.headers())
@@ -191,6 +196,29 @@ fn bad_gateway(left: Duration) -> Response {
     resp
 }
 
+/// Seconds an overloaded server asks a long-poller to wait (`Retry-After`).
+pub const UNAVAILABLE_RETRY_AFTER_S: u64 = 1;
+
+/// An overloaded server's answer to a long-poll (the `long_poll_unavailable`
+/// switch). The outage has no known end, so `Retry-After` is a minimum wait.
+fn unavailable() -> Response {
+    let mut resp = Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "The server is overloaded and sheds your long-polls (fault switch \
+             `long_poll_unavailable`). Wait at least {UNAVAILABLE_RETRY_AFTER_S} s \
+             (Retry-After) and longer after each failure: a client that asks again at \
+             once adds to the overload."
+        ),
+    )
+    .into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(UNAVAILABLE_RETRY_AFTER_S),
+    );
+    resp
+}
+
 /// The corporate proxy's answer to a WebSocket upgrade.
 fn upgrade_refused() -> Response {
     let mut resp = Problem::new(
@@ -207,8 +235,9 @@ fn upgrade_refused() -> Response {
 }
 
 /// Adds what the gate answers to the OpenAPI document: the deploy's `502`
-/// on every path it stands in front of, and the corporate proxy's reason for
-/// a `403` on the WebSocket paths.
+/// on every path it stands in front of, the overloaded server's `503` on the
+/// long-poll, and the corporate proxy's reason for a `403` on the WebSocket
+/// paths.
 pub fn document(doc: &mut serde_json::Value) {
     use serde_json::json;
     let bad_gateway = json!({
@@ -249,6 +278,9 @@ pub fn document(doc: &mut serde_json::Value) {
             continue;
         };
         responses.insert("502".into(), bad_gateway.clone());
+        if path == "/api/long-poll" {
+            responses.insert("503".into(), unavailable_doc());
+        }
         if path.starts_with("/api/ws")
             && let Some(forbidden) = responses
                 .get_mut("403")
@@ -261,6 +293,36 @@ pub fn document(doc: &mut serde_json::Value) {
             );
         }
     }
+}
+
+/// The `503` of the `long_poll_unavailable` switch, as the document shows it.
+fn unavailable_doc() -> serde_json::Value {
+    serde_json::json!({
+        "description": "Service Unavailable: you turned on the fault switch \
+                        `long_poll_unavailable` (`PUT /api/faults`), so the server sheds your \
+                        long-polls until you turn it off. `Retry-After` is the least to wait; \
+                        back off further after each failure.",
+        "content": {
+            "application/problem+json": {
+                "schema": { "$ref": "#/components/schemas/Problem" },
+                "example": {
+                    "type": "about:blank",
+                    "title": "Service Unavailable",
+                    "status": 503,
+                    "detail": "The server is overloaded and sheds your long-polls (fault switch \
+                               `long_poll_unavailable`). Wait at least 1 s (Retry-After) and \
+                               longer after each failure."
+                }
+            }
+        },
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait at least before asking again.",
+                "required": true,
+                "schema": { "type": "integer", "minimum": 1, "maximum": 1 }
+            }
+        }
+    })
 }
 
 #[cfg(test)]
@@ -307,6 +369,22 @@ mod tests {
         assert!(
             doc.pointer("/paths/~1api~1events/post/responses/502")
                 .is_none()
+        );
+        assert!(
+            doc.pointer("/paths/~1api~1poll/get/responses/503")
+                .is_none(),
+            "only the long-poll sheds load"
+        );
+    }
+
+    #[test]
+    fn a_503_says_how_long_to_wait_at_least() {
+        let resp = unavailable();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(
+            resp.headers()[header::CONTENT_TYPE],
+            crate::problem::CONTENT_TYPE
         );
     }
 

@@ -7,7 +7,8 @@
 //! - buffering proxy: hold events and release them in bursts every N seconds;
 //! - added latency: delay every delivery by N milliseconds;
 //! - gzip on the stream, buffered or flushed after each event;
-//! - corporate proxy: WebSocket upgrades refused, event streams buffered.
+//! - corporate proxy: WebSocket upgrades refused, event streams buffered;
+//! - long-poll unavailable: every long-poll answered `503` at once.
 //!
 //! Actions happen once ([`api`]):
 //! - deploy: the learner's streams and sockets are cut, and for a few

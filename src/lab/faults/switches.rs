@@ -47,6 +47,12 @@ pub struct FaultSwitches {
     /// long-polling answers pass unchanged.
     #[oai(default)]
     pub corporate_proxy: bool,
+    /// Make my long-polls fail: every `GET /api/long-poll` of mine is
+    /// answered at once with `503 Service Unavailable` (a problem document,
+    /// `Retry-After: 1`) until I turn this off. The server cannot know when
+    /// an overload ends, so `Retry-After` is a floor, not a schedule.
+    #[oai(default)]
+    pub long_poll_unavailable: bool,
 }
 
 impl poem_openapi::types::Example for FaultSwitches {
@@ -57,6 +63,7 @@ impl poem_openapi::types::Example for FaultSwitches {
             latency_ms: 0,
             gzip: Gzip::Off,
             corporate_proxy: false,
+            long_poll_unavailable: false,
         }
     }
 }
