@@ -17,9 +17,13 @@
 //! also runs while a keep-alive connection waits), so the server keeps this
 //! clock itself.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::Duration;
+
+use hyper::body::{Body, Frame, SizeHint};
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -49,6 +53,41 @@ impl Drop for Busy {
         self.0.finished.fetch_add(1, Ordering::AcqRel);
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.0.changed.notify_waiters();
+    }
+}
+
+/// An answer's body that keeps its request in flight until the body is
+/// dropped. It forwards the body's size, so an answer of known length keeps
+/// its `Content-Length` (a wrapper that hid it would turn every answer into
+/// `Transfer-Encoding: chunked`).
+pub struct InFlight<B> {
+    body: B,
+    _busy: Busy,
+}
+
+impl<B> InFlight<B> {
+    pub fn new(body: B, busy: Busy) -> Self {
+        InFlight { body, _busy: busy }
+    }
+}
+
+impl<B: Body + Unpin> Body for InFlight<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use http_body_util::combinators::BoxBody;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -37,7 +36,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::idle::{Activity, ConnectionTimeouts};
+use crate::idle::{Activity, ConnectionTimeouts, InFlight};
 
 type App = Arc<BoxEndpoint<'static, Response>>;
 
@@ -155,12 +154,7 @@ async fn serve_connection<Io>(
         let answer = Box::pin(async move { app.get_response(req).await });
         async move {
             let resp: hyper::Response<BoxBody<Bytes, io::Error>> = answer.await.into();
-            let resp = resp.map(|body| {
-                BoxBody::new(body.map_frame(move |frame| {
-                    let _in_flight = &busy;
-                    frame
-                }))
-            });
+            let resp = resp.map(|body| InFlight::new(body, busy));
             Ok::<_, Infallible>(resp)
         }
     });

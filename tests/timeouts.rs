@@ -155,3 +155,29 @@ async fn silent_sockets_from_one_address_hit_its_cap_and_others_are_still_answer
     assert!(answered, "room again once the silent sockets closed");
     server.stop().await;
 }
+
+/// Keeping a request in flight until its body is sent must not hide the
+/// body's length: an answer of known size keeps its `Content-Length`
+/// (clients that read a refused upgrade's body raw, like tungstenite, and
+/// the traffic log's bytes on the wire depend on it), and a stream stays
+/// chunked.
+#[tokio::test]
+async fn answers_of_known_length_keep_their_content_length() {
+    let server = server().await;
+    let res = server.get("/api/status").await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers().get("transfer-encoding").is_none(),
+        "{:?}",
+        res.headers()
+    );
+    let length: usize = res.headers()["content-length"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("a number");
+    assert_eq!(res.bytes().await.expect("body").len(), length);
+
+    let stream = server.get("/api/sse?limit=1").await;
+    assert_eq!(stream.headers()["transfer-encoding"], "chunked");
+}
