@@ -203,9 +203,10 @@ impl ChatApi {
         /// The event id the message arrived under (`POST /api/chat` answers it too).
         #[oai(example = "example_shown_id")]
         id: poem_openapi::param::Path<u64>,
-    ) -> ShownResponse {
+    ) -> Result<ShownResponse, ApiError> {
         let _ = id; // the traffic log has it, in the path
-        ShownResponse::Noted
+        // A `Result` so the document lists the 400 a malformed id gets.
+        Ok(ShownResponse::Noted)
     }
 }
 
