@@ -66,22 +66,8 @@ async fn the_idle_killer_closes_silent_streams_and_spares_heartbeating_ones() {
     .await
     .expect("heartbeats kept it alive");
 
-    let log: Value = server
-        .http
-        .get(server.url("/api/traffic?transport=sse"))
-        .header("X-Learner", "idle")
-        .send()
-        .await
-        .expect("traffic")
-        .json()
-        .await
-        .expect("json");
-    let closed: Vec<&Value> = log["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter(|e| e["kind"] == "closed")
-        .collect();
+    let log = server.traffic_of("idle", "?transport=sse").await;
+    let closed: Vec<&Value> = log.iter().filter(|e| e["kind"] == "closed").collect();
     assert!(closed.iter().any(|e| {
         e["close_reason"]
             .as_str()

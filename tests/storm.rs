@@ -128,25 +128,14 @@ async fn a_fixed_retry_comes_back_in_one_wave_and_jitter_spreads_it_out() {
 
     // The learner's log holds their own POSTs starting the storms (lesson 12
     // counts them), never the storm clients' traffic.
-    let mine: Value = server
-        .http
-        .get(server.url("/api/traffic"))
-        .header("X-Learner", "stormy")
-        .send()
-        .await
-        .expect("traffic")
-        .json()
-        .await
-        .expect("json");
-    let paths: Vec<&str> = mine["entries"]
-        .as_array()
-        .expect("entries")
+    let mine = server.traffic_of("stormy", "").await;
+    let paths: Vec<&str> = mine
         .iter()
         .map(|e| e["path"].as_str().unwrap_or_default())
         .collect();
     assert!(
         paths.len() == 2 && paths.iter().all(|p| p.starts_with("/api/lab/storm")),
-        "only the two starts: {mine}"
+        "only the two starts: {mine:?}"
     );
     for learner in ["load-lab-storm-1", "load-lab-storm-2"] {
         let log: Value = server

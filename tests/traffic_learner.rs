@@ -101,19 +101,8 @@ async fn the_pages_own_reads_stay_out_of_the_log_and_hide_no_write() {
         .expect("publish");
     assert!(write.status().is_success());
 
-    let log: Value = as_learner(server.http.get(server.url("/api/traffic")))
-        .send()
-        .await
-        .expect("traffic")
-        .json()
-        .await
-        .expect("json");
-    let paths: Vec<&str> = log["entries"]
-        .as_array()
-        .expect("entries")
-        .iter()
-        .filter_map(|e| e["path"].as_str())
-        .collect();
+    let log = server.traffic_of("page-reads", "").await;
+    let paths: Vec<&str> = log.iter().filter_map(|e| e["path"].as_str()).collect();
     assert!(
         !paths.contains(&"/api/status"),
         "the page's read is not logged: {paths:?}"

@@ -102,6 +102,21 @@ impl TestServer {
             .expect("status json")
     }
 
+    /// `learner`'s traffic log entries (`query` as `GET /api/traffic` takes it).
+    pub async fn traffic_of(&self, learner: &str, query: &str) -> Vec<Value> {
+        let log: Value = self
+            .http
+            .get(self.url(&format!("/api/traffic{query}")))
+            .header("X-Learner", learner)
+            .send()
+            .await
+            .expect("traffic")
+            .json()
+            .await
+            .expect("json");
+        log["entries"].as_array().expect("entries").clone()
+    }
+
     /// Waits until the hub has exactly `n` live subscribers (a held
     /// long-poll, an open stream...), so a test publishes only once its
     /// client is really listening.
