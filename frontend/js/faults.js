@@ -1,15 +1,14 @@
 // Fault switches (PUT /api/faults) and fault actions (deploy, half-open):
 // they act on this learner's own connections only.
 
+import { pageJson } from "./api.js";
+
 async function json(path, options) {
   const res = await fetch(path, options);
   const body = await res.json();
   if (!res.ok) throw new Error(body.detail ?? res.statusText);
   return body;
 }
-
-// The page's own reads stay out of the learner's traffic log.
-const PAGE = { headers: { "X-Playground-Page": "1" } };
 
 const post = (path, body) => json(path, {
   method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
@@ -21,7 +20,7 @@ const as = (path, actor) => (actor === "play" ? `${path}?actor=play` : path);
 
 /** Changes some switches, keeping the others as they are; resolves to all of them. */
 export async function setFaults(changes, actor = "learner") {
-  const now = await json("/api/faults", PAGE);
+  const now = await pageJson("/api/faults");
   return json(as("/api/faults", actor), {
     method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ ...now, ...changes }),
   });
@@ -57,7 +56,7 @@ function show(form, switches) {
 }
 
 export function initFaults({ form, status, reset, dropSse, dropWs, deploy, halfOpen, actionsStatus }) {
-  const load = async () => show(form, await json("/api/faults", PAGE));
+  const load = async () => show(form, await pageJson("/api/faults"));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {

@@ -2,6 +2,7 @@
 // the measured numbers beside each claim, export JSON/CSV; fault switches
 // and actions (faults.js), the reconnect storm (storm.js).
 
+import { pageJson } from "./api.js";
 import { initTheme } from "./theme.js";
 import { el } from "./dom.js";
 import { bytes, millis } from "./format.js";
@@ -117,7 +118,7 @@ $("race").addEventListener("submit", async (ev) => {
   $("race-start").disabled = true;
   try {
     // Where the browser lanes start: the newest event and log entry before the race.
-    const since = (await json("/api/status", { headers: { "X-Playground-Page": "1" } })).last_id;
+    const since = (await pageJson("/api/status")).last_id;
     const logStart = (await json("/api/traffic?limit=1")).entries.at(-1)?.seq ?? 0;
     const run = await json("/api/lab/runs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
     const browserRace = run.mode === "browser" ? await raceInBrowser(run, since, showLive) : null;

@@ -4,6 +4,7 @@
 // on for 6 s through the same control, so the learner sees the outage
 // start and end, and always turns it off again when the run ends.
 
+import { pageJson } from "../api.js";
 import { el } from "../dom.js";
 import { mountExercise } from "../editor/exercise.js";
 import { scenarioKit } from "../editor/scenario.js";
@@ -32,9 +33,7 @@ function outageSwitch() {
   };
   button.addEventListener("click", () => set(button.getAttribute("aria-pressed") !== "true"));
   // The switch may have been left on (here or on the lab page): show it as it is.
-  fetch("/api/faults", { headers: { "X-Playground-Page": "1" } })
-    .then((r) => (r.ok ? r.json() : null))
-    .then((s) => s && showState(s.long_poll_unavailable), () => {});
+  pageJson("/api/faults").then((s) => showState(s.long_poll_unavailable), () => {});
   return { node, set };
 }
 

@@ -5,6 +5,7 @@
 // Every control carries data-client / data-action for the browser driver;
 // `act()` is what play mode ("show me") calls, with actor "play".
 
+import { pageJson } from "../api.js";
 import { PollingClient, withActor } from "../clients.js";
 import { BackoffSocket, HEARTBEAT_S, WATCHDOG_MS, WatchedStream } from "../fault-clients.js";
 import { setFaults, startDeploy, startHalfOpen } from "../faults.js";
@@ -239,7 +240,7 @@ export function mount(root) {
     log.node);
   showSwitches();
   // The switches live on the server: show them as they are (a reload keeps them).
-  fetch("/api/faults", { headers: { "X-Playground-Page": "1" } }).then((r) => (r.ok ? r.json() : null)).then((now) => { if (now) { switches = now; showSwitches(); } }).catch(() => {});
+  pageJson("/api/faults").then((now) => { switches = now; showSwitches(); }).catch(() => {});
   showSse();
   ws.onChange();
   pollState.textContent = "stopped";
