@@ -3,30 +3,41 @@
 //! from the hub's bounded ring, so memory stays flat (the kernel's socket
 //! buffers hold the rest), and a reader that lags gets an explicit `reset` for
 //! what it missed. A stream whose writes stay stuck is closed by the write
-//! timeout; that is tested in `tests/vanish.rs`.
+//! timeout; that is tested in `tests/it/vanish.rs`.
+//!
+//! The memory test runs the real binary: the reading is the server's alone,
+//! whatever other tests do in threads of this process meanwhile.
 
 use std::time::Duration;
 
-use crate::common::*;
 use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use realtime_playground::hub::NewEvent;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
 
-/// The two tests measure memory of this process; they take turns.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+use crate::common::binary::Binary;
+use crate::common::*;
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|n| n.parse().ok())
-        })
-        .unwrap_or(0)
-}
+/// 100,000 events of about 1 KB: ~100 MB if anything queued them per client.
+const EVENTS: u64 = 100_000;
+/// Growth of the server's memory allowed while they are published, in MiB.
+const BOUND_MIB: u64 = 40;
+
+/// Ids from 1, no traffic log (its own bound is tested in traffic_bound.rs:
+/// filling it here would be growth that is not the readers'), and a publish
+/// rate that lets one socket publish everything at once.
+const FLOOD_SERVER: [&str; 9] = [
+    "--event-ids",
+    "from-one",
+    "--no-traffic-log",
+    "--publish-rate-per-learner",
+    "1000000",
+    "--publish-rate-per-connection",
+    "1000000",
+    "--write-timeout-secs",
+    "300",
+];
 
 fn publish_many(server: &TestServer, count: usize, payload: &str) -> u64 {
     let mut last = 0;
@@ -44,10 +55,52 @@ fn publish_many(server: &TestServer, count: usize, payload: &str) -> u64 {
     last
 }
 
-#[tokio::test]
+/// Publishes `count` events on `flood` over one WebSocket, as fast as the
+/// server acknowledges them; returns the last id.
+async fn publish_over_websocket(server: &Binary, count: u64, payload: &str) -> u64 {
+    let (ws, _) = tokio_tungstenite::connect_async(server.ws_url("/api/ws"))
+        .await
+        .expect("publisher socket");
+    let (mut sink, mut stream) = ws.split();
+    let messages = (0..count).map(|n| {
+        let publish = json!({"type": "publish", "topic": "flood", "event": "tick",
+                             "data": {"n": n, "pad": payload}});
+        Ok(Message::text(publish.to_string()))
+    });
+    let send = async move {
+        sink.send_all(&mut futures_util::stream::iter(messages))
+            .await
+            .expect("publish");
+        sink
+    };
+    let acks = async move {
+        let (mut acked, mut last) = (0, 0);
+        while acked < count {
+            let Some(Ok(Message::Text(text))) = stream.next().await else {
+                panic!("the publisher's socket ended after {acked} acks");
+            };
+            let answer: Value = serde_json::from_str(text.as_str()).expect("json");
+            match answer["type"].as_str() {
+                Some("ack") => {
+                    acked += 1;
+                    last = answer["id"].as_u64().expect("the new id");
+                }
+                Some("error") => panic!("publish refused: {answer}"),
+                _ => {}
+            }
+        }
+        last
+    };
+    let (_sink, last) =
+        tokio::time::timeout(Duration::from_secs(240), async { tokio::join!(send, acks) })
+            .await
+            .expect("every publish acknowledged");
+    last
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_reads_nothing_keeps_memory_bounded() {
-    let _turn = SERIAL.lock().await;
-    let server = TestServer::start().await;
+    let server = Binary::start(&FLOOD_SERVER).await;
     // An SSE stream whose body is never read (heartbeats so its end is noticed)...
     let sse = server
         .http
@@ -57,36 +110,54 @@ async fn a_client_that_reads_nothing_keeps_memory_bounded() {
         .expect("sse");
     assert_eq!(sse.status(), 200);
     // ...and a WebSocket that subscribes and then never reads.
-    let mut ws = server.ws().await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.ws_url("/api/ws"))
+        .await
+        .expect("websocket");
     next_of_type(&mut ws, "welcome").await;
     send_json(&mut ws, json!({"type": "subscribe", "topics": ["flood"]})).await;
     next_of_type(&mut ws, "ack").await;
-    server.wait_for_subscribers(2).await;
+    server
+        .wait_for_status("two subscribers", |s| s["subscribers"] == 2)
+        .await;
 
-    let before = rss_kib();
-    // 100,000 events of about 1 KB: ~100 MB if anything queued them per client.
-    let last = publish_many(&server, 100_000, &"p".repeat(1000));
-    assert_eq!(last, 100_000);
-    let grown_mib = rss_kib().saturating_sub(before) / 1024;
-    assert!(grown_mib < 40, "memory grew by {grown_mib} MiB");
+    let before = server.rss_kib();
+    let last = publish_over_websocket(&server, EVENTS, &"p".repeat(1000)).await;
+    assert_eq!(last, EVENTS);
+    let after = server.rss_kib();
+    let grown_mib = after.saturating_sub(before) / 1024;
+    assert!(
+        grown_mib < BOUND_MIB,
+        "the server's memory grew by {grown_mib} MiB ({before} → {after} KiB)"
+    );
 
     let status = server.status().await;
     assert_eq!(status["buffered"], 1000, "the ring stays at its size");
+    assert_eq!(
+        status["subscribers"], 2,
+        "both readers were there throughout"
+    );
     // Everybody else is served as usual.
-    assert_eq!(server.get("/api/poll?since=99999").await.status(), 200);
+    let poll = server
+        .http
+        .get(server.url(&format!("/api/poll?since={}", EVENTS - 1)))
+        .send()
+        .await
+        .expect("poll");
+    assert_eq!(poll.status(), 200);
 
     // What is left for the two readers fits in the socket buffers (a stream whose
-    // writes stay stuck is closed by the write timeout: tests/vanish.rs); once
+    // writes stay stuck is closed by the write timeout: tests/it/vanish.rs); once
     // they go, everything is freed.
     drop((sse, ws));
-    wait_for_connections(&server, 0).await;
-    assert_eq!(server.status().await["subscribers"], 0);
-    server.stop().await;
+    server
+        .wait_for_status("every connection closed", |s| {
+            s["connections"]["total"] == 0 && s["subscribers"] == 0
+        })
+        .await;
 }
 
 #[tokio::test]
 async fn a_lagging_sse_reader_gets_a_reset_never_a_silent_skip() {
-    let _turn = SERIAL.lock().await;
     let server = TestServer::start().await;
     let res = server
         .http

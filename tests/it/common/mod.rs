@@ -1,5 +1,6 @@
 //! A real server on port 0 and helpers to drive it with real clients.
 
+pub mod binary;
 pub mod grading;
 pub mod proxy;
 pub mod redis_server;
