@@ -62,15 +62,15 @@ async fn publish_over_websocket(server: &Binary, count: u64, payload: &str) -> u
         .await
         .expect("publisher socket");
     let (mut sink, mut stream) = ws.split();
-    let messages = (0..count).map(|n| {
-        let publish = json!({"type": "publish", "topic": "flood", "event": "tick",
-                             "data": {"n": n, "pad": payload}});
-        Ok(Message::text(publish.to_string()))
-    });
     let send = async move {
-        sink.send_all(&mut futures_util::stream::iter(messages))
-            .await
-            .expect("publish");
+        for n in 0..count {
+            let publish = json!({"type": "publish", "topic": "flood", "event": "tick",
+                                 "data": {"n": n, "pad": payload}});
+            sink.feed(Message::text(publish.to_string()))
+                .await
+                .expect("publish");
+        }
+        sink.flush().await.expect("publish");
         sink
     };
     let acks = async move {
