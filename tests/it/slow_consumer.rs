@@ -24,10 +24,12 @@ const EVENTS: u64 = 100_000;
 /// Growth of the server's memory allowed while they are published, in MiB.
 const BOUND_MIB: u64 = 40;
 
-/// Ids from 1, no traffic log (its own bound is tested in traffic_bound.rs:
-/// filling it here would be growth that is not the readers'), and a publish
-/// rate that lets one socket publish everything at once.
-const FLOOD_SERVER: [&str; 9] = [
+/// Ids from 1; no traffic log (its own bound is tested in traffic_bound.rs:
+/// filling it here would be growth that is not the readers'); a publish rate
+/// that lets one socket publish everything at once; and write timeouts (for
+/// streams, and for WebSockets the ping timeout) longer than the flood, so
+/// the two readers that read nothing stay connected throughout.
+const FLOOD_SERVER: [&str; 11] = [
     "--event-ids",
     "from-one",
     "--no-traffic-log",
@@ -36,7 +38,9 @@ const FLOOD_SERVER: [&str; 9] = [
     "--publish-rate-per-connection",
     "1000000",
     "--write-timeout-secs",
-    "300",
+    "600",
+    "--ws-ping-timeout-secs",
+    "600",
 ];
 
 fn publish_many(server: &TestServer, count: usize, payload: &str) -> u64 {
@@ -76,8 +80,10 @@ async fn publish_over_websocket(server: &Binary, count: u64, payload: &str) -> u
     let acks = async move {
         let (mut acked, mut last) = (0, 0);
         while acked < count {
-            let Some(Ok(Message::Text(text))) = stream.next().await else {
-                panic!("the publisher's socket ended after {acked} acks");
+            let text = match stream.next().await {
+                Some(Ok(Message::Text(text))) => text,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                other => panic!("after {acked} acks, the publisher's socket got {other:?}"),
             };
             let answer: Value = serde_json::from_str(text.as_str()).expect("json");
             match answer["type"].as_str() {
@@ -91,10 +97,11 @@ async fn publish_over_websocket(server: &Binary, count: u64, payload: &str) -> u
         }
         last
     };
-    let (_sink, last) =
+    let (mut sink, last) =
         tokio::time::timeout(Duration::from_secs(240), async { tokio::join!(send, acks) })
             .await
             .expect("every publish acknowledged");
+    let _ = sink.close().await;
     last
 }
 

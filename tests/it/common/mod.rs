@@ -213,7 +213,7 @@ pub async fn spawn_binary(args: &[&str]) -> (tokio::process::Child, u16) {
                     .expect("port number");
             }
         }
-        panic!("the binary never printed its port");
+        panic!("the binary never printed its port (do its arguments {args:?} parse?)");
     })
     .await
     .expect("started in time");
