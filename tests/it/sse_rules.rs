@@ -1,7 +1,7 @@
 //! The WHATWG HTML "server-sent events" rules a server must keep, one test per
 //! rule, checked on the exact bytes of `/api/sse` and `/api/traffic/stream`.
 //!
-//! Why this file exists: `tests/sse.rs` reads streams through a lenient SSE
+//! Why this file exists: `tests/it/sse.rs` reads streams through a lenient SSE
 //! parser, which forgives a stray `\r`, an unknown field, a missing blank
 //! line or a late first flush — but a browser's `EventSource`, a proxy or a
 //! learner's hand-written parser may not. Here a raw HTTP client (reqwest
