@@ -25,6 +25,17 @@ export function withActor(url, actor) {
   return `${url}${url.includes("?") ? "&" : "?"}actor=play`;
 }
 
+/**
+ * Makes `client` run as `actor`'s: started if it was not, restarted if the
+ * other one opened it (play mode's send over the learner's socket would
+ * count as the learner's, and the learner's over play's as only watched).
+ */
+export function runAs(client, actor) {
+  if (client.running && client.actor === actor) return;
+  client.stop();
+  client.start({ actor });
+}
+
 /** The extra query the clients/ files add to their URLs. */
 export const actorQuery = (actor) => (actor === "play" ? "actor=play" : "");
 
@@ -140,6 +151,7 @@ export class WebSocketClient {
   get running() { return this.socket !== null; }
   start({ actor = "learner" } = {}) {
     if (this.running) return;
+    this.actor = actor;
     const socket = connect({
       query: actorQuery(actor),
       onOpen: () => this.onStatus("connected and subscribed"),

@@ -18,6 +18,9 @@ const WIDGETS = {};
 let lesson = null;
 let stepIndex = 0;
 let progress = null;
+// A widget's mount() returns its controller: stop() unmounts it; the optional
+// stopClients() stops what it left running when the next step keeps it;
+// the rest is what play mode calls (start, send, press, clients, act…).
 let widget = null; // { name, controller }
 let stage = null; // feeds + publish, under the widget of transport lessons
 let player = null;
@@ -79,7 +82,13 @@ async function showStep(i, { focus = false } = {}) {
 async function mountStepWidget(step) {
   const pane = $("live-pane");
   const name = step.widget ?? defaultWidget();
-  if (widget?.name === name) return;
+  if (widget?.name === name) {
+    // A step starts from a clean slate: what the widget left running stops
+    // (a check judges only what the learner does here; a poller left on
+    // would tick "poll three times" by itself).
+    widget.controller?.stopClients?.();
+    return;
+  }
   widget?.controller?.stop?.();
   stage?.stop();
   stage = null;

@@ -4,7 +4,7 @@
 // so the lesson counts it as watched, not as the learner's own work.
 // "Read aloud" uses the browser's speech synthesis.
 
-import { LongPollingClient, PollingClient, SseClient, WebSocketClient, withActor } from "./clients.js";
+import { LongPollingClient, PollingClient, SseClient, WebSocketClient, runAs, withActor } from "./clients.js";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -97,7 +97,7 @@ export class Player {
       case "drop": await post("/api/connections/drop", { transport: "sse" }); break;
       case "ws_send": {
         const ws = this.client("ws");
-        if (!ws.running) ws.start({ actor: "play" });
+        runAs(ws, "play");
         await Promise.race([ws.ready(), sleep(3000)]);
         ws.send(a.text);
         break;

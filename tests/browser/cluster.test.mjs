@@ -171,7 +171,7 @@ test("the cluster widget: SSE resumes on B with nothing missed, the WebSocket wa
   // The lesson's checks counted the traffic the instances saw (the page's
   // requests carry the learner's cookie): the step all this happened in is
   // done. (Each step counts only what follows entering it, so the later
-  // steps are walked one by one in lessons-act.test.mjs.)
+  // steps are walked one by one in lessons-scaling.test.mjs.)
   await page.waitForSelector('.toc-link.done[href="#one-process-then-many"]', { timeout: 15000 });
   const progress = await (await page.request.get(`${server.base}/api/lessons/scaling/progress`)).json();
   const first = progress.steps.find((s) => s.id === "one-process-then-many");

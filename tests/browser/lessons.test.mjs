@@ -1,9 +1,14 @@
 // Every lesson, step by step, as a learner meets it (issue 14, acceptance 1):
-// entering a step and waiting leaves its check unticked; "show me" plays it
+// arriving at a step with "Next →" (whatever the step before left running
+// carries over) and reading leaves its check unticked; "show me" plays it
 // and marks it watched, not done; doing it by hand through the page's own
-// controls ticks it. "Doing it by hand" replays the step's play script as
-// the learner would: clicking the widget's start/stop buttons, the stage's
-// feed toggles and Publish form, the SSE drop button, the WebSocket input.
+// controls, in a fresh window, ticks it (with the prediction saved first
+// coming back beside the measurement). "Doing it by hand" replays the step's
+// play script as the learner would: clicking the widget's start/stop
+// buttons, the stage's feed toggles and Publish form, the SSE drop button,
+// the WebSocket input. Exercise steps are done by hand in
+// exercises.test.mjs (start file fails, typed solution passes); lesson 11's
+// cluster steps in lessons-scaling.test.mjs (they need redis-server).
 //
 // Each lesson gets its own server (feeds are server-wide, so lessons that
 // pause and start them must not share one) and runs concurrently with two
@@ -13,7 +18,6 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { newLearner, screenshots, startBrowser, startServer } from "./harness.mjs";
-import { frontendFile, runAndWait, typeCode } from "./editor-driver.mjs";
 
 const SERVER_ARGS = ["--sse-heartbeat-secs", "1", "--long-poll-timeout-secs", "2", "--sse-retry-ms", "300"];
 /** How long a learner waits without acting, in ms: longer than the page's 1.5 s progress refresh. */
@@ -180,17 +184,8 @@ async function perform(page, action) {
   }
 }
 
-/** Steps whose widget is an exercise, not a client: what a learner does there. */
-async function doExercise(page, step) {
-  if (step.widget?.startsWith("exercise-")) {
-    // Write the code yourself: type the reference solution, then run it.
-    const pane = page.locator("#live-pane");
-    await pane.locator(".cm-content").waitFor();
-    const name = step.widget.replace(/^exercise-/, "");
-    await typeCode(page, pane, await frontendFile(`js/exercises/${name}/solution.js`));
-    await runAndWait(pane);
-    return true;
-  }
+/** Steps whose widget is not a client: what a learner does there. */
+async function doWidget(page, step) {
   switch (step.widget) {
     case "decide": {
       // Trial and error, as a learner might: try each deciding factor with
@@ -225,35 +220,55 @@ async function doExercise(page, step) {
   }
 }
 
+/** Arrives at step `to` from the step the page shows, with "Next →", as a reader does. */
+async function nextTo(page, lesson, from, to) {
+  for (let k = from + 1; k <= to; k++) {
+    await page.click("#next-step");
+    await page.waitForFunction((t) => document.querySelector("#lesson-text h2")?.textContent === t, lesson.steps[k].title);
+  }
+  const step = lesson.steps[to];
+  if (step.widget) await page.locator(`.live-pane .w-${step.widget}`).waitFor();
+  await page.locator(".step-task").waitFor();
+}
+
 async function walkLesson(slug) {
   const server = await startServer(SERVER_ARGS);
   const { page, problems, context } = await newLearner(browser, server.base);
   try {
     const lesson = await (await page.request.get(`${server.base}/api/lessons/${slug}`)).json();
-    for (const step of lesson.steps) {
-      // The cluster's steps need instances over Redis: cluster.test.mjs walks them.
+    let here = null; // the step the page shows, when the learner is on one
+    for (const [i, step] of lesson.steps.entries()) {
       if (!step.checks.length || step.widget === "cluster") continue;
       const where = `${slug}#${step.id}`;
+      const exercise = step.widget?.startsWith("exercise-");
       try {
-        // 1. Entering and waiting ticks nothing.
-        await openStep(page, server.base, slug, step);
+        assert.ok(step.hints >= 1 && step.hints <= 3, `${where}: 1–3 hints`);
+        assert.ok(step.play.length, `${where}: a show-me script`);
+        // 1. Arriving and reading ticks nothing.
+        if (here === null) await openStep(page, server.base, slug, step);
+        else await nextTo(page, lesson, here, i);
         await sleep(IDLE_MS);
         let p = await stepProgress(page, server.base, slug, step.id);
-        assert.equal(p.done, false, `${where}: done without the learner acting`);
+        assert.equal(p.done, false, `${where}: done without the learner acting: ${JSON.stringify(p.checks)}`);
         assert.equal(await page.locator(`.toc-link.done[href="#${step.id}"]`).count(), 0, `${where}: ticked in the contents`);
 
         // 2. "Show me" makes it watched, never done.
-        if (step.play.length) {
-          await showMe(page, server.base, slug, step);
-          p = await stepProgress(page, server.base, slug, step.id);
-          assert.equal(p.done, false, `${where}: play mode did it for the learner`);
-          assert.equal(p.watched, true, `${where}: play mode's script does not satisfy its own checks: ${JSON.stringify(p.checks)}`);
-          assert.equal(p.shown, true, `${where}: "show me" recorded`);
-        }
+        await showMe(page, server.base, slug, step);
+        p = await stepProgress(page, server.base, slug, step.id);
+        assert.equal(p.done, false, `${where}: play mode did it for the learner`);
+        assert.equal(p.watched, true, `${where}: play mode's script does not satisfy its own checks: ${JSON.stringify(p.checks)}`);
+        assert.equal(p.shown, true, `${where}: "show me" recorded`);
+        here = i;
+        if (exercise) continue;
 
         // 3. The learner does it by hand, in a fresh window, and it ticks.
         await openStep(page, server.base, slug, step);
-        if (!(await doExercise(page, step))) {
+        if (step.predict) {
+          await page.locator(".predict-input").fill("7");
+          await page.getByRole("button", { name: "Save my prediction" }).click();
+          await page.getByText("Saved: 7").waitFor();
+        }
+        if (!(await doWidget(page, step))) {
           for (const action of step.play) {
             await perform(page, action);
             const now = await stepProgress(page, server.base, slug, step.id);
@@ -265,10 +280,7 @@ async function walkLesson(slug) {
           return s.done ? s : null;
         }, 30000, `${where} to tick when the learner does it`);
         await page.locator(`.toc-link.done[href="#${step.id}"]`).waitFor({ timeout: 5000 });
-        // Leave no client running into the next step.
-        for (const client of ["poll", "long-poll", "sse", "ws"]) {
-          await perform(page, { action: "stop", target: client }).catch(() => {});
-        }
+        if (step.predict) await page.locator(".predict-result", { hasText: "You predicted 7" }).waitFor();
       } catch (err) {
         await page.screenshot({ path: path.join(screenshots, `failed-${slug}-${step.id}.png`) });
         throw new Error(`${where}: ${err.message}`);
@@ -303,5 +315,31 @@ describe("every lesson as a learner meets it", { concurrency: 3 }, () => {
   for (const l of lessons) {
     test(`${String(l.order).padStart(2, "0")} ${l.slug}: waiting ticks nothing, show me is watched, doing it ticks`,
       { timeout: 600000 }, () => walkLesson(l.slug));
+  }
+});
+
+test("show me makes a step watched, not done, and the learner's own try then ticks it, helped", { timeout: 120000 }, async () => {
+  const server = await startServer(SERVER_ARGS);
+  const { page, problems, context } = await newLearner(browser, server.base);
+  try {
+    const lesson = await (await page.request.get(`${server.base}/api/lessons/websockets`)).json();
+    const step = lesson.steps.find((s) => s.checks.some((c) => c.text === "ws_pings == 1"));
+    await openStep(page, server.base, "websockets", step);
+    await page.click("#play");
+    await page.locator(".toc-link.watched", { hasText: step.title }).waitFor({ timeout: 30000 });
+    await page.waitForFunction(() => document.querySelector("#play-pause")?.disabled, null, { timeout: 30000 });
+    const watched = await stepProgress(page, server.base, "websockets", step.id);
+    assert.equal(watched.done, false, "play mode's ping is not the learner's");
+    // The socket play mode opened is play mode's: the learner's Send reconnects as the learner.
+    const pane = page.locator("#live-pane");
+    await pane.getByRole("textbox", { name: "Message to send (JSON)" }).fill('{"type":"ping"}');
+    await pane.getByRole("button", { name: "Send", exact: true }).click();
+    await page.waitForSelector(`.toc-link.done[href="#${step.id}"]`, { timeout: 20000 });
+    assert.match(await pane.locator(".widget-log").innerText(), /answered in [0-9.]+ ms/);
+    assert.equal((await stepProgress(page, server.base, "websockets", step.id)).helped, true, "show me was used");
+    assert.deepEqual(problems.consoleErrors, [], "no console errors");
+  } finally {
+    await context.close();
+    await server.stop();
   }
 });

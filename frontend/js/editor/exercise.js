@@ -30,6 +30,7 @@ export function mountExercise(root, exercise) {
       await runner.current.run({ actor });
     },
     stop() { runner.current?.stop(); },
+    stopClients() { runner.current?.stop(); },
     get running() { return runner.current?.running ?? false; },
   };
 }

@@ -192,6 +192,10 @@ export function mount(root) {
       }
       return wsChat(text);
     },
+    stopClients: () => {
+      sse.api.stop();
+      ws.api.stop();
+    },
     stop: () => {
       clearInterval(costTimer);
       sse.api.stop();

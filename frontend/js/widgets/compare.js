@@ -166,6 +166,7 @@ export function mount(root) {
 
   return {
     clients: Object.fromEntries(lanes.map((l) => [l.lane.id, l.api])),
+    stopClients: () => lanes.forEach((l) => l.api.running && l.api.stop()),
     stop: () => {
       gone = true;
       clearInterval(timer);

@@ -6,7 +6,7 @@
 // `act()` is what play mode ("show me") calls, with actor "play".
 
 import { pageJson } from "../api.js";
-import { PollingClient, withActor } from "../clients.js";
+import { PollingClient, runAs, withActor } from "../clients.js";
 import { BackoffSocket, HEARTBEAT_S, WATCHDOG_MS, WatchedStream } from "../fault-clients.js";
 import { setFaults, startDeploy, startHalfOpen } from "../faults.js";
 import { render as renderStorm, runStorm, summary as stormSummary } from "../storm.js";
@@ -182,7 +182,7 @@ export function mount(root) {
   const latencyState = el("p", { class: "small mono", "aria-live": "polite", text: "WebSocket ping→pong median – · POST→201 median –" });
   const pending = new Map();
   const latency = async (n, actor = "learner") => {
-    if (!ws.running) ws.start({ actor });
+    runAs(ws, actor);
     await Promise.race([ws.ready(), new Promise((r) => setTimeout(r, 3000))]);
     const wsTimes = [];
     const postTimes = [];
@@ -211,7 +211,7 @@ export function mount(root) {
   // Deliberate mistakes.
   const bad = async (kind, actor = "learner") => {
     if (kind === "ws") {
-      if (!ws.running) ws.start({ actor });
+      runAs(ws, actor);
       await Promise.race([ws.ready(), new Promise((r) => setTimeout(r, 3000))]);
       ws.send(JSON.stringify({ type: "shout", text: "no such message type" }));
       log.add("sent a WebSocket message of an unknown type", "warn");
@@ -269,6 +269,7 @@ export function mount(root) {
   return {
     clients,
     act,
+    stopClients: () => { poll.stop(); sse.stop(); ws.stop(); },
     stop: () => {
       poll.stop(); sse.stop(); ws.stop();
       // Switches are the learner's: leaving the lesson turns them off.

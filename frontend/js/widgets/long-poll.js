@@ -13,5 +13,5 @@ export function mount(root) {
   const start = (opts) => { client.start(opts); toggle.textContent = "Stop long-polling"; toggle.setAttribute("aria-pressed", "true"); };
   const stop = () => { client.stop(); toggle.textContent = "Start long-polling"; toggle.setAttribute("aria-pressed", "false"); };
   root.append(el("div", { class: "widget-controls" }, toggle), state, log.node, sourceBox(file));
-  return { start, stop, get running() { return client.running; } };
+  return { start, stop, stopClients: stop, get running() { return client.running; } };
 }

@@ -20,5 +20,5 @@ export function mount(root) {
     el("div", { class: "widget-controls" }, toggle, interval,
       button("Poll once", () => { client.actor = "learner"; client.once(); }, "ghost")),
     state, log.node, sourceBox(file));
-  return { start, stop, get running() { return client.running; } };
+  return { start, stop, stopClients: stop, get running() { return client.running; } };
 }

@@ -65,5 +65,5 @@ export function mount(root) {
     toggle.setAttribute("aria-pressed", "false");
   };
   root.append(el("div", { class: "widget-controls" }, toggle, drop), state, log.node, sourceBox(file));
-  return { start, stop, drop: (actor) => cut(actor), get running() { return source !== null; } };
+  return { start, stop, stopClients: stop, drop: (actor) => cut(actor), get running() { return source !== null; } };
 }

@@ -91,5 +91,5 @@ export function mount(root) {
       ['{"type":"publish","topic":"demo","event":"note","data":{"text":"from a socket"}}', "publish"]]
       .map(([json, label]) => button(label, () => { input.value = json; }, "ghost")));
   root.append(el("div", { class: "widget-controls" }, toggle, input, sendBtn), presets, state, log.node, sourceBox(file));
-  return { start, stop, send, ready: () => opened ?? Promise.resolve(), get running() { return socket !== null; } };
+  return { start, stop, stopClients: stop, send, ready: () => opened ?? Promise.resolve(), get running() { return socket !== null; }, get actor() { return actor; } };
 }
