@@ -31,11 +31,15 @@ const BOUND_MIB: u64 = 20;
 /// that lets one socket publish everything at once; and write timeouts (for
 /// streams, and for WebSockets the ping timeout) longer than the flood, so
 /// the two readers that read nothing stay connected throughout.
-const FLOOD_SERVER: [&str; 11] = [
+const FLOOD_SERVER: [&str; 15] = [
     "--event-ids",
     "from-one",
     "--no-traffic-log",
     "--publish-rate-per-learner",
+    "1000000",
+    "--publish-rate-per-address",
+    "1000000",
+    "--publish-rate-total",
     "1000000",
     "--publish-rate-per-connection",
     "1000000",
