@@ -251,8 +251,9 @@ pub struct Lab {
     runs: Mutex<Runs>,
 }
 
-/// 64 random bits as hex: what keeps a race's topic and lanes unguessable.
-fn unguessable() -> String {
+/// 64 random bits from the OS as hex: what keeps a run's topic and its
+/// clients' learner ids unguessable.
+pub(crate) fn unguessable() -> String {
     let mut bytes = [0u8; 8];
     if getrandom::fill(&mut bytes).is_err() {
         bytes = fastrand::u64(..).to_le_bytes();
