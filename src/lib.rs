@@ -31,7 +31,9 @@
 //! - [`chat`] is the WebSocket chat room (a separate, bounded broadcast).
 //! - [`load`] is the load generator behind `loadgen` and `bench/run.sh`:
 //!   many real clients of every transport, measured from the outside.
-//! - [`limits`] caps how fast a learner or a socket may publish, and
+//! - [`memory`] gives the allocator's free pages back after the load lab's bursts.
+//! - [`limits`] caps how fast a learner, an address, a socket and the server
+//!   may publish, and
 //!   [`connections`] counts open long-lived connections and caps them per address.
 //! - [`hosts`] answers only to the names this server was given (DNS
 //!   rebinding), before any route runs.
@@ -69,6 +71,7 @@ pub mod lab;
 pub mod lessons;
 pub mod limits;
 pub mod load;
+pub mod memory;
 pub mod openapi;
 pub mod problem;
 pub mod request_span;

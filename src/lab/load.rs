@@ -200,6 +200,10 @@ impl LoadLab {
             }
             lab.store(finished);
             lab.running.store(false, Ordering::SeqCst);
+            // The server side of the clients winds down once the generator is
+            // gone; then what they used goes back to the OS.
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            crate::memory::give_back_to_os();
         });
         Some(run)
     }

@@ -1,8 +1,9 @@
-//! A workshop's curious learner (issue 17, findings 1, 2, 4 and 5), with real
-//! clients against the real server: renaming yourself does not escape the
-//! publish limits, one address cannot fill the fault table, another
-//! learner's race and storm can be neither read nor reported on, and the
-//! buffering fault cannot make the server hold an unbounded backlog.
+//! A workshop's curious learner (issue 17, findings 1, 2, 4, 5 and 11), with
+//! real clients against the real server: renaming yourself does not escape
+//! the publish limits, one address cannot fill the fault table, another
+//! learner's race and storm can be neither read nor reported on, the
+//! buffering fault cannot make the server hold an unbounded backlog, and the
+//! load lab's thousands of clients do not leave their memory behind.
 
 use std::time::Duration;
 
@@ -341,5 +342,79 @@ async fn the_buffering_fault_holds_a_bounded_backlog() {
     assert!(
         grown_mib < 40,
         "RSS grew by {grown_mib} MiB while 90 MB went through a buffering stream"
+    );
+}
+
+/// Starts a load-lab run of `body` as `learner` and waits for its end.
+async fn load_run(server: &Binary, learner: &str, body: Value) -> Value {
+    let started: Value = server
+        .http
+        .post(server.url("/api/lab/load"))
+        .header("X-Learner", learner)
+        .json(&body)
+        .send()
+        .await
+        .expect("POST /api/lab/load")
+        .json()
+        .await
+        .expect("json");
+    let id = started["id"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("not started: {started}"));
+    tokio::time::timeout(Duration::from_secs(120), async {
+        loop {
+            let run: Value = server
+                .http
+                .get(server.url(&format!("/api/lab/load/{id}")))
+                .header("X-Learner", learner)
+                .send()
+                .await
+                .expect("GET run")
+                .json()
+                .await
+                .expect("json");
+            if run["status"] != "running" {
+                return run;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    })
+    .await
+    .expect("the load run ended")
+}
+
+#[tokio::test]
+async fn the_load_lab_gives_its_memory_back() {
+    let server = Binary::start(&["--max-connections-per-address", "0"]).await;
+    let eight_thousand = json!({"sse": 2000, "websockets": 2000, "long_pollers": 2000, "pollers": 2000, "duration_s": 3});
+    // The first run warms what stays (thread stacks, buffers sized once).
+    let first = load_run(&server, "loader", eight_thousand.clone()).await;
+    assert_eq!(first["status"], "done", "{first}");
+    server
+        .wait_for_status("the clients are gone", |s| s["connections"]["total"] == 0)
+        .await;
+    let before = server.rss_kib();
+    for _ in 0..2 {
+        let run = load_run(&server, "loader", eight_thousand.clone()).await;
+        assert_eq!(run["status"], "done", "{run}");
+    }
+    server
+        .wait_for_status("the clients are gone", |s| s["connections"]["total"] == 0)
+        .await;
+    // The lab hands freed pages back 2 s after a run.
+    let settled = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let grown = server.rss_kib().saturating_sub(before) / 1024;
+            if grown < 20 {
+                return grown;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    })
+    .await;
+    assert!(
+        settled.is_ok(),
+        "two more runs of 8,000 clients kept {} MiB",
+        server.rss_kib().saturating_sub(before) / 1024
     );
 }
