@@ -19,12 +19,6 @@ import { connect } from "./clients/ws.js";
 
 const older = (n) => `caught up on ${n} older event${n === 1 ? "" : "s"}`;
 
-/** The URL with `actor=play` added when play mode acts. */
-export function withActor(url, actor) {
-  if (actor !== "play") return url;
-  return `${url}${url.includes("?") ? "&" : "?"}actor=play`;
-}
-
 /**
  * Makes `client` run as `actor`'s: started if it was not, restarted if the
  * other one opened it (play mode's send over the learner's socket would

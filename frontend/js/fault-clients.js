@@ -8,7 +8,7 @@
 // - BackoffSocket: a WebSocket that reconnects after an unplanned close,
 //   waiting a random time up to an exponentially growing cap (full jitter).
 
-import { withActor } from "./clients.js";
+import { withActor } from "./api.js";
 
 /** Heartbeat the watchdog asks for, and the silence it tolerates (2×). */
 export const HEARTBEAT_S = 2;

@@ -3,6 +3,7 @@
 // was sent, so each side shows every message exactly once, its own
 // included. Nothing connects until the learner opens a side.
 
+import { getJson } from "../api.js";
 import { actorQuery } from "../clients.js";
 import { chatCost, describeChatCost } from "../chat-cost.js";
 import { file as sseFile, openChat, sendChat } from "../clients/chat-sse.js";
@@ -158,7 +159,7 @@ export function mount(root) {
     if (costFrom === null) {
       costFrom = -1;
       try {
-        costFrom = (await (await fetch("/api/traffic?limit=1")).json()).entries.at(-1)?.seq ?? 0;
+        costFrom = (await getJson("/api/traffic?limit=1")).entries.at(-1)?.seq ?? 0;
       } catch {
         costFrom = 0;
       }
@@ -168,7 +169,7 @@ export function mount(root) {
   async function refreshCost() {
     if (costFrom < 0) return;
     try {
-      const log = await (await fetch(`/api/traffic?since=${costFrom}&limit=10000`)).json();
+      const log = await getJson(`/api/traffic?since=${costFrom}&limit=10000`);
       cost.textContent = describeChatCost(chatCost(log.entries));
     } catch {
       // The next refresh tries again.

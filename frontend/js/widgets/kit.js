@@ -1,6 +1,7 @@
 // Shared building blocks for the live widgets: DOM helpers, a message log
 // with timestamps, and the "this is the code that runs" box.
 
+import { getText } from "../api.js";
 import { clock } from "../format.js";
 import { el } from "../dom.js";
 
@@ -35,7 +36,7 @@ export function sourceBox(file, title = "The browser code this runs") {
   }, "ghost");
   edit.dataset.action = "edit-source";
   box.append(edit);
-  fetch(file).then((r) => r.text()).then((text) => { code.textContent = text; }, () => { code.textContent = "(could not load the file)"; });
+  getText(file).then((text) => { code.textContent = text; }, () => { code.textContent = "(could not load the file)"; });
   return box;
 }
 
@@ -57,16 +58,4 @@ export function messageLog(label) {
 
 export function status(text = "idle") {
   return el("p", { class: "widget-status muted small", "aria-live": "polite", text });
-}
-
-export async function postJson(path, body, method = "POST") {
-  const res = await fetch(path, {
-    method,
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!res.ok) throw new Error(data?.detail ?? `${res.status}`);
-  return data;
 }

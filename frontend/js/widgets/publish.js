@@ -1,4 +1,5 @@
-import { button, codeBox, el, messageLog, postJson } from "./kit.js";
+import { sendJson } from "../api.js";
+import { button, codeBox, el, messageLog } from "./kit.js";
 
 const CODE = `await fetch("/api/events", {
   method: "POST",
@@ -12,7 +13,7 @@ export function mount(root) {
   const state = el("p", { class: "muted small", role: "status" });
   const publish = async (text = input.value) => {
     try {
-      const r = await postJson("/api/events", { topic: "demo", type: "note", data: { text } });
+      const r = await sendJson("POST", "/api/events", { topic: "demo", type: "note", data: { text } });
       state.textContent = `Published as event #${r.id} (topic demo).`;
       log.add(`published as event #${r.id}`, "news");
     } catch (err) {

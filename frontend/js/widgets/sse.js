@@ -1,6 +1,7 @@
-import { actorQuery, withActor } from "../clients.js";
+import { sendJson } from "../api.js";
+import { actorQuery } from "../clients.js";
 import { file, openStream } from "../clients/sse.js";
-import { button, el, messageLog, postJson, sourceBox, status } from "./kit.js";
+import { button, el, messageLog, sourceBox, status } from "./kit.js";
 
 export function mount(root) {
   const log = messageLog("Events received");
@@ -16,7 +17,7 @@ export function mount(root) {
   const toggle = button("Open the stream", () => (source ? stop() : start()));
   toggle.dataset.client = "sse";
   const cut = async (who) => {
-    const r = await postJson(withActor("/api/connections/drop", who), { transport: "sse" });
+    const r = await sendJson("POST", "/api/connections/drop", { transport: "sse" }, { actor: who });
     log.add(`asked the server to cut the stream (${r.dropped} cut); watch the browser reconnect with Last-Event-ID`);
   };
   // The learner's own drop of play mode's stream would reconnect as play
