@@ -18,6 +18,7 @@ import { initStorm } from "./storm.js";
 
 const $ = (id) => document.getElementById(id);
 initTheme($("theme"));
+$("swagger-link").hash = "#/Comparison%20lab"; // the lab's operations in Swagger UI
 
 const LANES = [["poll", "Polling"], ["long_poll", "Long-polling"], ["sse", "SSE"], ["websocket", "WebSockets"]];
 const CLAIMS = {

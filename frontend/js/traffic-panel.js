@@ -152,8 +152,12 @@ export function mountTrafficPanel(root, { transport = "", compact = false } = {}
     }
     const source = new EventSource(`/api/traffic/stream?since=${since}`);
     source.addEventListener("entry", (m) => add(JSON.parse(m.data)));
-    source.onerror = () => { state.textContent = "Live updates interrupted; reconnecting…"; };
-    source.onopen = () => { if (state.textContent.startsWith("Live")) state.textContent = "Live again."; };
+    let interrupted = false;
+    source.onerror = () => { interrupted = true; state.textContent = "Live updates interrupted; reconnecting…"; };
+    source.onopen = () => {
+      if (interrupted) state.textContent = "Live again.";
+      interrupted = false;
+    };
     refreshStats();
   })();
 

@@ -40,14 +40,25 @@ export function sourceBox(file, title = "The browser code this runs") {
   return box;
 }
 
+/** What a log line is, passed beside its text: its style (and tests) read this, never the words. */
+export const LogKind = Object.freeze({
+  plain: "plain",
+  news: "news", // something arrived
+  empty: "empty", // an answer without news, a close
+  warn: "warn", // an error, a loss, a refusal
+  sent: "sent", // what this page sent
+});
+const KINDS = new Set(Object.values(LogKind));
+
 /** A bounded list of received messages, newest first, each timestamped. */
 export function messageLog(label) {
   // Scrolls: focusable, so a keyboard can scroll it too.
   const list = el("ol", { class: "widget-log", "aria-label": label, "aria-live": "off", tabindex: "0" });
   return {
     node: list,
-    add(text, cls = "") {
-      list.prepend(el("li", { class: cls },
+    add(text, kind = LogKind.plain) {
+      if (!KINDS.has(kind)) throw new TypeError(`not a LogKind: ${kind}`);
+      list.prepend(el("li", { class: kind === LogKind.plain ? "" : kind, "data-kind": kind },
         el("time", { text: clock(Date.now()) }),
         el("span", { text })));
       while (list.children.length > 50) list.lastElementChild.remove();

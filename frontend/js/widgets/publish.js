@@ -1,5 +1,5 @@
 import { sendJson } from "../api.js";
-import { button, codeBox, el, messageLog } from "./kit.js";
+import { button, codeBox, el, LogKind, messageLog } from "./kit.js";
 
 const CODE = `await fetch("/api/events", {
   method: "POST",
@@ -15,10 +15,10 @@ export function mount(root) {
     try {
       const r = await sendJson("POST", "/api/events", { topic: "demo", type: "note", data: { text } });
       state.textContent = `Published as event #${r.id} (topic demo).`;
-      log.add(`published as event #${r.id}`, "news");
+      log.add(`published as event #${r.id}`, LogKind.news);
     } catch (err) {
       state.textContent = `Not published: ${err.message}`;
-      log.add(err.message, "warn");
+      log.add(err.message, LogKind.warn);
     }
   };
   const send = button("Publish", () => publish());

@@ -102,11 +102,14 @@ export function mount(root) {
     diagram,
     startClients,
     stopClients,
-    /** Play mode presses a button by its label, as play's. */
+    /** Play mode presses a button by the label a lesson's `press` names, as play's. */
     async press(label, { actor = "learner" } = {}) {
-      if (label.startsWith("Start the four")) startClients({ actor });
-      else if (label.startsWith("Publish")) await publishAs(actor);
-      else throw new Error(`the sequence widget has no button "${label}"`);
+      const action = {
+        "Start the four clients": () => startClients({ actor }),
+        "Publish an event": () => publishAs(actor),
+      }[label];
+      if (!action) throw new Error(`the sequence widget has no button "${label}"`);
+      await action();
     },
     stop() {
       unfollow();
