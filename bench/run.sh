@@ -108,7 +108,7 @@ drive() {
 }
 
 playground=(target/release/realtime-playground --port 0 --feeds-paused --ephemeral --event-ids from-one
-            --publish-rate-per-learner 1000000 --max-connections-per-address 0)
+            --publish-rate-per-learner 1000000 --publish-rate-per-address 1000000 --publish-rate-total 1000000 --max-connections-per-address 0)
 export RUST_LOG=realtime_playground=warn,poem=warn
 
 start_server playground "realtime-playground is running on port" "${playground[@]}" --no-traffic-log

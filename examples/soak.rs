@@ -138,6 +138,8 @@ impl Server {
             ])
             .args(["--replay-buffer", &args.replay_buffer.to_string()])
             .args(["--publish-rate-per-learner", "100000"])
+            .args(["--publish-rate-per-address", "100000"])
+            .args(["--publish-rate-total", "100000"])
             .args(["--sse-heartbeat-secs", "5", "--sse-retry-ms", "1000"])
             .args(["--ws-ping-interval-secs", "10"])
             .args(["--long-poll-max-timeout-secs", "60"])

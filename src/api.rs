@@ -5,14 +5,16 @@
 
 use std::time::Duration;
 
+use poem::web::RemoteAddr;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 
 use crate::backplane::BackplaneStatus;
-use crate::connections::OpenConnections;
+use crate::connections::{OpenConnections, client_ip};
 use crate::feed::{Feed, MAX_INTERVAL_MS, MIN_INTERVAL_MS};
 use crate::hub::NewEvent;
+use crate::limits::Publisher;
 use crate::openapi::Text;
 use crate::problem::ApiError;
 use crate::state::AppState;
@@ -218,8 +220,10 @@ impl EventsApi {
     /// The hub numbers the event and delivers it to every poller, long-poller,
     /// SSE stream and WebSocket subscriber that wants its topic. Answers
     /// `202 Accepted` with the new id at once; delivery happens in the background.
-    /// Each learner may publish `--publish-rate-per-learner` events per second
-    /// (bursts of twice that); beyond it the answer is `429` with `Retry-After`.
+    /// Each learner may publish `--publish-rate-per-learner` events per second,
+    /// each client address `--publish-rate-per-address` (whatever learner ids
+    /// it sends) and the whole server `--publish-rate-total` (bursts of twice
+    /// each pass); beyond them the answer is `429` with `Retry-After`.
     /// With `--redis-url`, Redis numbers the event so every instance delivers
     /// it in the same order; while Redis cannot be reached the answer is `503`
     /// (nothing was published: try again). The `chat` topic is reserved for
@@ -229,11 +233,12 @@ impl EventsApi {
     async fn publish(
         &self,
         learner: Learner,
+        remote: &RemoteAddr,
         body: Json<PublishRequest>,
     ) -> Result<PublishResponse, ApiError> {
         self.state
             .limits
-            .check(&learner.id)
+            .check(&Publisher::new(learner.id, client_ip(remote)))
             .map_err(|wait| wait.into_problem("publishing"))?;
         let Json(req) = body;
         validate_publish(&req.topic, &req.kind).map_err(ApiError::bad_request)?;

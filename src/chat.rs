@@ -114,12 +114,14 @@ impl ChatMessage {
     }
 }
 
+use poem::web::RemoteAddr;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::api::ApiTags;
 use crate::backplane::Backplane;
-use crate::limits::PublishLimits;
+use crate::connections::client_ip;
+use crate::limits::{PublishLimits, Publisher};
 use crate::problem::ApiError;
 use crate::traffic::Learner;
 
@@ -171,9 +173,14 @@ impl ChatApi {
     /// against your publish rate (`429` with `Retry-After` when over it).
     /// With a Redis backplane that cannot be reached the answer is `503`.
     #[oai(path = "/chat", method = "post", tag = "ApiTags::Events")]
-    async fn post(&self, learner: Learner, body: Json<ChatPost>) -> Result<ChatResponse, ApiError> {
+    async fn post(
+        &self,
+        learner: Learner,
+        remote: &RemoteAddr,
+        body: Json<ChatPost>,
+    ) -> Result<ChatResponse, ApiError> {
         self.limits
-            .check(&learner.id)
+            .check(&Publisher::new(learner.id.clone(), client_ip(remote)))
             .map_err(|wait| wait.into_problem("chatting"))?;
         let text = body.0.text.trim().to_owned();
         if text.is_empty() || text.chars().count() > MAX_CHAT_CHARS {

@@ -125,6 +125,20 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub publish_rate_per_learner: u32,
 
+    /// Events and chat messages one client address may publish per second, all its
+    /// learners together (bursts of twice as many pass): a script cannot escape
+    /// the per-learner rate by making up a new learner for each request.
+    #[arg(long, env = "PLAYGROUND_PUBLISH_RATE_PER_ADDRESS", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub publish_rate_per_address: u32,
+
+    /// Events and chat messages the whole server accepts per second from its
+    /// clients (bursts of twice as many pass), so many sources together cannot
+    /// roll every other learner's replay window away in a second.
+    #[arg(long, env = "PLAYGROUND_PUBLISH_RATE_TOTAL", default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub publish_rate_total: u32,
+
     /// Events and chat messages one WebSocket connection may publish per second
     /// (bursts of twice as many pass); more get an `error` message.
     #[arg(long, env = "PLAYGROUND_PUBLISH_RATE_PER_CONNECTION", default_value_t = 20,
@@ -244,6 +258,10 @@ impl Config {
             // Never the learner's own progress file, whatever PLAYGROUND_DATA_DIR says.
             data_dir: None,
             ephemeral: true,
+            // Every test client shares 127.0.0.1: the address and server-wide
+            // budgets are tested where a test sets them.
+            publish_rate_per_address: 1_000_000,
+            publish_rate_total: 1_000_000,
             ..Config::default()
         }
     }

@@ -1,12 +1,17 @@
-//! How fast one learner, or one WebSocket connection, may publish.
+//! How fast one learner, one client address, one WebSocket connection and
+//! the whole server may publish.
 //!
 //! The playground invites poking, and a runaway script in one tab must not
 //! flood everybody else's streams. Publishing (`POST /api/events`,
-//! `POST /api/chat`, WebSocket `publish` and `chat`) draws from two token
-//! buckets: one per learner, shared by all their requests and sockets, and one
-//! per WebSocket connection. An empty bucket answers `429` with `Retry-After`
-//! (HTTP) or an `error` message with `retry_after_ms` (WebSocket).
+//! `POST /api/chat`, WebSocket `publish` and `chat`) draws from token buckets:
+//! one per learner, shared by all their requests and sockets; one per client
+//! address, because a learner id is whatever the client says and a script can
+//! make up a new one per request; one for the whole server, so that many
+//! sources together cannot roll the replay window away; and one per WebSocket
+//! connection. An empty bucket answers `429` with `Retry-After` (HTTP) or an
+//! `error` message with `retry_after_ms` (WebSocket).
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,9 +64,28 @@ fn wait_of(not_until: governor::NotUntil<governor::clock::QuantaInstant>) -> Ret
     RetryAfter(not_until.wait_time_from(DefaultClock::default().now()))
 }
 
-/// The per-learner buckets, shared by the whole server.
+/// Who is publishing: the learner the request names and the address it came from.
+#[derive(Debug, Clone)]
+pub struct Publisher {
+    pub learner: Arc<str>,
+    pub address: IpAddr,
+}
+
+impl Publisher {
+    /// A client that reached no IP address (not over TCP) counts as "unspecified".
+    pub fn new(learner: Arc<str>, address: Option<IpAddr>) -> Self {
+        Publisher {
+            learner,
+            address: address.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        }
+    }
+}
+
+/// The shared buckets: per learner, per address and for the whole server.
 pub struct PublishLimits {
     per_learner: DefaultKeyedRateLimiter<Arc<str>>,
+    per_address: DefaultKeyedRateLimiter<IpAddr>,
+    total: DefaultDirectRateLimiter,
     per_connection: u32,
 }
 
@@ -69,17 +93,26 @@ impl PublishLimits {
     pub fn new(config: &Config) -> Self {
         PublishLimits {
             per_learner: RateLimiter::keyed(quota(config.publish_rate_per_learner)),
+            per_address: RateLimiter::keyed(quota(config.publish_rate_per_address)),
+            total: RateLimiter::direct(quota(config.publish_rate_total)),
             per_connection: config.publish_rate_per_connection,
         }
     }
 
-    /// Takes one token from this learner's bucket.
-    pub fn check(&self, learner: &Arc<str>) -> Result<(), RetryAfter> {
+    /// Takes one token from the learner's, the address's and the server's
+    /// buckets, in that order; a refusal by one leaves the later ones untouched.
+    pub fn check(&self, who: &Publisher) -> Result<(), RetryAfter> {
         if self.per_learner.len() > FORGET_IDLE_AFTER {
             self.per_learner.retain_recent();
             self.per_learner.shrink_to_fit();
         }
-        self.per_learner.check_key(learner).map_err(wait_of)
+        if self.per_address.len() > FORGET_IDLE_AFTER {
+            self.per_address.retain_recent();
+            self.per_address.shrink_to_fit();
+        }
+        self.per_learner.check_key(&who.learner).map_err(wait_of)?;
+        self.per_address.check_key(&who.address).map_err(wait_of)?;
+        self.total.check().map_err(wait_of)
     }
 
     /// A fresh bucket for one WebSocket connection.
@@ -130,20 +163,67 @@ mod tests {
         PublishLimits::new(&config)
     }
 
+    const HOME: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    const ELSEWHERE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
+
+    fn by(learner: &Arc<str>, address: IpAddr) -> Publisher {
+        Publisher::new(learner.clone(), Some(address))
+    }
+
     #[test]
     fn a_learner_gets_a_burst_of_twice_the_rate_then_waits() {
         let limits = limits(5);
         let me: Arc<str> = Arc::from("me");
         for _ in 0..10 {
-            assert!(limits.check(&me).is_ok());
+            assert!(limits.check(&by(&me, HOME)).is_ok());
         }
         let wait = limits
-            .check(&me)
+            .check(&by(&me, HOME))
             .expect_err("the 11th in a burst is refused");
         assert!(wait.0 <= Duration::from_millis(200), "{wait:?}");
         assert_eq!(wait.secs(), 1);
         // Somebody else is not affected.
-        assert!(limits.check(&Arc::from("you")).is_ok());
+        assert!(limits.check(&by(&Arc::from("you"), HOME)).is_ok());
+    }
+
+    #[test]
+    fn new_learner_names_do_not_escape_the_address_bucket() {
+        let config = Config {
+            publish_rate_per_address: 5,
+            ..Config::for_tests()
+        };
+        let limits = PublishLimits::new(&config);
+        let accepted = (0..100)
+            .filter(|i| {
+                limits
+                    .check(&by(&Arc::from(format!("fresh-{i}")), HOME))
+                    .is_ok()
+            })
+            .count();
+        assert_eq!(
+            accepted, 10,
+            "a burst of twice the address rate, whatever the names"
+        );
+        // Another address still publishes.
+        assert!(limits.check(&by(&Arc::from("fresh-0"), ELSEWHERE)).is_ok());
+    }
+
+    #[test]
+    fn the_server_wide_budget_holds_for_many_addresses() {
+        let config = Config {
+            publish_rate_total: 5,
+            ..Config::for_tests()
+        };
+        let limits = PublishLimits::new(&config);
+        let accepted = (0..100u8)
+            .filter(|i| {
+                let address = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, *i));
+                limits
+                    .check(&by(&Arc::from(format!("l-{i}")), address))
+                    .is_ok()
+            })
+            .count();
+        assert_eq!(accepted, 10);
     }
 
     #[test]

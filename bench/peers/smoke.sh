@@ -53,7 +53,7 @@ run_one() {
       local bin="$root/target/release/realtime-playground"
       [[ -x "$bin" ]] || (cd "$root" && cargo build --release)
       "$bin" --port 0 --feeds-paused --ephemeral --event-ids from-one \
-        --publish-rate-per-learner 1000000 --max-connections-per-address 0 >"$out" 2>"$err" &
+        --publish-rate-per-learner 1000000 --publish-rate-per-address 1000000 --publish-rate-total 1000000 --max-connections-per-address 0 >"$out" 2>"$err" &
       ;;
   esac
   pid=$!

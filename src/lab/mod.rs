@@ -11,9 +11,13 @@
 //! - [`faults`] are switches and actions that break a learner's own
 //!   connections the way proxies, deploys and networks do.
 //!
-//! Runs are bounded: at most [`MAX_RUNNING`] at a time, at most
-//! [`MAX_DURATION_S`] seconds each, and only the newest [`KEPT_RUNS`] results
-//! are kept.
+//! Runs are bounded: at most [`MAX_RUNNING`] at a time (one per learner and
+//! one per client address), at most [`MAX_DURATION_S`] seconds each, and only
+//! the newest [`KEPT_RUNS`] results are kept. A race belongs to the learner
+//! who started it: only they read it, and in browser mode only they report on
+//! it, once, within [`REPORT_WINDOW`] of its end ([`report`] checks the
+//! numbers). Its topic and its lanes' learner ids carry a random tag, so
+//! nobody else can publish into it, set faults on a lane or read a lane's log.
 
 pub mod bests;
 pub mod challenges;
@@ -21,28 +25,33 @@ pub mod cluster;
 pub mod faults;
 pub mod load;
 pub mod race;
+pub mod report;
 pub mod storm;
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
+use poem::web::RemoteAddr;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, Tags};
 
 use crate::backplane::Backplane;
+use crate::connections::client_ip;
 use crate::hub::Hub;
 use crate::problem::ApiError;
 use crate::traffic::stats::percentile;
-use crate::traffic::{TrafficLog, Transport};
+use crate::traffic::{Learner, TrafficLog, Transport};
 use race::{LaneOutcome, RaceConfig, lane_traffic};
 
 pub const MAX_RUNNING: usize = 2;
 pub const MAX_DURATION_S: u64 = 60;
 pub const KEPT_RUNS: usize = 20;
+/// How long after its end a browser-mode race takes its report.
+pub const REPORT_WINDOW: Duration = Duration::from_secs(60);
 
 #[derive(Tags)]
 pub(crate) enum LabTags {
@@ -199,6 +208,39 @@ pub enum StartResponse {
     Accepted(Json<Run>),
 }
 
+/// A run with what only the server knows about it.
+struct Entry {
+    run: Run,
+    /// Who started it: the only learner who reads it and reports on it.
+    owner: Arc<str>,
+    address: Option<IpAddr>,
+    /// Browser mode: when the run stopped publishing, and whether it was reported.
+    ended: Option<Instant>,
+    reported: bool,
+}
+
+/// Why a race did not start.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// This learner or this address already has one running.
+    Yours,
+    /// [`MAX_RUNNING`] are running on the server.
+    Busy,
+}
+
+/// Why a report was not taken.
+#[derive(Debug)]
+pub enum ReportRefusal {
+    NotFound,
+    NotBrowserMode,
+    StillPublishing,
+    AlreadyReported,
+    TooLate,
+    Bad(report::BadReport),
+}
+
+type Runs = (BTreeMap<u64, Entry>, VecDeque<u64>);
+
 /// The lab's runs.
 pub struct Lab {
     addr: SocketAddr,
@@ -206,7 +248,17 @@ pub struct Lab {
     backplane: Backplane,
     traffic: TrafficLog,
     next_id: AtomicU64,
-    runs: Mutex<(BTreeMap<u64, Run>, VecDeque<u64>)>,
+    runs: Mutex<Runs>,
+}
+
+/// 64 random bits from the OS as hex: what keeps a run's topic and its
+/// clients' learner ids unguessable.
+pub(crate) fn unguessable() -> String {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        bytes = fastrand::u64(..).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Lab {
@@ -221,22 +273,35 @@ impl Lab {
         }
     }
 
-    fn runs(&self) -> std::sync::MutexGuard<'_, (BTreeMap<u64, Run>, VecDeque<u64>)> {
+    fn runs(&self) -> std::sync::MutexGuard<'_, Runs> {
         self.runs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Starts a run in the background; `None` when too many are running.
-    pub fn start(self: &Arc<Self>, req: &RunRequest, lanes: Vec<Transport>) -> Option<Run> {
+    /// Starts a run in the background for `owner`, who asked from `address`.
+    pub fn start(
+        self: &Arc<Self>,
+        req: &RunRequest,
+        lanes: Vec<Transport>,
+        owner: Arc<str>,
+        address: Option<IpAddr>,
+    ) -> Result<Run, Refusal> {
         let mut runs = self.runs();
-        let running = runs
+        let running: Vec<&Entry> = runs
             .0
             .values()
-            .filter(|r| r.status == RunStatus::Running)
-            .count();
-        if running >= MAX_RUNNING {
-            return None;
+            .filter(|e| e.run.status == RunStatus::Running)
+            .collect();
+        if running
+            .iter()
+            .any(|e| e.owner == owner || (address.is_some() && e.address == address))
+        {
+            return Err(Refusal::Yours);
+        }
+        if running.len() >= MAX_RUNNING {
+            return Err(Refusal::Busy);
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let tag = format!("{id}-{}", unguessable());
         let run = Run {
             id,
             status: RunStatus::Running,
@@ -246,11 +311,18 @@ impl Lab {
             poll_interval_ms: req.poll_interval_ms,
             burst: req.burst,
             mode: req.mode,
-            topic: format!("lab-{id}"),
+            topic: format!("lab-{tag}"),
             published: 0,
             lanes: Vec::new(),
         };
-        runs.0.insert(id, run.clone());
+        let entry = Entry {
+            run: run.clone(),
+            owner,
+            address,
+            ended: None,
+            reported: false,
+        };
+        runs.0.insert(id, entry);
         runs.1.push_back(id);
         while runs.1.len() > KEPT_RUNS {
             if let Some(old) = runs.1.pop_front() {
@@ -271,13 +343,22 @@ impl Lab {
         };
         let lab = self.clone();
         tokio::spawn(async move {
-            let (outcomes, published) =
-                race::run(lab.addr, lab.hub.clone(), lab.backplane.clone(), id, config).await;
+            let (outcomes, published) = race::run(
+                lab.addr,
+                lab.hub.clone(),
+                lab.backplane.clone(),
+                id,
+                &tag,
+                config,
+            )
+            .await;
             let lanes = outcomes
                 .into_iter()
-                .map(|(t, o)| lab.lane(id, t, &o, published))
+                .map(|(t, o)| lab.lane(&tag, t, &o, published))
                 .collect();
-            if let Some(run) = lab.runs().0.get_mut(&id) {
+            if let Some(entry) = lab.runs().0.get_mut(&id) {
+                entry.ended = Some(Instant::now());
+                let run = &mut entry.run;
                 run.status = RunStatus::Done;
                 run.published = published;
                 if run.mode == RunMode::Server {
@@ -285,11 +366,48 @@ impl Lab {
                 }
             }
         });
-        Some(run)
+        Ok(run)
     }
 
-    fn lane(&self, run: u64, t: Transport, o: &LaneOutcome, published: u64) -> Lane {
-        let traffic = lane_traffic(&self.traffic, &format!("lab-{run}-{}", t.as_str()));
+    /// The run `id` if `learner` started it.
+    pub fn get(&self, id: u64, learner: &str) -> Option<Run> {
+        let runs = self.runs();
+        let entry = runs.0.get(&id)?;
+        (&*entry.owner == learner).then(|| entry.run.clone())
+    }
+
+    /// Takes the one report of `learner`'s browser-mode run `id`.
+    pub fn take_report(
+        &self,
+        id: u64,
+        learner: &str,
+        lanes: Vec<Lane>,
+    ) -> Result<Run, ReportRefusal> {
+        let mut runs = self.runs();
+        let entry = runs
+            .0
+            .get_mut(&id)
+            .filter(|e| &*e.owner == learner)
+            .ok_or(ReportRefusal::NotFound)?;
+        if entry.run.mode != RunMode::Browser {
+            return Err(ReportRefusal::NotBrowserMode);
+        }
+        let ended = entry.ended.ok_or(ReportRefusal::StillPublishing)?;
+        if entry.reported {
+            return Err(ReportRefusal::AlreadyReported);
+        }
+        if ended.elapsed() > REPORT_WINDOW {
+            return Err(ReportRefusal::TooLate);
+        }
+        report::check(&lanes, entry.run.published, entry.run.duration_s)
+            .map_err(ReportRefusal::Bad)?;
+        entry.reported = true;
+        entry.run.lanes = lanes;
+        Ok(entry.run.clone())
+    }
+
+    fn lane(&self, tag: &str, t: Transport, o: &LaneOutcome, published: u64) -> Lane {
+        let traffic = lane_traffic(&self.traffic, &format!("lab-{tag}-{}", t.as_str()));
         let mut unique = o.received.clone();
         unique.sort_unstable();
         unique.dedup();
@@ -335,8 +453,17 @@ impl LabApi {
     /// `poll_interval_ms`, a long-poller, an SSE reader and a WebSocket) receive
     /// them over loopback. Returns at once; fetch the result from
     /// `GET /api/lab/runs/{id}` when its `status` is `done`.
+    ///
+    /// One race per learner and per client address at a time, and
+    /// `MAX_RUNNING` (2) on the server: `429` with `Retry-After` otherwise.
+    /// The race is yours: only you read it (`GET /api/lab/runs/{id}`).
     #[oai(path = "/lab/runs", method = "post", tag = "LabTags::Lab")]
-    async fn start(&self, body: Json<RunRequest>) -> Result<StartResponse, ApiError> {
+    async fn start(
+        &self,
+        learner: Learner,
+        remote: &RemoteAddr,
+        body: Json<RunRequest>,
+    ) -> Result<StartResponse, ApiError> {
         let req = body.0;
         let lanes = if req.transports.is_empty() {
             vec![
@@ -363,9 +490,13 @@ impl LabApi {
             }
             lanes
         };
-        match self.lab.start(&req, lanes) {
-            Some(run) => Ok(StartResponse::Accepted(Json(run))),
-            None => Err(ApiError::too_many_requests(
+        match self.lab.start(&req, lanes, learner.id, client_ip(remote)) {
+            Ok(run) => Ok(StartResponse::Accepted(Json(run))),
+            Err(Refusal::Yours) => Err(ApiError::too_many_requests(
+                "You (or another learner at your address) already have a race running; wait for it to finish.",
+                5,
+            )),
+            Err(Refusal::Busy) => Err(ApiError::too_many_requests(
                 format!("{MAX_RUNNING} races are already running; wait for one to finish."),
                 5,
             )),
@@ -374,40 +505,51 @@ impl LabApi {
 
     /// Report what my browser's clients saw (browser mode)
     ///
-    /// At most four lanes; the run must be a `browser` run that has finished.
+    /// Once per race, by the learner who started it, after the server has
+    /// stopped publishing and at most 60 s later; at most four lanes, whose
+    /// numbers must fit the race (no more distinct events than were
+    /// published, delays no longer than the race). `400` names what does not
+    /// fit; `404` for a race that is not yours; `409` when it is not a
+    /// browser-mode race, is still publishing, was reported or closed.
     #[oai(path = "/lab/runs/:id/report", method = "post", tag = "LabTags::Lab")]
-    async fn report(&self, id: Path<u64>, body: Json<Vec<Lane>>) -> Result<Json<Run>, ApiError> {
-        if body.0.len() > 4 {
-            return Err(ApiError::bad_request("A race has at most four lanes."));
+    async fn report(
+        &self,
+        learner: Learner,
+        id: Path<u64>,
+        body: Json<Vec<Lane>>,
+    ) -> Result<Json<Run>, ApiError> {
+        match self.lab.take_report(id.0, &learner.id, body.0) {
+            Ok(run) => Ok(Json(run)),
+            Err(ReportRefusal::NotFound) => {
+                Err(ApiError::not_found(format!("You have no race #{}.", id.0)))
+            }
+            Err(ReportRefusal::NotBrowserMode) => Err(ApiError::conflict(
+                "Only a browser-mode race takes a report.",
+            )),
+            Err(ReportRefusal::StillPublishing) => Err(ApiError::conflict(
+                "The race is still publishing: report when its status is done.",
+            )),
+            Err(ReportRefusal::AlreadyReported) => {
+                Err(ApiError::conflict("This race has its report already."))
+            }
+            Err(ReportRefusal::TooLate) => Err(ApiError::conflict(format!(
+                "This race closed {} s after its end without a report.",
+                REPORT_WINDOW.as_secs()
+            ))),
+            Err(ReportRefusal::Bad(why)) => Err(ApiError::bad_request(why.to_string())),
         }
-        let mut runs = self.lab.runs();
-        let run = runs
-            .0
-            .get_mut(&id)
-            .ok_or_else(|| ApiError::not_found(format!("There is no race #{}.", id.0)))?;
-        if run.mode != RunMode::Browser || run.status != RunStatus::Done {
-            return Err(ApiError::conflict(
-                "Only a finished browser-mode race takes a report.",
-            ));
-        }
-        run.lanes = body.0;
-        Ok(Json(run.clone()))
     }
 
     /// A race and its result
+    ///
+    /// Only the learner who started it reads it; anyone else gets `404`.
     #[oai(path = "/lab/runs/:id", method = "get", tag = "LabTags::Lab")]
-    async fn get(&self, id: Path<u64>) -> Result<Json<Run>, ApiError> {
-        self.lab
-            .runs()
-            .0
-            .get(&id)
-            .cloned()
-            .map(Json)
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "There is no race #{} (only the newest {KEPT_RUNS} are kept).",
-                    id.0
-                ))
-            })
+    async fn get(&self, learner: Learner, id: Path<u64>) -> Result<Json<Run>, ApiError> {
+        self.lab.get(id.0, &learner.id).map(Json).ok_or_else(|| {
+            ApiError::not_found(format!(
+                "You have no race #{} (only the newest {KEPT_RUNS} are kept).",
+                id.0
+            ))
+        })
     }
 }

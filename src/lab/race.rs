@@ -3,7 +3,7 @@
 //! short-poller, a long-poller, an SSE reader and a WebSocket — receive them
 //! from this same server over loopback, exactly as outside clients would.
 //!
-//! Each lane is its own learner (`X-Learner: lab-<run>-<lane>`), so the
+//! Each lane is its own learner (`X-Learner: lab-<run>-<random tag>-<lane>`), so the
 //! traffic log measures its bytes on the wire; the lane itself records what
 //! it received and when, which gives delays, losses and duplicates.
 
@@ -82,9 +82,10 @@ pub async fn run(
     hub: Hub,
     backplane: Backplane,
     run_id: u64,
+    tag: &str,
     config: RaceConfig,
 ) -> (BTreeMap<Transport, LaneOutcome>, u64) {
-    let topic = format!("lab-{run_id}");
+    let topic = format!("lab-{tag}");
     let start_id = hub.last_id();
     let published: Published = Arc::default();
     let end = Instant::now() + config.duration;
@@ -96,7 +97,7 @@ pub async fn run(
             base: format!("http://{addr}"),
             ws: format!("ws://{addr}/api/ws"),
             topic: topic.clone(),
-            learner: format!("lab-{run_id}-{}", lane.as_str()),
+            learner: format!("lab-{tag}-{}", lane.as_str()),
             start_id,
             until: end + grace,
             poll_interval: config.poll_interval,

@@ -40,6 +40,10 @@ use crate::transports::valve::{Order, Valve};
 pub const RESET_EVENT: &str = "reset";
 pub const CONTENT_TYPE: &str = "text/event-stream; charset=utf-8";
 const HEARTBEAT: &[u8] = b": heartbeat\n\n";
+/// What the buffering-proxy switch holds per stream before it flushes early
+/// (nginx's default `proxy_buffers` hold 32–64 KiB): the fault can delay a
+/// stream, never make the server keep an unbounded backlog for it.
+pub const MAX_HELD_BYTES: usize = 64 * 1024;
 
 pub struct SseApi {
     pub state: AppState,
@@ -141,6 +145,7 @@ impl SseApi {
             faults: self.state.faults.of(&learner.id),
             last_write: Instant::now(),
             held: Vec::new(),
+            held_bytes: 0,
             release_at: None,
             shutdown: self.state.shutdown.token().clone(),
             hung_up: self.state.peers.hung_up(remote),
@@ -217,8 +222,10 @@ struct Session {
     last_write: Instant,
     /// Counts this stream as open until it is dropped.
     _permit: Permit,
-    /// Events held by the buffering-proxy switch, and when they go out.
-    held: Vec<std::sync::Arc<crate::hub::Event>>,
+    /// Events held by the buffering-proxy switch (encoded), their size, and
+    /// when they go out.
+    held: Vec<(std::sync::Arc<crate::hub::Event>, Bytes)>,
+    held_bytes: usize,
     release_at: Option<Instant>,
     shutdown: CancellationToken,
     /// Cancelled when the client closes its connection.
@@ -305,16 +312,23 @@ impl Session {
                             tokio::time::sleep(latency).await;
                         }
                         if let Some(every) = self.faults.buffer() {
-                            // The "proxy" holds it until its next flush.
+                            // The "proxy" holds it until its next flush, or
+                            // until its buffer is full, as nginx's is.
                             if self.held.is_empty() {
                                 self.release_at = Some(Instant::now() + every);
                             }
-                            self.held.push(event);
-                            continue;
+                            let chunk = self.names.encode(&event);
+                            self.held_bytes += chunk.len();
+                            self.held.push((event, chunk));
+                            if self.held_bytes < MAX_HELD_BYTES {
+                                continue;
+                            }
+                            self.release()
+                        } else {
+                            let chunk = self.names.encode(&event);
+                            self.tap.sse_event(&event, chunk.len());
+                            chunk
                         }
-                        let chunk = self.names.encode(&event);
-                        self.tap.sse_event(&event, chunk.len());
-                        chunk
                     }
                     Delivery::Reset(reset) => {
                         let chunk = encode_reset(&reset);
@@ -351,9 +365,9 @@ impl Session {
     /// Lets the held events through at once, as a buffering proxy's flush does.
     fn release(&mut self) -> Bytes {
         self.release_at = None;
+        self.held_bytes = 0;
         let mut burst = Vec::new();
-        for event in std::mem::take(&mut self.held) {
-            let chunk = self.names.encode(&event);
+        for (event, chunk) in std::mem::take(&mut self.held) {
             self.tap.sse_event(&event, chunk.len());
             burst.extend_from_slice(&chunk);
         }

@@ -31,7 +31,7 @@ use crate::chat::{ChatMessage, MAX_CHAT_CHARS, chat_event};
 use crate::connections::{Held, Permit, client_ip};
 use crate::hub::{Cursor, Delivery, Event, NewEvent, Reset, Subscription, TopicFilter};
 use crate::lab::faults::FaultSwitches;
-use crate::limits::{ConnectionLimit, ErrorBudget, RetryAfter};
+use crate::limits::{ConnectionLimit, ErrorBudget, Publisher, RetryAfter};
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::capture::FrameKind;
@@ -93,6 +93,7 @@ impl WebSocketApi {
             on_upgrade,
             permit,
         } = accept(&self.state, req)?;
+        let remote = req.remote_addr().clone();
         let state = self.state.clone();
         let faults = state.faults.of(&learner.id);
         let dropped = state
@@ -115,7 +116,7 @@ impl WebSocketApi {
                     let session = Session::new(
                         state,
                         name.clone(),
-                        learner.id,
+                        Publisher::new(learner.id, client_ip(&remote)),
                         tap.clone(),
                         dropped,
                         faults,
@@ -392,8 +393,9 @@ pub(crate) enum Stop {
 struct Session {
     state: AppState,
     name: String,
-    learner: Arc<str>,
-    /// This connection's own publish bucket (the learner's is in `state.limits`).
+    /// The learner and address its publishes count against (with `state.limits`).
+    publisher: Publisher,
+    /// This connection's own publish bucket.
     publish_limit: ConnectionLimit,
     /// Bad messages left before the connection is closed with 1008.
     errors: ErrorBudget,
@@ -412,7 +414,7 @@ impl Session {
     fn new(
         state: AppState,
         name: String,
-        learner: Arc<str>,
+        publisher: Publisher,
         tap: Tap,
         dropped: tokio::sync::watch::Receiver<u64>,
         faults: FaultSwitches,
@@ -422,7 +424,7 @@ impl Session {
         Session {
             publish_limit: state.limits.for_connection(),
             errors: ErrorBudget::new(state.config.ws_error_budget),
-            learner,
+            publisher,
             state,
             name,
             subscription: None,
@@ -704,7 +706,7 @@ impl Session {
     fn over_rate(&self) -> Option<RetryAfter> {
         self.publish_limit
             .check()
-            .and_then(|()| self.state.limits.check(&self.learner))
+            .and_then(|()| self.state.limits.check(&self.publisher))
             .err()
     }
 
@@ -1015,7 +1017,7 @@ mod fuzz {
         Session::new(
             state,
             "ws-fuzz".into(),
-            Arc::from("fuzzer"),
+            Publisher::new(Arc::from("fuzzer"), None),
             Tap::default(),
             dropped,
             FaultSwitches::default(),

@@ -5,23 +5,16 @@
 // stream open, a race's result table, a challenge open). Fails listing each
 // violation: rule, impact, element, what is wrong.
 
-import { after, before, test } from "node:test";
+import { after, before, describe as suite, test } from "node:test";
 import assert from "node:assert/strict";
 import { newLearner, startBrowser, startServer } from "./harness.mjs";
 import { audit, describe } from "./axe.mjs";
+import { pressRun } from "./editor-driver.mjs";
 
-let server;
 let browser;
 
-before(async () => {
-  server = await startServer(["--sse-heartbeat-secs", "1", "--long-poll-timeout-secs", "2"]);
-  browser = await startBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => { browser = await startBrowser(); });
+after(async () => { await browser?.close(); });
 
 const VIEWPORTS = { wide: { width: 1280, height: 800 }, narrow: { width: 390, height: 844 } };
 
@@ -38,101 +31,107 @@ const RUNS = [
 // The widget a step shows when it names none (as lesson.js picks it).
 const DEFAULT_WIDGET = { poll: "poll", long_poll: "long-poll", sse: "sse", websocket: "ws" };
 
-for (const run of RUNS) {
-  const name = `${run.theme} theme, ${run.size} (${run.toggle ? `toggled over a ${run.system} system` : "following the system"})`;
-  test(`WCAG 2.2 AA on every page: ${name}`, { timeout: 900000 }, async () => {
-    const { page, problems, context } = await newLearner(browser, server.base, VIEWPORTS[run.size],
-      { colorScheme: run.system });
-    const found = [];
-    const check = async (where) => {
-      // Scrolled to the end, the lesson page's sticky step bar (narrow screens)
-      // sits in its own place, not over a button it would half cover at some
-      // other scroll position; scroll-padding keeps keyboard focus clear of it.
-      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
-      found.push(...await audit(page, where));
-    };
-    // Each page is audited in the theme under test, never by accident in the other.
-    const themed = async () => {
-      const scheme = await page.evaluate(() => getComputedStyle(document.documentElement).colorScheme);
-      assert.equal(scheme, run.theme, `${page.url()} is in the ${run.theme} theme`);
-    };
+// Two configurations at a time, each on a server of its own (contexts of
+// one browser share its six connections per host).
+suite("every page, every configuration", { concurrency: 2 }, () => {
+  for (const run of RUNS) {
+    const name = `${run.theme} theme, ${run.size} (${run.toggle ? `toggled over a ${run.system} system` : "following the system"})`;
+    test(`WCAG 2.2 AA on every page: ${name}`, { timeout: 900000 }, async (t) => {
+      const server = await startServer(["--sse-heartbeat-secs", "1", "--long-poll-timeout-secs", "2"]);
+      t.after(() => server.stop());
+      const { page, problems, context } = await newLearner(browser, server.base, VIEWPORTS[run.size],
+        { colorScheme: run.system });
+      const found = [];
+      const check = async (where) => {
+        // Scrolled to the end, the lesson page's sticky step bar (narrow screens)
+        // sits in its own place, not over a button it would half cover at some
+        // other scroll position; scroll-padding keeps keyboard focus clear of it.
+        await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+        found.push(...await audit(page, where));
+      };
+      // Each page is audited in the theme under test, never by accident in the other.
+      const themed = async () => {
+        const scheme = await page.evaluate(() => getComputedStyle(document.documentElement).colorScheme);
+        assert.equal(scheme, run.theme, `${page.url()} is in the ${run.theme} theme`);
+      };
 
-    await page.goto(`${server.base}/traffic.html`);
-    if (run.toggle) {
-      for (let i = 0; i < 3 && (await page.textContent("#theme")) !== `Theme: ${run.theme}`; i++) await page.click("#theme");
-    }
-    await themed();
-    await trafficWithClients(page);
-    await check("traffic log, four clients running");
-
-    await page.goto(`${server.base}/`);
-    await themed();
-    await homeLive(page);
-    await check("home, events arriving");
-
-    await page.goto(`${server.base}/lessons/`);
-    await page.locator(".lesson-list li").first().waitFor();
-    await themed();
-    await check("lesson list");
-
-    const lessons = await (await page.request.get(`${server.base}/api/lessons`)).json();
-    assert.ok(lessons.length > 0);
-    assert.equal(lessons.length, await page.locator(".lesson-list li").count(), "every listed lesson is audited");
-    for (const summary of lessons) {
-      const lesson = await (await page.request.get(`${server.base}/api/lessons/${summary.slug}`)).json();
-      await page.goto(`${server.base}/lessons/${lesson.slug}`);
-      await page.locator("#toc .toc-link").first().waitFor();
+      await page.goto(`${server.base}/traffic.html`);
+      if (run.toggle) {
+        for (let i = 0; i < 3 && (await page.textContent("#theme")) !== `Theme: ${run.theme}`; i++) await page.click("#theme");
+      }
       await themed();
-      let mounted = null;
-      let taskTried = false;
-      for (const step of lesson.steps) {
-        const where = `/lessons/${lesson.slug}#${step.id}`;
-        const widget = step.widget ?? DEFAULT_WIDGET[lesson.transport] ?? null;
-        await showStep(page, step, widget);
-        await check(where);
-        // The step's task box once per lesson: a hint taken, a prediction saved.
-        if (!taskTried && (step.hints > 0 || step.predict)) {
-          await tryTask(page, step);
-          await check(`${where}, a hint shown and a prediction saved`);
-          taskTried = true;
-        }
-        // A widget stays mounted over steps that share it: its live state once.
-        if (widget !== mounted) {
-          const state = await exercise(page, widget);
-          if (state) await check(`${where}, ${state}`);
-          mounted = widget;
+      await trafficWithClients(page);
+      await check("traffic log, four clients running");
+
+      await page.goto(`${server.base}/`);
+      await themed();
+      await homeLive(page);
+      await check("home, events arriving");
+
+      await page.goto(`${server.base}/lessons/`);
+      await page.locator(".lesson-list li").first().waitFor();
+      await themed();
+      await check("lesson list");
+
+      const lessons = await (await page.request.get(`${server.base}/api/lessons`)).json();
+      assert.ok(lessons.length > 0);
+      assert.equal(lessons.length, await page.locator(".lesson-list li").count(), "every listed lesson is audited");
+      for (const summary of lessons) {
+        const lesson = await (await page.request.get(`${server.base}/api/lessons/${summary.slug}`)).json();
+        await page.goto(`${server.base}/lessons/${lesson.slug}`);
+        await page.locator("#toc .toc-link").first().waitFor();
+        await themed();
+        let mounted = null;
+        let taskTried = false;
+        for (const step of lesson.steps) {
+          const where = `/lessons/${lesson.slug}#${step.id}`;
+          const widget = step.widget ?? DEFAULT_WIDGET[lesson.transport] ?? null;
+          await showStep(page, step, widget);
+          await check(where);
+          // The step's task box once per lesson: a hint taken, a prediction saved.
+          if (!taskTried && (step.hints > 0 || step.predict)) {
+            await tryTask(page, step);
+            await check(`${where}, a hint shown and a prediction saved`);
+            taskTried = true;
+          }
+          // A widget stays mounted over steps that share it: its live state once.
+          if (widget !== mounted) {
+            const state = await exercise(page, widget);
+            if (state) await check(`${where}, ${state}`);
+            mounted = widget;
+          }
         }
       }
-    }
 
-    await page.goto(`${server.base}/lab.html`);
-    await themed();
-    await page.locator("#challenges .challenge").first().waitFor();
-    await check("lab");
-    for (const [state, reach] of Object.entries(LAB_STATES)) {
-      await reach(page);
-      await check(`lab, ${state}`);
-    }
+      await page.goto(`${server.base}/lab.html`);
+      await themed();
+      await page.locator("#challenges .challenge").first().waitFor();
+      await check("lab");
+      for (const [state, reach] of Object.entries(LAB_STATES)) {
+        await reach(page);
+        await check(`lab, ${state}`);
+      }
 
-    // Swagger UI is third-party markup with no theme of its own: audited as it is.
-    await page.goto(`${server.base}/docs`);
-    await page.locator(".swagger-ui .opblock").first().waitFor();
-    await check("Swagger UI");
-    const op = "#operations-Server-Sent_Events-get_api_sse";
-    await page.click(`${op} .opblock-summary`);
-    await page.click(`${op} .try-out__btn`);
-    await page.fill(`${op} tr[data-param-name="limit"] input`, "2");
-    await page.fill(`${op} tr[data-param-name="duration"] input`, "2");
-    await page.click(`${op} .execute`);
-    await page.locator(`${op} .live-responses-table .response-col_status`).first().waitFor({ timeout: 20000 });
-    await check("Swagger UI, an operation tried out");
+      // Swagger UI is third-party markup with no theme of its own: audited as it is.
+      await page.goto(`${server.base}/docs`);
+      await page.locator(".swagger-ui .opblock").first().waitFor();
+      await check("Swagger UI");
+      const op = "#operations-Server-Sent_Events-get_api_sse";
+      await page.click(`${op} .opblock-summary`);
+      await page.click(`${op} .try-out__btn`);
+      await page.fill(`${op} tr[data-param-name="limit"] input`, "2");
+      await page.fill(`${op} tr[data-param-name="duration"] input`, "2");
+      await page.click(`${op} .execute`);
+      await page.locator(`${op} .live-responses-table .response-col_status`).first().waitFor({ timeout: 20000 });
+      await check("Swagger UI, an operation tried out");
 
-    assert.equal(found.length, 0, `axe-core found ${found.length} WCAG 2.2 AA violation(s) in the ${name}:\n${describe(found)}`);
-    assert.deepEqual(problems.consoleErrors, [], "no console errors");
-    assert.deepEqual(problems.foreignRequests, [], "no request to another origin");
-    await context.close();
-  });
-}
+      assert.equal(found.length, 0, `axe-core found ${found.length} WCAG 2.2 AA violation(s) in the ${name}:\n${describe(found)}`);
+      assert.deepEqual(problems.consoleErrors, [], "no console errors");
+      assert.deepEqual(problems.foreignRequests, [], "no request to another origin");
+      await context.close();
+    });
+  }
+});
 
 /** Traffic page with all four clients on and events flowing: rows, badges, summaries. */
 async function trafficWithClients(page) {
@@ -140,7 +139,7 @@ async function trafficWithClients(page) {
   await page.locator("#sse-status", { hasText: "stream open" }).waitFor();
   await page.locator("#ws-status", { hasText: "connected" }).waitFor();
   for (let i = 0; i < 3; i++) {
-    await page.request.post(`${server.base}/api/events`, { data: { topic: "demo", data: { n: i } } });
+    await page.request.post(new URL("/api/events", page.url()).href, { data: { topic: "demo", data: { n: i } } });
   }
   for (const t of ["poll", "long_poll", "sse", "websocket"]) {
     await page.locator(`#traffic .timeline .row.t-${t}.has-news`).first().waitFor();
@@ -201,7 +200,7 @@ async function drawArrows(box) {
 async function exercise(page, widget) {
   if (widget?.startsWith("exercise-")) {
     // The editor with its starting file, run for a moment, then stopped.
-    await pane(page).locator('[data-action="run-code"]').click();
+    await pressRun(pane(page));
     await pane(page).locator(".sandbox-console li").first().waitFor();
     await pane(page).locator('[data-action="stop-code"]').click();
     await pane(page).locator(".runner-state", { hasText: "stopped" }).waitFor();
@@ -216,7 +215,7 @@ async function exercise(page, widget) {
       await pane(page).locator(".widget-code summary").click();
       await pane(page).getByRole("button", { name: "Edit and run this code" }).click();
       await pane(page).locator(".sandbox-console").waitFor();
-      await pane(page).locator('[data-action="run-code"]').click();
+      await pressRun(pane(page));
       await pane(page).locator(".sandbox-console li", { hasText: "events" }).first().waitFor();
       await pane(page).locator('[data-action="stop-code"]').click();
       return "a poll answered, its code edited and run";

@@ -30,11 +30,10 @@ export async function typeCode(page, scope, code) {
 }
 
 /**
- * Presses Run in `scope` (with the keyboard: focus, Enter, so no layout shift
- * can move the button from under a pointer) and waits until the run has
- * ended; returns the status line.
+ * Presses Run in `scope` with the keyboard (focus, Enter: no layout shift can
+ * move the button from under a pointer) and waits until the run has started.
  */
-export async function runAndWait(scope, timeout = 90000) {
+export async function pressRun(scope) {
   const state = scope.locator(".runner-state");
   const before = await state.textContent();
   const run = scope.locator('[data-action="run-code"]');
@@ -43,6 +42,11 @@ export async function runAndWait(scope, timeout = 90000) {
   // A run says "Running: …" at once and "Run … after N s" when it ends.
   await scope.page().waitForFunction(([node, was]) => node.textContent !== was && !node.textContent.startsWith("Not running"),
     [await state.elementHandle(), before], { timeout: 10000 });
+}
+
+/** Presses Run in `scope` and waits until the run has ended; returns the status line. */
+export async function runAndWait(scope, timeout = 90000) {
+  await pressRun(scope);
   await scope.locator('[data-action="run-code"]:not([disabled])').waitFor({ timeout });
-  return state.textContent();
+  return scope.locator(".runner-state").textContent();
 }

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { newLearner, startBrowser, startServer } from "./harness.mjs";
-import { frontendFile, normalized, runAndWait, typeCode } from "./editor-driver.mjs";
+import { frontendFile, normalized, pressRun, runAndWait, typeCode } from "./editor-driver.mjs";
 
 const SLUG = "write-the-code";
 const EXERCISES = [
@@ -89,8 +89,7 @@ describe("the sandbox's caps", { concurrency: 1 }, () => {
     await openStep(page, EXERCISES[0].step);
     const pane = page.locator("#live-pane");
     await typeCode(page, pane, code);
-    const run = pane.locator('[data-action="run-code"]');
-    await run.click();
+    await pressRun(pane);
     return pane;
   }
 

@@ -5,7 +5,7 @@
 // rules, and nothing above the card moves while a run grades.
 //
 // The server runs from the virtualenv under target/sse-servers/ that
-// tests/reference_servers.rs makes; this test makes it too when it is missing.
+// tests/it/reference_servers.rs makes; this test makes it too when it is missing.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -76,7 +76,7 @@ test("lesson 10: grade the reference Python server, read the card, the step tick
     await page.waitForFunction(() => document.querySelector("#lesson-text h2")?.textContent.startsWith("Your own server"));
     const pane = page.locator("#live-pane");
     await pane.locator(".w-grader").waitFor();
-    // The shown code is the file (tests/reference_servers.rs checks the markdown; here, the page).
+    // The shown code is the file (tests/it/reference_servers.rs checks the markdown; here, the page).
     const shownPython = await page.locator("#lesson-text pre code.language-python, #lesson-text pre code").allTextContents();
     const file = readFileSync(path.join(root, "examples/sse-servers/python/server.py"), "utf8");
     assert.ok(shownPython.some((t) => t.trim() === file.trim()), "the page shows server.py as it is");

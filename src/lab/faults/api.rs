@@ -4,11 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use poem::web::RemoteAddr;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::deploys::MAX_SECONDS;
 use super::{FaultSwitches, Faults};
+use crate::connections::client_ip;
 use crate::lab::LabTags;
 use crate::problem::ApiError;
 use crate::traffic::Learner;
@@ -118,12 +120,13 @@ impl FaultsApi {
     async fn put(
         &self,
         learner: Learner,
+        remote: &RemoteAddr,
         body: Json<FaultSwitches>,
     ) -> Result<Json<FaultSwitches>, ApiError> {
         body.0.validate().map_err(ApiError::bad_request)?;
         self.faults
-            .set(&learner.id, body.0)
-            .map_err(|m| ApiError::too_many_requests(m, 60))?;
+            .set(&learner.id, client_ip(remote), body.0)
+            .map_err(|why| ApiError::too_many_requests(why.to_string(), 60))?;
         Ok(Json(body.0))
     }
 

@@ -22,7 +22,10 @@
 //! are read by the SSE and WebSocket sessions when they open.
 //!
 //! Everything is per learner and bounded: at most [`MAX_LEARNERS`] with
-//! switches on, deploy windows expire, valves go with their connections.
+//! switches on, at most [`MAX_LEARNERS_PER_ADDRESS`] of them from one client
+//! address (so one script cannot fill the table for everyone), switches
+//! nobody used for [`IDLE_EXPIRY`] are forgotten, deploy windows expire,
+//! valves go with their connections.
 
 pub mod api;
 pub mod deploys;
@@ -32,6 +35,7 @@ pub mod proxy_buffer;
 pub mod switches;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,10 +49,33 @@ pub use switches::{FaultSwitches, Gzip};
 
 /// Most learners with switches set at once.
 pub const MAX_LEARNERS: usize = 10_000;
+/// Most of them from one client address.
+pub const MAX_LEARNERS_PER_ADDRESS: usize = 64;
+/// Switches set but not used (set, or read by a stream opening) for this long go.
+pub const IDLE_EXPIRY: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// One learner's switches, where they were set from and when last used.
+#[derive(Debug, Clone, Copy)]
+struct Setting {
+    switches: FaultSwitches,
+    address: Option<IpAddr>,
+    used: Instant,
+}
+
+/// Why switches could not be set.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SetRefusal {
+    #[error(
+        "{MAX_LEARNERS_PER_ADDRESS} learners at your address have fault switches on; reset some (DELETE /api/faults) and try again."
+    )]
+    AddressFull,
+    #[error("Too many learners have fault switches on; try again later.")]
+    Full,
+}
 
 #[derive(Default)]
 pub struct Faults {
-    by_learner: Mutex<HashMap<Arc<str>, FaultSwitches>>,
+    by_learner: Mutex<HashMap<Arc<str>, Setting>>,
     /// Learners with a switch on: lets the gate skip the lock when there are none.
     switched_on: AtomicUsize,
     deploys: Deploys,
@@ -56,23 +83,71 @@ pub struct Faults {
 }
 
 impl Faults {
-    pub fn of(&self, learner: &str) -> FaultSwitches {
-        self.by_learner
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(learner)
-            .copied()
-            .unwrap_or_default()
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Setting>> {
+        self.by_learner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn set(&self, learner: &Arc<str>, switches: FaultSwitches) -> Result<(), String> {
-        let mut map = self.by_learner.lock().unwrap_or_else(|p| p.into_inner());
+    /// `learner`'s switches (all off when none are set); reading them counts as using them.
+    pub fn of(&self, learner: &str) -> FaultSwitches {
+        if self.switched_on.load(Ordering::Relaxed) == 0 {
+            return FaultSwitches::default();
+        }
+        let mut map = self.table();
+        match map.get_mut(learner) {
+            Some(setting) => {
+                setting.used = Instant::now();
+                setting.switches
+            }
+            None => FaultSwitches::default(),
+        }
+    }
+
+    /// Sets `learner`'s switches, asked from `address`.
+    fn set(
+        &self,
+        learner: &Arc<str>,
+        address: Option<IpAddr>,
+        switches: FaultSwitches,
+    ) -> Result<(), SetRefusal> {
+        self.set_at(learner, address, switches, Instant::now())
+    }
+
+    fn set_at(
+        &self,
+        learner: &Arc<str>,
+        address: Option<IpAddr>,
+        switches: FaultSwitches,
+        now: Instant,
+    ) -> Result<(), SetRefusal> {
+        let mut map = self.table();
         if switches == FaultSwitches::default() {
             map.remove(learner);
-        } else if !map.contains_key(learner) && map.len() >= MAX_LEARNERS {
-            return Err("Too many learners have fault switches on; try again later.".into());
+        } else if map.contains_key(learner) {
+            map.insert(
+                learner.clone(),
+                Setting {
+                    switches,
+                    address,
+                    used: now,
+                },
+            );
         } else {
-            map.insert(learner.clone(), switches);
+            map.retain(|_, s| now.duration_since(s.used) < IDLE_EXPIRY);
+            let same_address = map.values().filter(|s| s.address == address).count();
+            if same_address >= MAX_LEARNERS_PER_ADDRESS {
+                return Err(SetRefusal::AddressFull);
+            }
+            if map.len() >= MAX_LEARNERS {
+                return Err(SetRefusal::Full);
+            }
+            map.insert(
+                learner.clone(),
+                Setting {
+                    switches,
+                    address,
+                    used: now,
+                },
+            );
         }
         self.switched_on.store(map.len(), Ordering::Relaxed);
         Ok(())
@@ -111,7 +186,56 @@ impl Faults {
 
     /// Switches off, and any deploy over.
     fn reset(&self, learner: &Arc<str>) {
-        let _ = self.set(learner, FaultSwitches::default());
+        let _ = self.set(learner, None, FaultSwitches::default());
         self.deploys.end(learner);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn on() -> FaultSwitches {
+        FaultSwitches {
+            latency_ms: 100,
+            ..FaultSwitches::default()
+        }
+    }
+
+    fn address(last: u8) -> Option<IpAddr> {
+        Some(IpAddr::from([10, 0, 0, last]))
+    }
+
+    #[test]
+    fn one_address_cannot_fill_the_table_for_everyone() {
+        let faults = Faults::default();
+        for i in 0..MAX_LEARNERS_PER_ADDRESS {
+            let learner: Arc<str> = format!("script-{i}").into();
+            assert_eq!(faults.set(&learner, address(1), on()), Ok(()));
+        }
+        let one_more: Arc<str> = "script-extra".into();
+        assert_eq!(
+            faults.set(&one_more, address(1), on()),
+            Err(SetRefusal::AddressFull)
+        );
+        // A learner elsewhere still sets theirs, and the script's first are intact.
+        let elsewhere: Arc<str> = "learner".into();
+        assert_eq!(faults.set(&elsewhere, address(2), on()), Ok(()));
+        assert_eq!(faults.of("script-0"), on());
+        // Changing one's own switches never counts against the quota.
+        assert_eq!(faults.set(&"script-0".into(), address(1), on()), Ok(()));
+    }
+
+    #[test]
+    fn switches_nobody_uses_expire() {
+        let faults = Faults::default();
+        for i in 0..MAX_LEARNERS_PER_ADDRESS {
+            let learner: Arc<str> = format!("old-{i}").into();
+            assert_eq!(faults.set(&learner, address(1), on()), Ok(()));
+        }
+        let later = Instant::now() + IDLE_EXPIRY + Duration::from_secs(1);
+        let fresh: Arc<str> = "fresh".into();
+        assert_eq!(faults.set_at(&fresh, address(1), on(), later), Ok(()));
+        assert_eq!(faults.of("old-0"), FaultSwitches::default());
     }
 }

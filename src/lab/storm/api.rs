@@ -80,12 +80,12 @@ impl StormApi {
     /// `status` is `running` until every client is back (or 30 s after the
     /// drop); then `buckets` holds the reconnects per 100 ms after the drop,
     /// with the fullest bucket (`peak`, `peak_at_ms`) and the p50, p99 and
-    /// max time to reconnect.
+    /// max time to reconnect. Only the learner who started it reads it.
     #[oai(path = "/lab/storm/:id", method = "get", tag = "LabTags::Lab")]
-    async fn get(&self, id: Path<u64>) -> Result<Json<StormRun>, ApiError> {
-        self.lab.get(id.0).map(Json).ok_or_else(|| {
+    async fn get(&self, learner: Learner, id: Path<u64>) -> Result<Json<StormRun>, ApiError> {
+        self.lab.get(id.0, &learner.id).map(Json).ok_or_else(|| {
             ApiError::not_found(format!(
-                "There is no storm #{} (only the newest {KEPT_RUNS} are kept).",
+                "You have no storm #{} (only the newest {KEPT_RUNS} are kept).",
                 id.0
             ))
         })

@@ -210,7 +210,8 @@ pub enum Refusal {
 
 #[derive(Default)]
 struct Runs {
-    kept: VecDeque<StormRun>,
+    /// The newest storms, each with the learner who started it (the only one who reads it).
+    kept: VecDeque<(Arc<str>, StormRun)>,
     /// Learners with a storm running, and its id.
     running: Vec<(Arc<str>, u64)>,
 }
@@ -246,14 +247,19 @@ impl StormLab {
         self.runs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn get(&self, id: u64) -> Option<StormRun> {
-        self.runs().kept.iter().find(|r| r.id == id).cloned()
+    /// Storm `id` if `learner` started it.
+    pub fn get(&self, id: u64, learner: &str) -> Option<StormRun> {
+        self.runs()
+            .kept
+            .iter()
+            .find(|(owner, r)| r.id == id && &**owner == learner)
+            .map(|(_, r)| r.clone())
     }
 
-    fn store(&self, run: StormRun) {
+    fn store(&self, owner: &Arc<str>, run: StormRun) {
         let mut runs = self.runs();
-        runs.kept.retain(|r| r.id != run.id);
-        runs.kept.push_back(run);
+        runs.kept.retain(|(_, r)| r.id != run.id);
+        runs.kept.push_back((owner.clone(), run));
         while runs.kept.len() > KEPT_RUNS {
             runs.kept.pop_front();
         }
@@ -279,15 +285,17 @@ impl StormLab {
         };
         let seed = req.seed.unwrap_or_else(|| fastrand::u64(..));
         let run = StormRun::new(id, req, seed);
-        self.store(run.clone());
-        let name = format!("{LEARNER_PREFIX}storm-{id}");
+        self.store(learner, run.clone());
+        // Unguessable, so nobody else can drop, publish to or read the storm's clients.
+        let tag = format!("{id}-{}", crate::lab::unguessable());
+        let name = format!("{LEARNER_PREFIX}storm-{tag}");
         let plan = run::Plan {
             target: Target {
                 addr: self.addr,
                 transport: req.transport,
                 learner: HeaderValue::from_str(&name)
                     .unwrap_or(HeaderValue::from_static("load-lab-storm")),
-                topic: format!("storm-{id}"),
+                topic: format!("storm-{tag}"),
             },
             clients: req.clients.clamp(MIN_CLIENTS, MAX_CLIENTS) as usize,
             strategy: req.strategy,
@@ -295,6 +303,7 @@ impl StormLab {
             seed,
         };
         let lab = self.clone();
+        let owner = learner.clone();
         let mut finished = run.clone();
         tokio::spawn(async move {
             let _running = Running {
@@ -312,7 +321,7 @@ impl StormLab {
             finished.attempts = outcome.attempts;
             finished.errors = outcome.errors;
             finished.apply(&Timeline::of(&outcome.reconnect_ms));
-            lab.store(finished);
+            lab.store(&owner, finished);
         });
         Ok(run)
     }
