@@ -4,12 +4,17 @@
 use crate::common::*;
 use serde_json::{Value, json};
 
+/// Race `id`'s result, read as the learner who started it (only they may).
 async fn finished(server: &TestServer, id: u64) -> Value {
     tokio::time::timeout(std::time::Duration::from_secs(30), async {
         loop {
             let run: Value = server
-                .get(&format!("/api/lab/runs/{id}"))
+                .http
+                .get(server.url(&format!("/api/lab/runs/{id}")))
+                .header("X-Learner", "racer")
+                .send()
                 .await
+                .expect("GET race")
                 .json()
                 .await
                 .expect("json");
@@ -29,6 +34,7 @@ async fn a_ten_second_race_measures_each_lane() {
     let res = server
         .http
         .post(server.url("/api/lab/runs"))
+        .header("X-Learner", "racer")
         .json(&json!({"duration_s": 10, "rate_ms": 2000, "poll_interval_ms": 1000}))
         .send()
         .await
@@ -96,45 +102,27 @@ async fn a_ten_second_race_measures_each_lane() {
 #[tokio::test]
 async fn races_are_bounded_and_validated() {
     let server = TestServer::start().await;
-    let post = |body: Value| {
-        server
-            .http
+    // `from`: the last byte of the client's loopback address.
+    let post = |from: u8, body: Value| {
+        client_from(from)
             .post(server.url("/api/lab/runs"))
             .json(&body)
             .send()
     };
+    let status = |res: reqwest::Result<reqwest::Response>| res.expect("post").status().as_u16();
+    assert_eq!(status(post(1, json!({"duration_s": 600})).await), 400);
     assert_eq!(
-        post(json!({"duration_s": 600}))
-            .await
-            .expect("post")
-            .status(),
+        status(post(1, json!({"transports": ["carrier-pigeon"]})).await),
         400
     );
-    assert_eq!(
-        post(json!({"transports": ["carrier-pigeon"]}))
-            .await
-            .expect("post")
-            .status(),
-        400
-    );
-    assert_eq!(
-        post(json!({"duration_s": 2, "transports": ["sse"]}))
-            .await
-            .expect("post")
-            .status(),
-        202
-    );
-    assert_eq!(
-        post(json!({"duration_s": 2, "transports": ["sse"]}))
-            .await
-            .expect("post")
-            .status(),
-        202
-    );
-    let third = post(json!({"duration_s": 2, "transports": ["sse"]}))
-        .await
-        .expect("post");
-    assert_eq!(third.status(), 429);
+    let short = json!({"duration_s": 2, "transports": ["sse"]});
+    assert_eq!(status(post(1, short.clone()).await), 202);
+    let same_address = post(1, short.clone()).await.expect("post");
+    assert_eq!(same_address.status(), 429, "one race per address");
+    assert!(same_address.headers().contains_key("retry-after"));
+    assert_eq!(status(post(2, short.clone()).await), 202);
+    let third = post(3, short).await.expect("post");
+    assert_eq!(third.status(), 429, "two races on the server");
     assert!(third.headers().contains_key("retry-after"));
     assert_eq!(server.get("/api/lab/runs/999").await.status(), 404);
     server.stop().await;

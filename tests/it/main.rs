@@ -61,3 +61,4 @@ mod traffic_catch_up;
 mod traffic_learner;
 mod vanish;
 mod websocket;
+mod workshop;

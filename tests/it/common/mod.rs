@@ -222,6 +222,17 @@ pub async fn spawn_binary(args: &[&str]) -> (tokio::process::Child, u16) {
     (child, port)
 }
 
+/// A client whose connections come from `127.0.0.<last>` (Linux routes all
+/// of 127/8 to loopback): another machine in the room, as the server sees it.
+pub fn client_from(last: u8) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::V4(std::net::Ipv4Addr::new(
+            127, 0, 0, last,
+        )))
+        .build()
+        .expect("client")
+}
+
 /// Sends SIGTERM to a child started by [`spawn_binary`].
 pub fn terminate(child: &tokio::process::Child) {
     let pid = child.id().expect("pid").to_string();
