@@ -3,10 +3,17 @@
 //!
 //! poem's ready-made embed endpoint sends unquoted ETags and does not answer
 //! HEAD; browsers and caches expect both, so this small endpoint does it.
+//! HTML pages get their shared head and navigation put in as they are
+//! served ([`shell`]).
+
+mod shell;
+
+use std::borrow::Cow;
 
 use poem::http::{Method, StatusCode, header};
 use poem::{Endpoint, Request, Response, Result};
 use rust_embed::RustEmbed;
+use sha2::{Digest, Sha256};
 
 #[derive(RustEmbed)]
 #[folder = "frontend/"]
@@ -34,10 +41,22 @@ impl Endpoint for Frontend {
         } else {
             path.to_owned()
         };
+        // The partials are pieces of pages, not pages.
+        if path.starts_with("partials/") {
+            return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
+        }
         let Some(file) = Assets::get(&path) else {
             return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
         };
-        let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()[..16]));
+        let (data, hash): (Cow<'static, [u8]>, [u8; 32]) =
+            match assembled_page(&path, &file.data, req.uri().path()) {
+                Some(page) => {
+                    let hash = Sha256::digest(&page).into();
+                    (Cow::Owned(page), hash)
+                }
+                None => (file.data, file.metadata.sha256_hash()),
+            };
+        let etag = format!("\"{}\"", hex(&hash[..16]));
         let builder = Response::builder()
             .header(header::ETAG, etag.as_str())
             .header(header::CACHE_CONTROL, "no-cache")
@@ -52,12 +71,29 @@ impl Endpoint for Frontend {
         }
         let builder = builder.content_type(content_type(file.metadata.mimetype()));
         if req.method() == Method::HEAD {
-            return Ok(builder
-                .header(header::CONTENT_LENGTH, file.data.len())
-                .finish());
+            return Ok(builder.header(header::CONTENT_LENGTH, data.len()).finish());
         }
-        Ok(builder.body(file.data.into_owned()))
+        Ok(builder.body(data.into_owned()))
     }
+}
+
+/// The HTML page `file` with its shared partials put in (`url_path` marks
+/// the current link), or `None` when it is no page asking for them.
+fn assembled_page(file: &str, data: &[u8], url_path: &str) -> Option<Vec<u8>> {
+    if !file.ends_with(".html") {
+        return None;
+    }
+    let page = std::str::from_utf8(data).ok()?;
+    if !shell::wants_partials(page) {
+        return None;
+    }
+    let head = Assets::get("partials/head.html")?;
+    let nav = Assets::get("partials/nav.html")?;
+    let partials = shell::Partials {
+        head: std::str::from_utf8(&head.data).ok()?,
+        nav: std::str::from_utf8(&nav.data).ok()?,
+    };
+    Some(shell::assemble(page, url_path, &partials).into_bytes())
 }
 
 /// Text types are declared UTF-8 so browsers never guess.

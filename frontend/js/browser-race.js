@@ -1,9 +1,17 @@
-// Browser mode of the race: this page's own clients — fetch polling,
-// fetch long-polling, an EventSource and a WebSocket — receive the run's
-// events; what they saw, plus the bytes the traffic log measured for them,
-// becomes the lane report.
+// Browser mode of the race: this page's own clients — the same clients/
+// files every lesson shows and runs (fetch polling, fetch long-polling, an
+// EventSource and a WebSocket) — receive the run's events from the id the
+// race started at; what they saw, plus the bytes the traffic log measured
+// for them, becomes the lane report.
+
+import { createLongPoller } from "./clients/long-poll.js";
+import { createPoller } from "./clients/poll.js";
+import { openStream } from "./clients/sse.js";
+import { connect } from "./clients/ws.js";
 
 const LANES = ["poll", "long_poll", "sse", "websocket"];
+/** The server's hold for each long-poll, in seconds. */
+const LONG_POLL_TIMEOUT_S = 5;
 
 function lane() {
   return { received: [], delays: [], errors: [] };
@@ -18,65 +26,32 @@ function record(l, event) {
 
 export async function raceInBrowser(run, since, onUpdate) {
   const lanes = Object.fromEntries(LANES.map((n) => [n, lane()]));
-  const stop = new AbortController();
-  const topic = encodeURIComponent(run.topic);
-
-  // Short polling every poll_interval_ms.
-  (async () => {
-    let cursor = since;
-    while (!stop.signal.aborted) {
-      try {
-        const res = await fetch(`/api/poll?since=${cursor}&topics=${topic}`, { signal: stop.signal });
-        if (res.status === 200) {
-          const batch = await res.json();
-          batch.events.forEach((e) => record(lanes.poll, e));
-          cursor = batch.last_id;
-        } else {
-          cursor = Number(res.headers.get("X-Last-Event-Id") ?? cursor);
-        }
-      } catch (err) {
-        if (!stop.signal.aborted) lanes.poll.errors.push(err.message);
-      }
-      await new Promise((r) => setTimeout(r, run.poll_interval_ms));
-    }
-  })();
-
-  // Long-polling: ask again right after every answer.
-  (async () => {
-    let cursor = since;
-    while (!stop.signal.aborted) {
-      try {
-        const res = await fetch(`/api/long-poll?since=${cursor}&topics=${topic}&timeout=5`, { signal: stop.signal });
-        if (res.status === 200) {
-          const batch = await res.json();
-          batch.events.forEach((e) => record(lanes.long_poll, e));
-          cursor = batch.last_id;
-        } else {
-          cursor = Number(res.headers.get("X-Last-Event-Id") ?? cursor);
-        }
-      } catch (err) {
-        if (!stop.signal.aborted) lanes.long_poll.errors.push(err.message);
-      }
-    }
-  })();
-
-  const source = new EventSource(`/api/sse?topics=${topic}&last_event_id=${since}`);
-  source.addEventListener("race", (m) => record(lanes.sse, JSON.parse(m.data)));
-
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/api/ws`);
-  ws.onopen = () => ws.send(JSON.stringify({ type: "subscribe", topics: [run.topic], since }));
-  ws.onmessage = (m) => {
-    const msg = JSON.parse(m.data);
-    if (msg.type === "event") record(lanes.websocket, msg.event);
+  const query = `topics=${encodeURIComponent(run.topic)}`;
+  const onAnswer = (l) => (a) => {
+    if (a.error) l.errors.push(a.error);
+    else a.events?.forEach((e) => record(l, e));
   };
+
+  const poller = createPoller({ since, everyMs: run.poll_interval_ms, query, onAnswer: onAnswer(lanes.poll) });
+  const longPoller = createLongPoller({ since, timeoutS: LONG_POLL_TIMEOUT_S, query, onAnswer: onAnswer(lanes.long_poll) });
+  poller.start();
+  longPoller.start();
+  const source = openStream({
+    types: ["race"], since, query, onStatus: () => {},
+    onEvent: (event) => record(lanes.sse, event),
+  });
+  const ws = connect({
+    topics: [run.topic], since, onOpen: () => {}, onClose: () => {},
+    onMessage: (msg) => { if (msg.type === "event") record(lanes.websocket, msg.event); },
+  });
 
   const ticker = setInterval(() => onUpdate(lanes), 250);
   return {
     lanes,
     finish() {
       clearInterval(ticker);
-      stop.abort();
+      poller.stop();
+      longPoller.stop();
       source.close();
       ws.close(1000, "race over");
       onUpdate(lanes);

@@ -1,13 +1,7 @@
 // Challenge cards: start, live verdict, hint, solution, reset, best score.
 
+import { getJson, sendJson } from "./api.js";
 import { el } from "./dom.js";
-
-async function call(path, method = "GET") {
-  const res = await fetch(path, { method });
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.detail ?? res.statusText);
-  return body;
-}
 
 const LABEL = { idle: "Not started", pending: "In progress", solved: "Solved", failed: "Failed" };
 
@@ -16,8 +10,8 @@ export function initChallenges(list) {
   const render = (c) => {
     let card = cards.get(c.id);
     if (!card) {
-      const start = el("button", { type: "button", text: "Start", onclick: async () => update(await call(`/api/lab/challenges/${c.id}/start`, "POST")) });
-      const reset = el("button", { type: "button", class: "ghost", text: "Reset", onclick: async () => update(await call(`/api/lab/challenges/${c.id}/reset`, "POST")) });
+      const start = el("button", { type: "button", text: "Start", onclick: async () => update(await sendJson("POST", `/api/lab/challenges/${c.id}/start`)) });
+      const reset = el("button", { type: "button", class: "ghost", text: "Reset", onclick: async () => update(await sendJson("POST", `/api/lab/challenges/${c.id}/reset`)) });
       card = {
         root: el("li", { class: "challenge", id: `challenge-${c.id}` }),
         state: el("span", { class: "challenge-state" }),
@@ -47,7 +41,7 @@ export function initChallenges(list) {
   const update = (c) => render(c);
   const refresh = async () => {
     try {
-      for (const c of await call("/api/lab/challenges")) render(c);
+      for (const c of await getJson("/api/lab/challenges")) render(c);
     } catch {
       // Try again on the next tick.
     }

@@ -2,6 +2,7 @@
 // chat stream and the POSTs) against the WebSocket. Used by the lab page
 // and by lesson 8's chat widget.
 
+import { getJson } from "./api.js";
 import { bytes } from "./format.js";
 
 const isChatPost = (e) => e.transport === "api" && e.method === "POST" && (e.path ?? "").split("?")[0] === "/api/chat";
@@ -35,9 +36,9 @@ export function describeChatCost(c) {
 
 /** The lab's line: counted from the moment the page opened, refreshed every 2 s. */
 export async function initChatCost(out) {
-  const start = (await (await fetch("/api/traffic?limit=1")).json()).entries.at(-1)?.seq ?? 0;
+  const start = (await getJson("/api/traffic?limit=1")).entries.at(-1)?.seq ?? 0;
   const refresh = async () => {
-    const log = await (await fetch(`/api/traffic?since=${start}&limit=10000`)).json();
+    const log = await getJson(`/api/traffic?since=${start}&limit=10000`);
     out.textContent = describeChatCost(chatCost(log.entries));
   };
   await refresh();

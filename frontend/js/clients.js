@@ -11,19 +11,24 @@
 // that waited, and the status line says so.
 // start({ actor: "play" }) marks the traffic as play mode's ("show me"):
 // lessons count it as watched, never as the learner's own.
+// onStatus(text, kind): the kind (a StatusKind) says what the line tells,
+// so a page styles it without reading the words.
 
 import { createPoller } from "./clients/poll.js";
 import { createLongPoller } from "./clients/long-poll.js";
-import { openStream } from "./clients/sse.js";
+import { openStream, STREAM } from "./clients/sse.js";
 import { connect } from "./clients/ws.js";
 
-const older = (n) => `caught up on ${n} older event${n === 1 ? "" : "s"}`;
+/** What a status line tells. */
+export const StatusKind = Object.freeze({
+  news: "news", // events arrived, or older ones caught up
+  empty: "empty", // an answer without news
+  waiting: "waiting", // a question is out, no answer yet
+  trouble: "trouble", // an error, a lost or refused connection
+  state: "state", // opened, closed, stopped
+});
 
-/** The URL with `actor=play` added when play mode acts. */
-export function withActor(url, actor) {
-  if (actor !== "play") return url;
-  return `${url}${url.includes("?") ? "&" : "?"}actor=play`;
-}
+const older = (n) => `caught up on ${n} older event${n === 1 ? "" : "s"}`;
 
 /**
  * Makes `client` run as `actor`'s: started if it was not, restarted if the
@@ -39,12 +44,12 @@ export function runAs(client, actor) {
 /** The extra query the clients/ files add to their URLs. */
 export const actorQuery = (actor) => (actor === "play" ? "actor=play" : "");
 
-/** Tells a polling answer as a status line; `behind` is whether the previous one had `more`. */
+/** A polling answer as [status line, kind]; `behind` is whether the previous one had `more`. */
 function describe(answer, behind) {
-  if (answer.error) return `error: ${answer.error}`;
+  if (answer.error) return [`error: ${answer.error}`, StatusKind.trouble];
   const n = answer.events.length;
-  if (n === 0) return `no news (204), still at #${answer.since}`;
-  return behind ? `${older(n)}, now at #${answer.since}` : `got ${n} event(s), now at #${answer.since}`;
+  if (n === 0) return [`no news (204), still at #${answer.since}`, StatusKind.empty];
+  return [behind ? `${older(n)}, now at #${answer.since}` : `got ${n} event(s), now at #${answer.since}`, StatusKind.news];
 }
 
 export class PollingClient {
@@ -60,7 +65,7 @@ export class PollingClient {
       everyMs,
       query: actorQuery(this.actor),
       onAnswer: (a) => {
-        this.onStatus(describe(a, this.behind));
+        this.onStatus(...describe(a, this.behind));
         if (!a.error) this.behind = a.more === true;
       },
     });
@@ -101,18 +106,18 @@ export class LongPollingClient {
       timeoutS: this.timeoutS,
       query: actorQuery(actor),
       onAnswer: (a) => {
-        if (a.waiting) this.onStatus("waiting for news…");
-        else if (a.error) this.onStatus(`error: ${a.error}; retrying in ${a.retryMs / 1000} s`);
+        if (a.waiting) this.onStatus("waiting for news…", StatusKind.waiting);
+        else if (a.error) this.onStatus(`error: ${a.error}; retrying in ${a.retryMs / 1000} s`, StatusKind.trouble);
         else if (a.events.length) {
           const n = a.events.length;
-          this.onStatus(behind ? `${older(n)}, asking again` : `got ${n} event(s), asking again`);
+          this.onStatus(behind ? `${older(n)}, asking again` : `got ${n} event(s), asking again`, StatusKind.news);
         }
         if (!a.waiting && !a.error) behind = a.more === true;
       },
     });
     this.poller.start();
   }
-  stop() { this.poller?.stop(); this.poller = null; this.onStatus("stopped"); }
+  stop() { this.poller?.stop(); this.poller = null; this.onStatus("stopped", StatusKind.state); }
 }
 
 export class SseClient {
@@ -127,19 +132,20 @@ export class SseClient {
     if (this.running) return;
     this.source = openStream({
       query: actorQuery(actor),
-      onStatus: (s) => this.onStatus({
-        open: "stream open",
-        "closed for good": "closed for good: the answer was not a 200 event stream",
-        reconnecting: "connection lost; the browser retries by itself…",
-      }[s] ?? s),
+      onStatus: (s, message) => this.onStatus(...({
+        [STREAM.open]: ["stream open", StatusKind.state],
+        [STREAM.closedForGood]: ["closed for good: the answer was not a 200 event stream", StatusKind.trouble],
+        [STREAM.reconnecting]: ["connection lost; the browser retries by itself…", StatusKind.trouble],
+        [STREAM.reset]: [`reset: ${message}`, StatusKind.trouble],
+      }[s] ?? [s, StatusKind.state])),
       onEvent: (event, lastId) => {
         this.count += 1;
-        this.onStatus(`${this.count} event(s) received, last #${lastId}`);
+        this.onStatus(`${this.count} event(s) received, last #${lastId}`, StatusKind.news);
         this.onEvent(event);
       },
     });
   }
-  stop() { this.source?.close(); this.source = null; this.onStatus("closed"); }
+  stop() { this.source?.close(); this.source = null; this.onStatus("closed", StatusKind.state); }
 }
 
 export class WebSocketClient {
@@ -154,10 +160,10 @@ export class WebSocketClient {
     this.actor = actor;
     const socket = connect({
       query: actorQuery(actor),
-      onOpen: () => this.onStatus("connected and subscribed"),
+      onOpen: () => this.onStatus("connected and subscribed", StatusKind.state),
       onMessage: (msg) => this.onMessage(msg),
       onClose: (code, reason) => {
-        this.onStatus(`closed (${code}${reason ? `: ${reason}` : ""})`);
+        this.onStatus(`closed (${code}${reason ? `: ${reason}` : ""})`, StatusKind.state);
         if (this.socket === socket) this.socket = null;
       },
     });

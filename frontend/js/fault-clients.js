@@ -1,21 +1,25 @@
 // Clients that survive a hostile network, for the network-faults lesson:
 // - WatchedStream: an SSE stream that either uses the browser's EventSource
-//   (the default: reconnects by itself, but stops for good on a 502), or —
+//   through the lessons' own client (clients/sse.js: reconnects by itself,
+//   but stops for good on a 502), or —
 //   with the watchdog on — reads the stream with fetch(), sees the
 //   `: heartbeat` comments EventSource hides, and when nothing at all
 //   arrives for twice the heartbeat interval closes it and reconnects with
 //   the last event id.
-// - BackoffSocket: a WebSocket that reconnects after an unplanned close,
-//   waiting a random time up to an exponentially growing cap (full jitter).
+// - BackoffSocket: the lessons' own WebSocket client (clients/ws.js),
+//   reconnected after an unplanned close, waiting a random time up to an
+//   exponentially growing cap (full jitter).
 
-import { withActor } from "./clients.js";
+import { withActor } from "./api.js";
+import { actorQuery } from "./clients.js";
+import { openStream } from "./clients/sse.js";
+import { connect as openSocket } from "./clients/ws.js";
 
 /** Heartbeat the watchdog asks for, and the silence it tolerates (2×). */
 export const HEARTBEAT_S = 2;
 export const WATCHDOG_MS = 2 * HEARTBEAT_S * 1000;
 
 const STATES = ["CONNECTING", "OPEN", "CLOSED"];
-const TYPES = ["price", "notification", "note", "greeting", "test", "chat"];
 
 export class WatchedStream {
   constructor({ onChange = () => {}, onEvent = () => {} } = {}) {
@@ -57,23 +61,20 @@ export class WatchedStream {
     this.onChange();
   }
 
-  event(id, data) {
+  /** One event: `payload` is its parsed JSON (or the raw text, if it is not JSON). */
+  event(id, payload) {
     this.events += 1;
     if (id) this.lastId = id;
-    let parsed = null;
-    try { parsed = JSON.parse(data); } catch { /* not JSON: shown as is */ }
-    this.onEvent(id, parsed ?? data);
+    this.onEvent(id, payload);
     this.onChange();
   }
 
   openEventSource() {
-    const source = new EventSource(withActor("/api/sse", this.actor));
-    this.source = source;
-    const handle = (m) => this.event(m.lastEventId, m.data);
-    source.onmessage = handle;
-    for (const t of TYPES) source.addEventListener(t, handle);
-    source.onopen = () => this.onChange();
-    source.onerror = () => this.onChange();
+    this.source = openStream({
+      query: actorQuery(this.actor),
+      onEvent: (event, lastId) => this.event(lastId, event),
+      onStatus: () => this.onChange(),
+    });
   }
 
   /** fetch() mode: every byte, heartbeats included, feeds the watchdog. */
@@ -119,7 +120,7 @@ export class WatchedStream {
             if (line.startsWith("id:")) id = line.slice(3).trim();
             else if (line.startsWith("data:")) data += line.slice(5).trim();
           }
-          if (data) this.event(id, data);
+          if (data) this.event(id, parseOrText(data));
         }
       }
     } catch {
@@ -163,32 +164,28 @@ export class BackoffSocket {
   connect() {
     clearTimeout(this.timer);
     this.nextIn = null;
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const socket = new WebSocket(withActor(`${scheme}://${location.host}/api/ws`, this.actor));
+    const socket = openSocket({
+      query: actorQuery(this.actor),
+      onOpen: () => {
+        this.attempt = 0;
+        this.onChange();
+      },
+      onMessage: (msg, raw) => this.onMessage(msg, raw),
+      onClose: (code) => {
+        this.lastClose = code;
+        if (this.socket === socket) this.socket = null;
+        if (this.wanted) {
+          // Full jitter: a random wait up to min(cap, base × 2^attempt).
+          this.attempt += 1;
+          const wait = Math.round(Math.random() * Math.min(this.capMs, this.baseMs * 2 ** this.attempt));
+          this.nextIn = wait;
+          this.timer = setTimeout(() => this.connect(), wait);
+        }
+        this.onChange();
+      },
+    });
     this.socket = socket;
     this.opened = new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }));
-    socket.onopen = () => {
-      this.attempt = 0;
-      socket.send(JSON.stringify({ type: "subscribe" }));
-      this.onChange();
-    };
-    socket.onmessage = (m) => {
-      let msg = null;
-      try { msg = JSON.parse(m.data); } catch { return; }
-      this.onMessage(msg, m.data);
-    };
-    socket.onclose = (c) => {
-      this.lastClose = c.code;
-      if (this.socket === socket) this.socket = null;
-      if (this.wanted) {
-        // Full jitter: a random wait up to min(cap, base × 2^attempt).
-        this.attempt += 1;
-        const wait = Math.round(Math.random() * Math.min(this.capMs, this.baseMs * 2 ** this.attempt));
-        this.nextIn = wait;
-        this.timer = setTimeout(() => this.connect(), wait);
-      }
-      this.onChange();
-    };
     this.onChange();
   }
 
@@ -207,5 +204,14 @@ export class BackoffSocket {
     this.socket?.close(1000, "done");
     this.socket = null;
     this.onChange();
+  }
+}
+
+/** JSON if it parses, else the text as it came. */
+function parseOrText(data) {
+  try {
+    return JSON.parse(data);
+  } catch {
+    return data;
   }
 }

@@ -2,7 +2,7 @@
 // the measured numbers beside each claim, export JSON/CSV; fault switches
 // and actions (faults.js), the reconnect storm (storm.js).
 
-import { pageJson } from "./api.js";
+import { getJson, pageJson, sendJson } from "./api.js";
 import { initTheme } from "./theme.js";
 import { el } from "./dom.js";
 import { bytes, millis } from "./format.js";
@@ -18,6 +18,7 @@ import { initStorm } from "./storm.js";
 
 const $ = (id) => document.getElementById(id);
 initTheme($("theme"));
+$("swagger-link").hash = "#/Comparison%20lab"; // the lab's operations in Swagger UI
 
 const LANES = [["poll", "Polling"], ["long_poll", "Long-polling"], ["sse", "SSE"], ["websocket", "WebSockets"]];
 const CLAIMS = {
@@ -26,13 +27,6 @@ const CLAIMS = {
   Efficiency: ["Low", "Medium", "High", "Very high"],
   Complexity: ["Low", "Low", "Low", "Medium/high"],
 };
-
-async function json(path, options) {
-  const res = await fetch(path, options);
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.detail ?? res.statusText);
-  return body;
-}
 
 function measured(row, lane, run) {
   if (!lane) return "not raced";
@@ -119,8 +113,8 @@ $("race").addEventListener("submit", async (ev) => {
   try {
     // Where the browser lanes start: the newest event and log entry before the race.
     const since = (await pageJson("/api/status")).last_id;
-    const logStart = (await json("/api/traffic?limit=1")).entries.at(-1)?.seq ?? 0;
-    const run = await json("/api/lab/runs", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const logStart = (await getJson("/api/traffic?limit=1")).entries.at(-1)?.seq ?? 0;
+    const run = await sendJson("POST", "/api/lab/runs", body);
     const browserRace = run.mode === "browser" ? await raceInBrowser(run, since, showLive) : null;
     const started = Date.now();
     const total = (run.duration_s + 1.5) * 1000;
@@ -130,16 +124,16 @@ $("race").addEventListener("submit", async (ev) => {
       bar.setAttribute("aria-valuenow", String(pct));
       bar.querySelector("span").style.width = `${pct}%`;
       status.textContent = `Race #${run.id} running… ${Math.round((Date.now() - started) / 1000)} s`;
-      let now = await json(`/api/lab/runs/${run.id}`);
+      let now = await getJson(`/api/lab/runs/${run.id}`);
       if (now.status === "done") {
         if (browserRace) {
           // Let the last events reach every lane, then report what they saw.
           await new Promise((r) => setTimeout(r, run.poll_interval_ms + 500));
           browserRace.finish();
           await new Promise((r) => setTimeout(r, 300));
-          const log = await json(`/api/traffic?since=${logStart}&limit=10000`);
+          const log = await getJson(`/api/traffic?since=${logStart}&limit=10000`);
           const lanes = summarize(browserRace.lanes, now.published, log.entries);
-          now = await json(`/api/lab/runs/${run.id}/report`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(lanes) });
+          now = await sendJson("POST", `/api/lab/runs/${run.id}/report`, lanes);
         }
         bar.querySelector("span").style.width = "100%";
         bar.setAttribute("aria-valuenow", "100");

@@ -1,8 +1,9 @@
 // The list of lessons with the learner's progress in each.
 
+import { getJson } from "./api.js";
+
 export async function renderLessonList(root) {
-  const res = await fetch("/api/lessons");
-  const lessons = await res.json();
+  const lessons = await getJson("/api/lessons");
   const list = document.createElement("ol");
   list.className = "lesson-list";
   for (const l of lessons) {

@@ -7,7 +7,7 @@ import { mountTrafficPanel } from "./traffic-panel.js";
 import { Player } from "./play.js";
 import { renderLessonList } from "./lesson-list.js";
 import { mountStepTask } from "./step-task.js";
-import { sendJson } from "./api.js";
+import { getJson, sendJson } from "./api.js";
 import { mountStage } from "./stage.js";
 
 const $ = (id) => document.getElementById(id);
@@ -25,13 +25,6 @@ let widget = null; // { name, controller }
 let stage = null; // feeds + publish, under the widget of transport lessons
 let player = null;
 let task = null; // the step's task box (checks, prediction, hints)
-
-async function getJson(path, options) {
-  const res = await fetch(path, options);
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.detail ?? res.statusText);
-  return body;
-}
 
 async function loadWidget(name) {
   WIDGETS[name] ??= await import(`./widgets/${name}.js`);
@@ -192,7 +185,7 @@ async function main() {
   });
   $("play").addEventListener("click", () => showMe());
   $("reset").addEventListener("click", async () => {
-    progress = await getJson(`/api/lessons/${slug}/reset`, { method: "POST" });
+    progress = await sendJson("POST", `/api/lessons/${slug}/reset`);
     await showStep(stepIndex);
     renderToc();
     renderChecks();

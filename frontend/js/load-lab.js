@@ -2,6 +2,7 @@
 // then show what each kind of connection cost the server — memory per
 // connection, delay from publish to arrival, requests — as bars and a table.
 
+import { getJson, sendJson } from "./api.js";
 import { el } from "./dom.js";
 import { millis } from "./format.js";
 
@@ -11,13 +12,6 @@ const KINDS = {
   "long-poll": ["Long-polling", "t-long_poll"],
   poll: ["Polling", "t-poll"],
 };
-
-async function json(path, options) {
-  const res = await fetch(path, options);
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.detail ?? res.statusText);
-  return body;
-}
 
 const kib = (v) => (v == null ? "–" : `${v.toFixed(1)} KiB`);
 const ms = (v) => (v == null ? "–" : millis(v));
@@ -87,17 +81,13 @@ export function initLoadLab(form, status, out) {
     const button = form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      let run = await json("/api/lab/load", {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(data),
-      });
+      let run = await sendJson("POST", "/api/lab/load", data);
       const started = Date.now();
       while (run.status === "running") {
         status.textContent = `Load test #${run.id} running: connecting clients, then ${data.duration_s} s of load… `
           + `(${Math.round((Date.now() - started) / 1000)} s so far)`;
         await new Promise((r) => setTimeout(r, 1000));
-        run = await json(`/api/lab/load/${run.id}`);
+        run = await getJson(`/api/lab/load/${run.id}`);
       }
       if (run.status === "failed") throw new Error(run.error);
       status.textContent = `Load test #${run.id} done.`;

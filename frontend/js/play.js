@@ -4,15 +4,13 @@
 // so the lesson counts it as watched, not as the learner's own work.
 // "Read aloud" uses the browser's speech synthesis.
 
-import { LongPollingClient, PollingClient, SseClient, WebSocketClient, runAs, withActor } from "./clients.js";
+import { sendJson } from "./api.js";
+import { LongPollingClient, PollingClient, SseClient, WebSocketClient, runAs } from "./clients.js";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function post(path, body, method = "POST") {
-  const res = await fetch(withActor(path, "play"), { method, headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-  if (!res.ok) throw new Error(`${path}: ${res.status}`);
-  return res.json();
-}
+/** Everything play mode sends is play's own. */
+const send = (method, path, body) => sendJson(method, path, body, { actor: "play" });
 
 const WIDGET_OF = { poll: "poll", "long-poll": "long-poll", sse: "sse", ws: "ws" };
 
@@ -86,15 +84,15 @@ export class Player {
       }
       case "stop": this.client(a.target).stop(); break;
       case "publish": {
-        const r = await post("/api/events", { topic: "demo", type: "note", data: { text: a.text || "Hello" } });
+        const r = await send("POST", "/api/events", { topic: "demo", type: "note", data: { text: a.text || "Hello" } });
         this.narration.textContent = `Published event #${r.id}.`;
         break;
       }
       case "feed":
-        await post(`/api/feeds/${a.target}`, { running: a.value === 1 }, "PATCH");
+        await send("PATCH", `/api/feeds/${a.target}`, { running: a.value === 1 });
         window.dispatchEvent(new CustomEvent("playground:feeds"));
         break;
-      case "drop": await post("/api/connections/drop", { transport: "sse" }); break;
+      case "drop": await send("POST", "/api/connections/drop", { transport: "sse" }); break;
       case "ws_send": {
         const ws = this.client("ws");
         runAs(ws, "play");

@@ -15,9 +15,10 @@
 // freezes the drawing while the model keeps counting; nothing is dropped.
 
 import { el } from "./dom.js";
-import { bytes, clock } from "./format.js";
-import { COLUMNS, Geometry, SequenceModel, Shape, Tone } from "./sequence-model.js";
-import { arrowLabels, arrowSentence, directionWords, transportLabel } from "./sequence-labels.js";
+import { clock } from "./format.js";
+import { COLUMNS, Geometry, SequenceModel, Shape } from "./sequence-model.js";
+import { arrowLabels, arrowSentence } from "./sequence-labels.js";
+import { SequenceText } from "./sequence-text.js";
 
 const NS = "http://www.w3.org/2000/svg";
 const GUTTER = 84; // px, the time column
@@ -26,8 +27,6 @@ const LANE_PAD = 16; // px from a column's edge to its lane
 const CHAR_PX = 6.3; // width of an 11 px label character (bold digits, to be safe)
 const TOP_PAD = 6;
 const BUDGET_MS = 6; // drawing work per frame before the rest waits a frame
-const TABLE_ROWS = 30;
-const TABLE_EVERY_MS = 1000;
 const FRAME_SAMPLES = 2000;
 
 let instances = 0;
@@ -73,9 +72,6 @@ export class SequenceDiagram {
     this.colW = COL_MIN;
     this.drawnOrigin = null;
     this.drawnHeight = null;
-    this.tableAt = 0;
-    this.tableTimer = 0;
-    this.tableVersion = -1;
     this.version = 0;
     /** Milliseconds each render took (the newest FRAME_SAMPLES). */
     this.frameTimes = [];
@@ -88,7 +84,7 @@ export class SequenceDiagram {
     this.root.classList.add("seq");
     this.pauseButton = el("button", { type: "button", class: "ghost", "aria-pressed": "false", text: "Pause" });
     this.pauseButton.addEventListener("click", () => (this.paused ? this.resume() : this.pause()));
-    this.summary = el("p", { class: "seq-summary", id: `${id}-summary` });
+    this.text = new SequenceText(this.model, { id, windowS: this.windowS });
     const legend = el("p", { class: "seq-legend" },
       `Time flows down, newest at the bottom. Solid arrows carry news; dashed grey arrows are empty answers; `
       + `a thicker arrow merges several of the same kind from the same half second (×n); an answer slants more `
@@ -114,14 +110,8 @@ export class SequenceDiagram {
       if (Math.abs(s.scrollTop - this.autoScrollTop) < 1) return; // our own scroll, not the reader's
       this.following = s.scrollTop + s.clientHeight >= s.scrollHeight - 8;
     }, { passive: true });
-    this.tableBody = el("tbody");
-    // In a box: a table is never narrower than its content, even at width 1px.
-    const table = el("div", { class: "visually-hidden" }, el("table", {},
-      el("caption", { text: `The newest ${TABLE_ROWS} arrows of the sequence diagram, oldest first` }),
-      el("thead", {}, el("tr", {}, ...["Time", "Transport", "Direction", "What went over the wire", "Entries"].map((t) => el("th", { scope: "col", text: t })))),
-      this.tableBody));
     // The summary goes below the drawing: when its wording changes, nothing above moves.
-    this.root.append(el("div", { class: "seq-toolbar" }, this.pauseButton, legend), this.scroller, this.summary, table);
+    this.root.append(el("div", { class: "seq-toolbar" }, this.pauseButton, legend), this.scroller, this.text.summary, this.text.table);
     this.resizeObserver = new ResizeObserver(() => this.measure());
     this.resizeObserver.observe(this.scroller);
     this.measure();
@@ -208,7 +198,7 @@ export class SequenceDiagram {
     this.frame = 0;
     this.pauseButton.setAttribute("aria-pressed", "true");
     this.pauseButton.textContent = "Resume";
-    this.renderTable(); // the text alternative matches the frozen picture
+    this.text.render(() => this.version); // the text alternative matches the frozen picture
   }
 
   resume() {
@@ -219,7 +209,7 @@ export class SequenceDiagram {
   }
 
   destroy() {
-    clearTimeout(this.tableTimer);
+    this.text.destroy();
     cancelAnimationFrame(this.frame);
     this.frame = 0;
     this.paused = true;
@@ -265,7 +255,7 @@ export class SequenceDiagram {
     this.drawSpans();
     this.fitHeight();
     this.updateSummary();
-    this.refreshTableSoon(started);
+    this.text.refreshSoon(started, () => this.version, () => this.paused);
     this.frameTimes.push(performance.now() - started);
     if (this.frameTimes.length > FRAME_SAMPLES) this.frameTimes.splice(0, this.frameTimes.length - FRAME_SAMPLES);
     if (this.dirty.size || this.scrollDue) this.schedule();
@@ -398,55 +388,7 @@ export class SequenceDiagram {
     else if (shift > 0) this.scroller.scrollTop = Math.max(0, this.scroller.scrollTop - shift); // what you read stays put
   }
 
-  updateSummary() {
-    const m = this.model;
-    const perColumn = COLUMNS.map((c) => `${c.label} ${m.shownByColumn[c.transport]}`).join(" · ");
-    const arrows = m.bands.reduce((n, b) => n + b.arrows.length, 0);
-    const text = m.received === 0
-      ? "No traffic yet. Start the clients, publish an event, or use any transport: every request, event and frame appears here as an arrow."
-      : `Last ${this.windowS} s: ${arrows} arrows for ${m.shown} entries (${perColumn}). `
-        + `Of ${m.received} entries received, ${m.evicted} left the window and ${m.other} other API requests `
-        + `(publishing, feeds) are not drawn.`;
-    if (this.summary.textContent !== text) {
-      this.summary.textContent = text;
-      this.desc.textContent = text;
-    }
-    this.root.dataset.received = m.received;
-    this.root.dataset.shown = m.shown;
-    this.root.dataset.evicted = m.evicted;
-    this.root.dataset.other = m.other;
-  }
-
-  /** At most once a second, and once more after the last change. */
-  refreshTableSoon(now) {
-    if (this.tableTimer) return;
-    const wait = Math.max(0, this.tableAt + TABLE_EVERY_MS - now);
-    if (wait === 0) this.renderTable();
-    else this.tableTimer = setTimeout(() => { this.tableTimer = 0; if (!this.paused) this.renderTable(); }, wait);
-  }
-
-  /** The text alternative: the newest arrows as table rows (no live region). */
-  renderTable() {
-    this.tableAt = performance.now();
-    if (this.tableVersion === this.version) return;
-    this.tableVersion = this.version;
-    const arrows = this.model.lastArrows(TABLE_ROWS);
-    const rows = this.tableBody.rows;
-    // Rows are reused and only changed cells rewritten: this runs every second at full rate.
-    while (rows.length < arrows.length) this.tableBody.append(el("tr", {}, el("td"), el("td"), el("td"), el("td"), el("td")));
-    while (rows.length > arrows.length) this.tableBody.lastElementChild.remove();
-    arrows.forEach((a, i) => {
-      const labels = arrowLabels(a);
-      const what = labels.single ?? `${labels.up}; answer: ${labels.down}`;
-      const tone = a.tone === Tone.EMPTY ? " (empty)" : a.tone === Tone.NEWS ? " (news)" : a.tone === Tone.ERROR ? " (error)" : "";
-      const texts = [clock(a.firstAt), transportLabel(a.transport), directionWords(a), `${what}${tone}`,
-        `${a.count} (${bytes(a.bytesUp + a.bytesDown)})`];
-      texts.forEach((text, j) => {
-        const cell = rows[i].cells[j];
-        if (cell.textContent !== text) cell.textContent = text;
-      });
-    });
-  }
+  updateSummary() { this.text.updateSummary(this.root, this.desc); }
 
   /** p50 / p95 / max of the render times so far, in ms. */
   renderStats() {

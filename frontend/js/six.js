@@ -1,6 +1,7 @@
 // The six-connections-per-origin demo: seven EventSources, one of which
 // cannot connect until another closes (HTTP/1.1 only).
 
+import { openStream, STREAM } from "./clients/sse.js";
 import { el } from "./dom.js";
 
 export function initSix(list, openButton, closeButton) {
@@ -24,12 +25,16 @@ export function initSix(list, openButton, closeButton) {
       const li = el("li", { "data-state": "waiting" }, el("span", { text: `Stream ${i}: ` }), state);
       list.append(li);
       const started = performance.now();
-      const source = new EventSource(`/api/sse?topics=six-${i}&duration=9`);
-      source.onopen = () => {
-        li.dataset.state = "open";
-        state.textContent = `open after ${Math.round(performance.now() - started)} ms`;
-      };
-      source.onerror = () => source.close();
+      const source = openStream({
+        query: `topics=six-${i}&duration=9`,
+        onEvent: () => {},
+        onStatus: (what) => {
+          if (what === STREAM.open) {
+            li.dataset.state = "open";
+            state.textContent = `open after ${Math.round(performance.now() - started)} ms`;
+          } else if (what !== STREAM.reset) source.close(); // the stream ended: no retries
+        },
+      });
       sources.push(source);
     }
     timer = setTimeout(() => {

@@ -3,7 +3,7 @@
 // hints, "show me" and "start this step over". Built once per step; refresh()
 // only updates the parts that change, so typing a prediction is never lost.
 
-import { sendJson } from "./api.js";
+import { getJson, sendJson } from "./api.js";
 import { el } from "./dom.js";
 
 const base = (slug, step) => `/api/lessons/${encodeURIComponent(slug)}/steps/${encodeURIComponent(step)}`;
@@ -148,7 +148,7 @@ export function mountStepTask(root, { slug, step, onShowMe, onProgress }) {
     }));
     prediction?.update(p);
     if (p?.hints_used > hintsShown) {
-      fetch(`${base(slug, step.id)}/hints`).then((r) => r.json()).then((r) => renderHints(r.hints)).catch(() => {});
+      getJson(`${base(slug, step.id)}/hints`).then((r) => renderHints(r.hints)).catch(() => {});
     }
   }
 

@@ -2,18 +2,12 @@
 // timeline, and chart the newest two side by side on one scale, so a fixed
 // retry's wave and back-off's trickle can be compared at a glance.
 
+import { getJson, sendJson } from "./api.js";
 import { el } from "./dom.js";
 import { millis } from "./format.js";
 
 const STRATEGIES = { fixed: "fixed retry", backoff_jitter: "back-off with jitter" };
 const TRANSPORTS = { sse: "SSE", websocket: "WebSocket" };
-
-async function json(path, options) {
-  const res = await fetch(path, options);
-  const body = await res.json();
-  if (!res.ok) throw Object.assign(new Error(body.detail ?? res.statusText), { status: res.status });
-  return body;
-}
 
 const ms = (v) => (v == null ? "–" : millis(v));
 const seconds = (msValue) => `${(msValue / 1000).toFixed(1)} s`;
@@ -59,13 +53,12 @@ export function render(out, runs) {
  * `actor` "play" marks it as play mode's. Resolves to the finished run.
  */
 export async function runStorm(body, { actor = "learner", onProgress = () => {} } = {}) {
-  const path = actor === "play" ? "/api/lab/storm?actor=play" : "/api/lab/storm";
-  let run = await json(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  let run = await sendJson("POST", "/api/lab/storm", body, { actor });
   const started = Date.now();
   while (run.status === "running") {
     onProgress(run, Math.round((Date.now() - started) / 1000));
     await new Promise((r) => setTimeout(r, 400));
-    run = await json(`/api/lab/storm/${run.id}`);
+    run = await getJson(`/api/lab/storm/${run.id}`);
   }
   if (run.status === "failed") throw new Error(run.errors.join("; ") || "no client could connect");
   return run;

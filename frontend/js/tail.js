@@ -1,4 +1,7 @@
-// The "arriving now" list: the last few events, received over SSE.
+// The "arriving now" list: the last few events, received over SSE with the
+// lessons' own client (every event type shows, a learner's own too).
+
+import { openStream, STREAM } from "./clients/sse.js";
 
 const ROWS = 10;
 
@@ -10,31 +13,25 @@ export function initTail(list, onEvent) {
   empty.append(hint);
   list.append(empty);
 
-  const source = new EventSource("/api/sse");
   const show = (row) => {
     if (empty.isConnected) empty.remove();
     list.prepend(row);
     while (list.children.length > ROWS) list.lastElementChild.remove();
   };
-
-  // Every event type arrives under its own name; the generic handler sees them all.
-  const handle = (message) => {
-    const event = JSON.parse(message.data);
-    show(eventRow(event));
-    onEvent?.(event);
-  };
-  for (const type of ["price", "notification", "test", "greeting", "note"]) {
-    source.addEventListener(type, handle);
-  }
-  source.onmessage = handle;
-  source.addEventListener("reset", (message) => {
-    const info = JSON.parse(message.data);
-    const li = document.createElement("li");
-    const text = document.createElement("span");
-    text.className = "reset";
-    text.textContent = `Reset: ${info.message}`;
-    li.append(text);
-    show(li);
+  const source = openStream({
+    onEvent: (event) => {
+      show(eventRow(event));
+      onEvent?.(event);
+    },
+    onStatus: (what, message) => {
+      if (what !== STREAM.reset) return;
+      const li = document.createElement("li");
+      const text = document.createElement("span");
+      text.className = "reset";
+      text.textContent = `Reset: ${message}`;
+      li.append(text);
+      show(li);
+    },
   });
   return source;
 }

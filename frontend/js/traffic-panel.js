@@ -1,6 +1,7 @@
 // The traffic panel: the learner's own requests, frames and events, live.
 // Usable on its own page and embeddable beside a lesson: mountTrafficPanel(el).
 
+import { getJson, sendJson } from "./api.js";
 import { curlLines } from "./curl-lines.js";
 import { el } from "./dom.js";
 import { bytes, clock, millis } from "./format.js";
@@ -114,7 +115,7 @@ export function mountTrafficPanel(root, { transport = "", compact = false } = {}
     pause.textContent = paused ? "Resume" : "Pause";
   });
   clear.addEventListener("click", async () => {
-    await fetch("/api/traffic", { method: "DELETE" });
+    await sendJson("DELETE", "/api/traffic");
     all.length = 0;
     held = [];
     chart.clear();
@@ -124,8 +125,7 @@ export function mountTrafficPanel(root, { transport = "", compact = false } = {}
 
   const refreshStats = async () => {
     try {
-      const res = await fetch("/api/traffic/stats?window=60");
-      const stats = await res.json();
+      const stats = await getJson("/api/traffic/stats?window=60");
       const rows = stats.transports
         .filter((t) => t.requests || t.connections || t.open_connections)
         .filter((t) => !filter || t.transport === filter)
@@ -142,8 +142,7 @@ export function mountTrafficPanel(root, { transport = "", compact = false } = {}
   (async () => {
     let since = 0;
     try {
-      const res = await fetch("/api/traffic?limit=300");
-      const page = await res.json();
+      const page = await getJson("/api/traffic?limit=300");
       for (const e of page.entries) add(e);
       since = page.entries.at(-1)?.seq ?? 0;
       state.textContent = `Your learner id: ${page.learner}`;
@@ -153,8 +152,12 @@ export function mountTrafficPanel(root, { transport = "", compact = false } = {}
     }
     const source = new EventSource(`/api/traffic/stream?since=${since}`);
     source.addEventListener("entry", (m) => add(JSON.parse(m.data)));
-    source.onerror = () => { state.textContent = "Live updates interrupted; reconnecting…"; };
-    source.onopen = () => { if (state.textContent.startsWith("Live")) state.textContent = "Live again."; };
+    let interrupted = false;
+    source.onerror = () => { interrupted = true; state.textContent = "Live updates interrupted; reconnecting…"; };
+    source.onopen = () => {
+      if (interrupted) state.textContent = "Live again.";
+      interrupted = false;
+    };
     refreshStats();
   })();
 

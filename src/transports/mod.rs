@@ -4,7 +4,8 @@
 //!
 //! - [`polling`]: `GET /api/poll`, answered at once: news or `204 No Content`.
 //! - [`long_polling`]: `GET /api/long-poll`, held until news or a timeout.
-//! - [`sse`]: `GET /api/sse`, one response that never ends (unless asked to).
+//! - [`sse`]: `GET /api/sse`, one response that never ends (unless asked to);
+//!   [`sse_names`] decides which of its events carry an `event:` name.
 //! - [`websocket`]: `GET /api/ws`, an upgraded two-way connection.
 //! - [`echo`]: `GET /api/ws/echo`, a bare WebSocket that returns every message.
 //!
@@ -15,6 +16,7 @@ pub mod echo;
 pub mod long_polling;
 pub mod polling;
 pub mod sse;
+pub mod sse_names;
 pub mod valve;
 pub mod websocket;
 

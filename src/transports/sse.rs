@@ -33,6 +33,7 @@ use crate::lab::faults::FaultSwitches;
 use crate::problem::ApiError;
 use crate::state::AppState;
 use crate::traffic::{Learner, Tap, Transport};
+use crate::transports::sse_names::EventNames;
 use crate::transports::valve::{Order, Valve};
 
 /// The SSE `event:` name of the reset signal. Published events may not use it.
@@ -69,6 +70,11 @@ impl SseApi {
     /// Without `limit` or `duration` the stream never ends, so in Swagger UI
     /// set one of them, e.g. `limit=3`.
     ///
+    /// `EventSource` hands a named event only to a listener for that name. A
+    /// client that cannot foresee every type lists the ones it listens for in
+    /// `named`; any other type then comes without an `event:` line, so
+    /// `onmessage` receives it.
+    ///
     /// After `POST /api/connections/drop` with `"reconnect": false`, your next
     /// reconnect (a request with `Last-Event-ID` or `?last_event_id`) gets
     /// `204 No Content`, once: `EventSource` then stops for good.
@@ -102,6 +108,11 @@ impl SseApi {
         /// end an `EventSource` for good.
         #[oai(name = "Last-Event-ID", validator(max_length = 256))]
         last_event_id_header: Header<Option<String>>,
+        /// Comma-separated event types to send with an `event:` line; every
+        /// other type is sent without one (its JSON still says its `type`).
+        /// Absent: every event is named. At most 64 types (4160 bytes).
+        #[oai(example = "example_named", validator(max_length = 4160))]
+        named: Query<Option<String>>,
         tap: Tap,
         learner: Learner,
         remote: &RemoteAddr,
@@ -114,6 +125,7 @@ impl SseApi {
         }
         let topics = TopicFilter::parse_bounded(topics.as_deref())
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let names = EventNames::parse(named.as_deref()).map_err(ApiError::bad_request)?;
         let permit = self.state.connections.open(client_ip(remote), Held::Sse)?;
         let session = Session {
             sub: self
@@ -121,6 +133,7 @@ impl SseApi {
                 .hub
                 .subscribe(Cursor::after_or(resume, Cursor::Now)),
             topics,
+            names,
             remaining: *limit,
             deadline: self.state.config.stream_deadline(*duration),
             heartbeat: match *heartbeat {
@@ -190,10 +203,15 @@ fn example_limit() -> Option<u64> {
     Some(3)
 }
 
+fn example_named() -> Option<String> {
+    Some("price,notification,note".into())
+}
+
 /// One client's stream: what to send and when to stop.
 struct Session {
     sub: Subscription,
     topics: TopicFilter,
+    names: EventNames,
     remaining: Option<u64>,
     deadline: Option<Instant>,
     /// `None`: no heartbeat comments at all.
@@ -299,7 +317,7 @@ impl Session {
                             if self.held.is_empty() {
                                 self.release_at = Some(Instant::now() + every);
                             }
-                            let chunk = encode_event(&event);
+                            let chunk = self.names.encode(&event);
                             self.held_bytes += chunk.len();
                             self.held.push((event, chunk));
                             if self.held_bytes < MAX_HELD_BYTES {
@@ -307,7 +325,7 @@ impl Session {
                             }
                             self.release()
                         } else {
-                            let chunk = encode_event(&event);
+                            let chunk = self.names.encode(&event);
                             self.tap.sse_event(&event, chunk.len());
                             chunk
                         }
@@ -375,17 +393,6 @@ pub fn heartbeat_timer(every: Duration) -> tokio::time::Interval {
     let mut timer = tokio::time::interval_at(Instant::now() + every, every);
     timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
     timer
-}
-
-/// `id:`, `event:` and `data:` lines for one event (poem writes the fields).
-pub fn encode_event(event: &Event) -> Bytes {
-    event.sse_frame(|e| {
-        SseEvent::message(String::from_utf8_lossy(e.json()))
-            .id(e.id.to_string())
-            .event_type(e.kind.as_str())
-            .to_string()
-            .into()
-    })
 }
 
 /// The reset signal; it has no `id:` so the client's last id stays put.

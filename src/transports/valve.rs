@@ -83,8 +83,11 @@ impl Valves {
         let senders = self.senders.lock().unwrap_or_else(|p| p.into_inner());
         match senders.get(learner) {
             Some(s) => {
+                // Counted first: a connection may end, dropping its valve,
+                // the moment it receives the order.
+                let open = s.receiver_count();
                 s.send_replace(Some(order));
-                s.receiver_count()
+                open
             }
             None => 0,
         }

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { pressRun } from "./editor-driver.mjs";
 import { newLearner, startBrowser, startServer } from "./harness.mjs";
 
 const frontend = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../frontend");
@@ -55,6 +56,39 @@ for (const { lesson, widget, files } of WIDGETS) {
         assert.equal(await shown.nth(i).textContent(), served, `${widget} shows something other than ${file}`);
         assert.equal(served, await readFile(path.join(frontend, file), "utf8"));
       }
+      assert.deepEqual(problems.consoleErrors, []);
+    } finally {
+      await context.close();
+    }
+  });
+}
+
+// The shown file is also what "Edit and run this code" runs, in the sandbox:
+// each client's main() logs what it receives. The SSE client's event is of a
+// type no client lists (EventSource drops such named events; `named=` makes
+// the server send it unnamed, so onmessage gets it).
+for (const { lesson, widget, type } of [
+  { lesson: "polling", widget: "poll", type: "note" },
+  { lesson: "long-polling", widget: "long-poll", type: "note" },
+  { lesson: "sse", widget: "sse", type: "sandbox-made-up" },
+  { lesson: "websockets", widget: "ws", type: "note" },
+]) {
+  test(`${widget}: the shown client runs in the sandbox and receives an event`, async () => {
+    const { page, context, problems } = await newLearner(browser, server.base);
+    try {
+      await page.goto(`${server.base}/lessons/${lesson}`);
+      const box = page.locator(`.live-pane .w-${widget} details.widget-code`);
+      await box.locator("summary").click();
+      await box.locator('[data-action="edit-source"]').click();
+      await pressRun(box);
+      const marker = `ran-in-the-sandbox-${widget}`;
+      const line = box.locator(".sandbox-console li", { hasText: marker }).first();
+      // Published until the running client has picked one up (a poller's first ask only learns where "now" is).
+      for (let i = 0; i < 40 && !(await line.isVisible()); i++) {
+        await page.request.post(`${server.base}/api/events`, { data: { topic: "demo", type, data: { text: marker } } });
+        await page.waitForTimeout(300);
+      }
+      await line.waitFor({ timeout: 5000 });
       assert.deepEqual(problems.consoleErrors, []);
     } finally {
       await context.close();

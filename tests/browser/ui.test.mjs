@@ -46,6 +46,45 @@ test("EventSource resumes with Last-Event-ID after the server drops it", async (
   await context.close();
 });
 
+test("the SSE widget shows every event type, one the learner made up too", async () => {
+  const { page, problems, context } = await newLearner(browser, server.base);
+  await page.goto(`${server.base}/lessons/sse`);
+  await page.locator(".w-sse button").first().click();
+  await page.locator(".w-sse .widget-log li", { hasText: "stream open" }).first().waitFor();
+  // EventSource drops a named event nobody listens for: the widget lists its
+  // types with named=, so "my-thing" arrives unnamed and reaches onmessage.
+  await page.request.post(`${server.base}/api/events`, { data: { topic: "demo", type: "my-thing", data: { text: "mine" } } });
+  await page.request.post(`${server.base}/api/events`, { data: { topic: "demo", type: "note", data: { text: "after it" } } });
+  // Events arrive in order: once the note is here, "my-thing" came or never will.
+  await page.locator(".w-sse .widget-log li", { hasText: "demo/note" }).waitFor();
+  const lines = await page.locator(".w-sse .widget-log li").evaluateAll((lis) => lis.map((li) => [li.dataset.kind, li.textContent]));
+  const mine = lines.filter(([, text]) => text.includes("demo/my-thing"));
+  assert.equal(mine.length, 1, `the made-up type shows once: ${JSON.stringify(lines)}`);
+  assert.equal(mine[0][0], "news", "an event is logged as news, whatever its words");
+  assertClean(problems);
+  await context.close();
+});
+
+test("every page has the one shared head and navigation, its own link marked", async () => {
+  const { page, problems, context } = await newLearner(browser, server.base);
+  for (const [path, current] of [["/", null], ["/lab.html", "/lab.html"], ["/traffic.html", "/traffic.html"], ["/lessons/", "/lessons/"], ["/lessons/polling", null]]) {
+    const res = await page.goto(`${server.base}${path}`);
+    assert.doesNotMatch(await res.text(), /<!--#include/, `${path}: every marker was replaced`);
+    const links = await page.locator("header.top nav a").evaluateAll((as) => as.map((a) => [a.textContent, a.getAttribute("aria-current")]));
+    assert.deepEqual(links.map(([text]) => text), ["Lessons", "Lab", "Traffic log", "Swagger UI", "OpenAPI"], path);
+    const marked = links.filter(([, aria]) => aria === "page").map(([text]) => text);
+    const expected = { "/lab.html": ["Lab"], "/traffic.html": ["Traffic log"], "/lessons/": ["Lessons"] }[current] ?? [];
+    assert.deepEqual(marked, expected, `${path}: the current page's link`);
+    assert.equal(await page.locator('head meta[charset="utf-8"]').count(), 1, path);
+    assert.equal(await page.locator('head link[rel="stylesheet"][href="/style.css"]').count(), 1, path);
+  }
+  // The lab points Swagger UI at its own operations.
+  await page.goto(`${server.base}/lab.html`);
+  await page.waitForFunction(() => document.getElementById("swagger-link").hash === "#/Comparison%20lab");
+  assertClean(problems);
+  await context.close();
+});
+
 test("the WebSocket pane sends and receives", async () => {
   const { page, problems, context } = await newLearner(browser, server.base);
   await page.goto(`${server.base}/lessons/websockets`);

@@ -1,17 +1,18 @@
 // Long-polling, the whole client: ask, and the server holds the request
 // until there is news or its timeout passes; then ask again at once.
 //
-// The first ask has no `since`, so it waits for the next new event. Every
-// later ask sends the newest id seen. An error (the server down, a 503)
-// waits `retryMs` before the next ask, so a broken server is not hammered.
+// The first ask has no `since` (unless you give one), so it waits for the
+// next new event. Every later ask sends the newest id seen. An error (the
+// server down, a 503) waits `retryMs` before the next ask, so a broken
+// server is not hammered.
 
 export const file = import.meta.url; // the widget shows this very file
 
-export function createLongPoller({ timeoutS = null, retryMs = 2000, query = "", onAnswer = console.log } = {}) {
+export function createLongPoller({ since: from = null, timeoutS = null, retryMs = 2000, query = "", onAnswer = console.log } = {}) {
   let controller = null;
 
   async function loop(signal) {
-    let since = null;
+    let since = from;
     while (!signal.aborted) {
       const params = new URLSearchParams(query);
       if (timeoutS !== null) params.set("timeout", timeoutS);   // else the server's default (25 s)

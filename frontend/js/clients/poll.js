@@ -6,16 +6,22 @@
 // the server answers 200 with the newer events, or 204 "No." with the newest
 // id in the X-Last-Event-Id header. `more: true` in a batch means the server
 // held events back over its limit; the next ask brings them.
+//
+// `since` starts from a known id instead of "now". `base` asks another
+// server (the scaling lesson's instances; it may change between asks:
+// the cursor travels with every request, so any instance can answer), and
+// `credentials: "include"` sends the cookie there too.
 
 export const file = import.meta.url; // the widget shows this very file
 
-export function createPoller({ everyMs = 1000, query = "", onAnswer = console.log } = {}) {
-  let since = null;
+export function createPoller({ since: from = null, base = "", everyMs = 1000, query = "", credentials = "same-origin", onAnswer = console.log } = {}) {
+  let since = from;
   let timer = null;
 
   async function poll() {
-    const url = since === null ? "/api/poll?from=newest" : `/api/poll?since=${since}`;
-    const res = await fetch(query ? `${url}&${query}` : url);   // "Any update?"
+    const url = since === null ? `${poller.base}/api/poll?from=newest` : `${poller.base}/api/poll?since=${since}`;
+    const q = poller.query;
+    const res = await fetch(q ? `${url}&${q}` : url, { credentials });   // "Any update?"
     if (!res.ok) throw new Error(`the server answered ${res.status}`);
     const newest = res.headers.get("X-Last-Event-Id");
     if (newest !== null) since = Number(newest);
@@ -36,11 +42,13 @@ export function createPoller({ everyMs = 1000, query = "", onAnswer = console.lo
 
   const poller = {
     everyMs,
+    base,
+    query,
     pollOnce,
     get running() { return timer !== null; },
     start() {
       if (timer !== null) return;
-      since = null;                                 // start from "now"
+      since = from;                                 // null: start from "now"
       timer = setTimeout(tick, 0);
     },
     stop() { clearTimeout(timer); timer = null; },

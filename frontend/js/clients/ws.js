@@ -4,14 +4,20 @@
 // messages, and answers each of our messages (ack, pong, echo, error…).
 // Nothing reconnects by itself: pass the last event id seen as `since` to
 // a new socket and the server replays what was missed.
+// `topics` narrows the subscription (all topics without it); `base` opens
+// the socket to another server (the scaling lesson's instances).
 
 export const file = import.meta.url; // the widget shows this very file
 
-export function connect({ since = null, query = "", onOpen = console.log, onMessage = console.log, onClose = console.log } = {}) {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/api/ws${query ? `?${query}` : ""}`);
+export function connect({ base = "", topics = null, since = null, query = "", onOpen = console.log, onMessage = console.log, onClose = console.log } = {}) {
+  const url = new URL(`/api/ws${query ? `?${query}` : ""}`, base || location.href);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  const ws = new WebSocket(url);
   ws.onopen = () => {
-    const subscribe = JSON.stringify(since === null ? { type: "subscribe" } : { type: "subscribe", since });
+    const message = { type: "subscribe" };
+    if (topics !== null) message.topics = topics;
+    if (since !== null) message.since = since;
+    const subscribe = JSON.stringify(message);
     ws.send(subscribe);
     onOpen(subscribe);
   };

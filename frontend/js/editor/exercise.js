@@ -3,6 +3,7 @@
 // "show me", which runs the reference solution as play mode. The step's
 // checks judge the traffic; nothing here decides pass or fail.
 
+import { getText } from "../api.js";
 import { el } from "../dom.js";
 import { mountCodeRunner } from "./runner.js";
 
@@ -15,7 +16,7 @@ export function mountExercise(root, exercise) {
   const runner = { current: null };
   const intro = el("p", { class: "muted small", text: `Starting file: ${new URL(exercise.start).pathname}. Edit it, then Run: the page plays the scenario against your code and the step's checks judge your traffic.` });
   root.append(intro);
-  const ready = Promise.all([exercise.start, exercise.solution].map((u) => fetch(u).then((r) => r.text())))
+  const ready = Promise.all([exercise.start, exercise.solution].map(getText))
     .then(([start, solution]) => {
       runner.current = mountCodeRunner({ code: start, original: start, label: exercise.label, scenario: exercise.scenario, limits: exercise.limits, onShown: exercise.onShown });
       root.append(runner.current.node);

@@ -3,18 +3,9 @@
 // make streams half-open, switch faults. Each call carries the run's actor,
 // so a "show me" run counts as watched.
 
-import { withActor } from "../clients.js";
+import { sendJson } from "../api.js";
 
-async function send(method, path, body, actor) {
-  const res = await fetch(withActor(path, actor), {
-    method,
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const answer = res.status === 204 ? null : await res.json().catch(() => null);
-  if (!res.ok) throw new Error(answer?.detail ?? `${path}: ${res.status}`);
-  return answer;
-}
+const send = (method, path, body, actor) => sendJson(method, path, body, { actor });
 
 /** The helpers a scenario gets for one run. */
 export function scenarioKit({ actor, signal, say }) {

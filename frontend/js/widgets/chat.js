@@ -3,11 +3,12 @@
 // was sent, so each side shows every message exactly once, its own
 // included. Nothing connects until the learner opens a side.
 
+import { getJson } from "../api.js";
 import { actorQuery } from "../clients.js";
 import { chatCost, describeChatCost } from "../chat-cost.js";
 import { file as sseFile, openChat, sendChat } from "../clients/chat-sse.js";
 import { connectChat, file as wsFile, say as sayOverWs } from "../clients/chat-ws.js";
-import { button, el, messageLog, sourceBox, status } from "./kit.js";
+import { button, el, LogKind, messageLog, sourceBox, status } from "./kit.js";
 
 const plural = (n, one) => `${n} ${one}${n === 1 ? "" : "s"}`;
 
@@ -31,7 +32,7 @@ export function mount(root) {
     const show = (id, data) => {
       if (seen.has(id)) return;
       seen.add(id);
-      log.add(`${data.from}: ${data.text}`, "news");
+      log.add(`${data.from}: ${data.text}`, LogKind.news);
       state.textContent = `open · ${plural(seen.size, "message")} shown`;
     };
     // `actor`: who opened this side's connection ("play" when show me did).
@@ -84,7 +85,7 @@ export function mount(root) {
       const r = await sendChat(text, { query: actorQuery(actor) });
       sse.state.textContent = `sent with POST /api/chat → 202, event #${r.id}${source ? "" : " (open the stream to see it arrive)"}`;
     } catch (err) {
-      sse.log.add(`not sent: ${err.message}`, "warn");
+      sse.log.add(`not sent: ${err.message}`, LogKind.warn);
     }
     acted();
   };
@@ -108,7 +109,7 @@ export function mount(root) {
       query: actorQuery(actor),
       onOpen: () => { ws.state.textContent = "open and subscribed to the chat topic"; },
       onMessage: (data, id) => {
-        if (id === null) ws.log.add(`error: ${data.text}`, "warn");
+        if (id === null) ws.log.add(`error: ${data.text}`, LogKind.warn);
         else ws.show(id, data);
       },
       onClose: (code) => {
@@ -158,7 +159,7 @@ export function mount(root) {
     if (costFrom === null) {
       costFrom = -1;
       try {
-        costFrom = (await (await fetch("/api/traffic?limit=1")).json()).entries.at(-1)?.seq ?? 0;
+        costFrom = (await getJson("/api/traffic?limit=1")).entries.at(-1)?.seq ?? 0;
       } catch {
         costFrom = 0;
       }
@@ -168,7 +169,7 @@ export function mount(root) {
   async function refreshCost() {
     if (costFrom < 0) return;
     try {
-      const log = await (await fetch(`/api/traffic?since=${costFrom}&limit=10000`)).json();
+      const log = await getJson(`/api/traffic?since=${costFrom}&limit=10000`);
       cost.textContent = describeChatCost(chatCost(log.entries));
     } catch {
       // The next refresh tries again.

@@ -4,6 +4,7 @@
 // the server's statistics of the learner's traffic since the first start.
 
 import { LongPollingClient, PollingClient, SseClient, WebSocketClient } from "../clients.js";
+import { getJson, getText } from "../api.js";
 import { bytes, millis } from "../format.js";
 import { button, el } from "./kit.js";
 
@@ -38,7 +39,7 @@ const ROWS = [
 /** Lines of code (not blank, not comments) of each client class in clients.js. */
 async function linesOfClients() {
   try {
-    const source = await (await fetch("/js/clients.js")).text();
+    const source = await getText("/js/clients.js");
     const lines = {};
     for (const lane of LANES) {
       const start = source.indexOf(`export class ${lane.klass} `);
@@ -148,7 +149,7 @@ export function mount(root) {
     if (since === null || gone) return;
     const window = Math.min(86400, Math.ceil((Date.now() - since) / 1000) + 1);
     try {
-      const stats = await (await fetch(`/api/traffic/stats?window=${window}`)).json();
+      const stats = await getJson(`/api/traffic/stats?window=${window}`);
       render(stats);
       note.textContent = `Measured from your traffic in the last ${window} s, since you started the first client.`;
     } catch {

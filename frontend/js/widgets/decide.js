@@ -2,8 +2,8 @@
 // the technique. Both are judged on the server; the feedback says which
 // part was right and why.
 
-import { withActor } from "../clients.js";
-import { el, postJson } from "./kit.js";
+import { sendJson } from "../api.js";
+import { el } from "./kit.js";
 
 const CHOICES = [["polling", "Polling"], ["sse", "SSE"], ["websocket", "WebSockets"]];
 const GROUPS = [["article", "The article's examples"], ["harder", "Harder cases, as of 2026"]];
@@ -22,7 +22,7 @@ export function mount(root, ctx) {
       return;
     }
     try {
-      const r = await postJson(withActor(`/api/lessons/${ctx.slug}/answers`, actor), { kind: "decision", scenario: s, answer: choice, factor: picked });
+      const r = await sendJson("POST", `/api/lessons/${ctx.slug}/answers`, { kind: "decision", scenario: s, answer: choice, factor: picked }, { actor });
       item.feedback.className = `feedback small ${r.correct ? "good" : "bad"}`;
       item.feedback.textContent = r.feedback;
       item.node.dataset.answered = r.correct ? "right" : "wrong";

@@ -5,7 +5,7 @@
 // shown with what the code's chat stream delivered. The scenario plays two
 // other people writing while the code sends its own two messages.
 
-import { withActor } from "../clients.js";
+import { sendJson } from "../api.js";
 import { mountExercise } from "../editor/exercise.js";
 import { scenarioKit } from "../editor/scenario.js";
 
@@ -13,14 +13,7 @@ import { scenarioKit } from "../editor/scenario.js";
 const MAX_REPORTS = 200;
 
 async function say(text, actor) {
-  const res = await fetch(withActor("/api/chat", actor), {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ text }),
-  });
-  const body = await res.json();
-  if (!res.ok) throw new Error(body.detail ?? `/api/chat: ${res.status}`);
-  return body.id;
+  return (await sendJson("POST", "/api/chat", { text }, { actor })).id;
 }
 
 export function mount(root) {
@@ -33,7 +26,7 @@ export function mount(root) {
     onShown({ id }, actor) {
       reports += 1;
       if (reports > MAX_REPORTS) return;
-      fetch(withActor(`/api/chat/shown/${id}`, actor), { method: "POST" }).catch(() => {});
+      sendJson("POST", `/api/chat/shown/${id}`, undefined, { actor }).catch(() => {});
     },
     async scenario(run) {
       reports = 0;

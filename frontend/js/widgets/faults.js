@@ -5,12 +5,12 @@
 // Every control carries data-client / data-action for the browser driver;
 // `act()` is what play mode ("show me") calls, with actor "play".
 
-import { pageJson } from "../api.js";
-import { PollingClient, runAs, withActor } from "../clients.js";
+import { pageJson, sendJson } from "../api.js";
+import { PollingClient, runAs } from "../clients.js";
 import { BackoffSocket, HEARTBEAT_S, WATCHDOG_MS, WatchedStream } from "../fault-clients.js";
 import { setFaults, startDeploy, startHalfOpen } from "../faults.js";
 import { render as renderStorm, runStorm, summary as stormSummary } from "../storm.js";
-import { button, el, messageLog, status } from "./kit.js";
+import { button, el, LogKind, messageLog, status } from "./kit.js";
 
 const ago = (iso) => (iso ? Math.max(0, Date.now() - Date.parse(iso)) : null);
 const median = (xs) => {
@@ -58,7 +58,7 @@ export function mount(root) {
       lastLate = ago(e?.published_at);
       burst = [...burst.filter((t) => Date.now() - t < 500), Date.now()];
       log.add(`SSE #${id}: arrived ${ms(lastLate)} after it was published${burst.length > 1 ? ` (${burst.length} in one burst)` : ""}`,
-        lastLate > 1000 ? "warn" : "news");
+        lastLate > 1000 ? LogKind.warn : LogKind.news);
     },
   });
   const showSse = () => {
@@ -75,8 +75,8 @@ export function mount(root) {
     },
     onMessage: (msg, raw) => {
       if (msg.type === "pong" && pending.has(msg.ref)) pending.get(msg.ref)();
-      else if (msg.type === "event") log.add(`WebSocket event #${msg.event.id}`, "news");
-      else if (msg.type === "error") log.add(`WebSocket error reply: ${raw.slice(0, 140)}`, "warn");
+      else if (msg.type === "event") log.add(`WebSocket event #${msg.event.id}`, LogKind.news);
+      else if (msg.type === "error") log.add(`WebSocket error reply: ${raw.slice(0, 140)}`, LogKind.warn);
     },
   });
   const setPressed = (b, on) => b.setAttribute("aria-pressed", String(on));
@@ -193,10 +193,8 @@ export function mount(root) {
       if (ws.send(JSON.stringify({ type: "ping", ref }))) { await back; wsTimes.push(performance.now() - t0); }
       pending.delete(ref);
       const t1 = performance.now();
-      await fetch(withActor("/api/events", actor), {
-        method: "POST", headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ topic: "latency", type: "note", data: { i } }),
-      });
+      // A refused publish (429) still took its round trip: timed all the same.
+      await sendJson("POST", "/api/events", { topic: "latency", type: "note", data: { i } }, { actor }).catch(() => {});
       postTimes.push(performance.now() - t1);
     }
     latencyState.textContent = `WebSocket ping→pong median ${ms(median(wsTimes))} (${wsTimes.length} messages) · `
@@ -214,10 +212,11 @@ export function mount(root) {
       runAs(ws, actor);
       await Promise.race([ws.ready(), new Promise((r) => setTimeout(r, 3000))]);
       ws.send(JSON.stringify({ type: "shout", text: "no such message type" }));
-      log.add("sent a WebSocket message of an unknown type", "warn");
+      log.add("sent a WebSocket message of an unknown type", LogKind.warn);
     } else {
-      const res = await fetch(withActor("/api/events", actor), { method: "POST", headers: { "Content-Type": "application/json" }, body: "{\"topic\":42}" });
-      log.add(`POST /api/events with a bad body → ${res.status}`, "warn");
+      // A topic must be a string: the server answers 400 with a problem document.
+      const status = await sendJson("POST", "/api/events", { topic: 42 }, { actor }).then(() => 202, (err) => err.status ?? err.message);
+      log.add(`POST /api/events with a bad body → ${status}`, LogKind.warn);
     }
   };
   const badWs = button("Send a bad WebSocket message", () => bad("ws"), "ghost");
@@ -273,7 +272,7 @@ export function mount(root) {
     stop: () => {
       poll.stop(); sse.stop(); ws.stop();
       // Switches are the learner's: leaving the lesson turns them off.
-      fetch("/api/faults", { method: "DELETE" }).catch(() => {});
+      sendJson("DELETE", "/api/faults").catch(() => {});
     },
   };
 }

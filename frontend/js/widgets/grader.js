@@ -7,7 +7,7 @@
 // and what came back behind a disclosure. The card area keeps its
 // height while a new run grades, so nothing below it jumps.
 
-import { withActor } from "../clients.js";
+import { ProblemError, sendJson } from "../api.js";
 import { button, el } from "./kit.js";
 
 const here = () => `${location.protocol}//${location.host}`;
@@ -101,23 +101,16 @@ export function mount(root, ctx) {
     ticker = setInterval(tick, 1000);
     running = (async () => {
       try {
-        const res = await fetch(withActor("/api/grader/runs", actor), {
-          method: "POST",
-          headers: { "Content-Type": "application/json" },
-          body: JSON.stringify({ url: url.value.trim(), kind: kind.value }),
-        });
-        const body = await res.json().catch(() => null);
-        if (!res.ok) {
-          status.textContent = `Not graded (${res.status}): ${body?.detail ?? "the grader refused."}`;
-          return;
-        }
+        const body = await sendJson("POST", "/api/grader/runs", { url: url.value.trim(), kind: kind.value }, { actor });
         render(body);
         status.textContent = body.all_pass
           ? `All pass: ${body.passed} lines passed${body.info ? `, ${body.info} for information` : ""}.`
           : `Not yet: ${body.failed} failed, ${body.skipped} skipped. The card says which and why.`;
         ctx.refreshProgress?.();
       } catch (err) {
-        status.textContent = `Not graded: ${err.message}`;
+        status.textContent = err instanceof ProblemError
+          ? `Not graded (${err.status}): ${err.problem?.detail ?? "the grader refused."}`
+          : `Not graded: ${err.message}`;
       } finally {
         clearInterval(ticker);
         grade.removeAttribute("aria-busy");

@@ -1,8 +1,8 @@
 // The interview answer: written, judged against key points on the server,
 // then the model answer beside it.
 
-import { withActor } from "../clients.js";
-import { el, postJson } from "./kit.js";
+import { sendJson } from "../api.js";
+import { el } from "./kit.js";
 
 export function mount(root, ctx) {
   const area = el("textarea", { rows: "5", maxlength: "2000", "aria-label": "Your answer", "data-action": "answer-text", placeholder: "When would you choose SSE over WebSockets? Write your answer here…" });
@@ -10,7 +10,7 @@ export function mount(root, ctx) {
   const answer = async (text = area.value, { actor = "learner" } = {}) => {
     area.value = text;
     try {
-      const r = await postJson(withActor(`/api/lessons/${ctx.slug}/answers`, actor), { kind: "interview", answer: text });
+      const r = await sendJson("POST", `/api/lessons/${ctx.slug}/answers`, { kind: "interview", answer: text }, { actor });
       result.replaceChildren(
         el("p", { text: r.feedback }),
         el("ul", { class: "checklist" }, ...r.key_points.map((k) =>

@@ -1,6 +1,7 @@
 // Shared building blocks for the live widgets: DOM helpers, a message log
 // with timestamps, and the "this is the code that runs" box.
 
+import { getText } from "../api.js";
 import { clock } from "../format.js";
 import { el } from "../dom.js";
 
@@ -35,9 +36,19 @@ export function sourceBox(file, title = "The browser code this runs") {
   }, "ghost");
   edit.dataset.action = "edit-source";
   box.append(edit);
-  fetch(file).then((r) => r.text()).then((text) => { code.textContent = text; }, () => { code.textContent = "(could not load the file)"; });
+  getText(file).then((text) => { code.textContent = text; }, () => { code.textContent = "(could not load the file)"; });
   return box;
 }
+
+/** What a log line is, passed beside its text: its style (and tests) read this, never the words. */
+export const LogKind = Object.freeze({
+  plain: "plain",
+  news: "news", // something arrived
+  empty: "empty", // an answer without news, a close
+  warn: "warn", // an error, a loss, a refusal
+  sent: "sent", // what this page sent
+});
+const KINDS = new Set(Object.values(LogKind));
 
 /** A bounded list of received messages, newest first, each timestamped. */
 export function messageLog(label) {
@@ -45,8 +56,9 @@ export function messageLog(label) {
   const list = el("ol", { class: "widget-log", "aria-label": label, "aria-live": "off", tabindex: "0" });
   return {
     node: list,
-    add(text, cls = "") {
-      list.prepend(el("li", { class: cls },
+    add(text, kind = LogKind.plain) {
+      if (!KINDS.has(kind)) throw new TypeError(`not a LogKind: ${kind}`);
+      list.prepend(el("li", { class: kind === LogKind.plain ? "" : kind, "data-kind": kind },
         el("time", { text: clock(Date.now()) }),
         el("span", { text })));
       while (list.children.length > 50) list.lastElementChild.remove();
@@ -57,16 +69,4 @@ export function messageLog(label) {
 
 export function status(text = "idle") {
   return el("p", { class: "widget-status muted small", "aria-live": "polite", text });
-}
-
-export async function postJson(path, body, method = "POST") {
-  const res = await fetch(path, {
-    method,
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  const data = text ? JSON.parse(text) : null;
-  if (!res.ok) throw new Error(data?.detail ?? `${res.status}`);
-  return data;
 }

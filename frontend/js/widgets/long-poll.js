@@ -1,12 +1,18 @@
-import { LongPollingClient } from "../clients.js";
+import { LongPollingClient, StatusKind } from "../clients.js";
 import { file } from "../clients/long-poll.js";
-import { button, el, messageLog, sourceBox, status } from "./kit.js";
+import { button, el, LogKind, messageLog, sourceBox, status } from "./kit.js";
+
+const LOGGED_AS = { [StatusKind.news]: LogKind.news, [StatusKind.trouble]: LogKind.warn };
 
 export function mount(root) {
   const log = messageLog("Long-poll answers");
   const state = status();
   const client = new LongPollingClient({
-    onStatus: (text) => { state.textContent = text; if (!text.startsWith("waiting")) log.add(text, /^(got|caught up)/.test(text) ? "news" : ""); },
+    onStatus: (text, kind) => {
+      state.textContent = text;
+      // The question going out is the status line only; its answer is logged.
+      if (kind !== StatusKind.waiting) log.add(text, LOGGED_AS[kind] ?? LogKind.plain);
+    },
   });
   const toggle = button("Start long-polling", () => (client.running ? stop() : start()));
   toggle.dataset.client = "long-poll";

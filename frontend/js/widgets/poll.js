@@ -1,6 +1,8 @@
-import { PollingClient } from "../clients.js";
+import { PollingClient, StatusKind } from "../clients.js";
 import { file } from "../clients/poll.js";
-import { button, el, messageLog, sourceBox, status } from "./kit.js";
+import { button, el, LogKind, messageLog, sourceBox, status } from "./kit.js";
+
+const LOGGED_AS = { [StatusKind.news]: LogKind.news, [StatusKind.trouble]: LogKind.warn };
 
 export function mount(root) {
   const log = messageLog("Poll answers");
@@ -9,7 +11,7 @@ export function mount(root) {
   for (const ms of [500, 1000, 2000, 5000]) interval.add(new Option(`every ${ms / 1000} s`, ms, false, ms === 1000));
   const client = new PollingClient({
     intervalMs: 1000,
-    onStatus: (text) => { state.textContent = text; log.add(text, /^(got|caught up)/.test(text) ? "news" : "empty"); },
+    onStatus: (text, kind) => { state.textContent = text; log.add(text, LOGGED_AS[kind] ?? LogKind.empty); },
   });
   interval.addEventListener("change", () => { client.intervalMs = Number(interval.value); });
   const toggle = button("Start polling", () => (client.running ? stop() : start()));

@@ -1,4 +1,5 @@
-import { button, codeBox, el, messageLog, postJson } from "./kit.js";
+import { sendJson } from "../api.js";
+import { button, codeBox, el, LogKind, messageLog } from "./kit.js";
 
 const CODE = `await fetch("/api/events", {
   method: "POST",
@@ -12,12 +13,12 @@ export function mount(root) {
   const state = el("p", { class: "muted small", role: "status" });
   const publish = async (text = input.value) => {
     try {
-      const r = await postJson("/api/events", { topic: "demo", type: "note", data: { text } });
+      const r = await sendJson("POST", "/api/events", { topic: "demo", type: "note", data: { text } });
       state.textContent = `Published as event #${r.id} (topic demo).`;
-      log.add(`published as event #${r.id}`, "news");
+      log.add(`published as event #${r.id}`, LogKind.news);
     } catch (err) {
       state.textContent = `Not published: ${err.message}`;
-      log.add(err.message, "warn");
+      log.add(err.message, LogKind.warn);
     }
   };
   const send = button("Publish", () => publish());

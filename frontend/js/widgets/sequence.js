@@ -7,9 +7,10 @@
 // Last-Event-ID when it reconnects, so a dropped stream replays what it
 // missed instead of leaving a hole in the picture.
 
-import { LongPollingClient, PollingClient, SseClient, WebSocketClient, withActor } from "../clients.js";
+import { getJson, sendJson } from "../api.js";
+import { LongPollingClient, PollingClient, SseClient, WebSocketClient } from "../clients.js";
 import { SequenceDiagram } from "../sequence.js";
-import { button, el, postJson, status } from "./kit.js";
+import { button, el, status } from "./kit.js";
 
 const WINDOW_MS = 60_000;
 
@@ -25,8 +26,7 @@ function followTraffic(diagram, state, windowMs) {
   };
   (async () => {
     try {
-      const res = await fetch("/api/traffic?limit=1000");
-      const page = await res.json();
+      const page = await getJson("/api/traffic?limit=1000");
       const newest = page.entries.at(-1)?.at_ms ?? 0;
       lastSeq = page.entries.at(-1)?.seq ?? 0;
       for (const e of page.entries) if (e.at_ms > newest - windowMs) diagram.add(e);
@@ -85,7 +85,7 @@ export function mount(root) {
   };
   const publishAs = async (actor) => {
     try {
-      const r = await postJson(withActor("/api/events", actor), { topic: "demo", type: "note", data: { text: "Hello, arrows" } });
+      const r = await sendJson("POST", "/api/events", { topic: "demo", type: "note", data: { text: "Hello, arrows" } }, { actor });
       state.textContent = `Published event #${r.id}: watch it reach each column.`;
     } catch (err) {
       state.textContent = `Could not publish: ${err.message}`;
@@ -102,11 +102,14 @@ export function mount(root) {
     diagram,
     startClients,
     stopClients,
-    /** Play mode presses a button by its label, as play's. */
+    /** Play mode presses a button by the label a lesson's `press` names, as play's. */
     async press(label, { actor = "learner" } = {}) {
-      if (label.startsWith("Start the four")) startClients({ actor });
-      else if (label.startsWith("Publish")) await publishAs(actor);
-      else throw new Error(`the sequence widget has no button "${label}"`);
+      const action = {
+        "Start the four clients": () => startClients({ actor }),
+        "Publish an event": () => publishAs(actor),
+      }[label];
+      if (!action) throw new Error(`the sequence widget has no button "${label}"`);
+      await action();
     },
     stop() {
       unfollow();

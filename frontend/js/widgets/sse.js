@@ -1,6 +1,7 @@
-import { actorQuery, withActor } from "../clients.js";
-import { file, openStream } from "../clients/sse.js";
-import { button, el, messageLog, postJson, sourceBox, status } from "./kit.js";
+import { sendJson } from "../api.js";
+import { actorQuery } from "../clients.js";
+import { file, openStream, STREAM } from "../clients/sse.js";
+import { button, el, LogKind, messageLog, sourceBox, status } from "./kit.js";
 
 export function mount(root) {
   const log = messageLog("Events received");
@@ -10,13 +11,13 @@ export function mount(root) {
   let count = 0;
   const show = (e, lastId) => {
     count += 1;
-    log.add(`#${lastId} ${e.topic}/${e.type} ${JSON.stringify(e.data).slice(0, 90)}`, "news");
+    log.add(`#${lastId} ${e.topic}/${e.type} ${JSON.stringify(e.data).slice(0, 90)}`, LogKind.news);
     state.textContent = `stream open — ${count} event(s), last id #${lastId}`;
   };
   const toggle = button("Open the stream", () => (source ? stop() : start()));
   toggle.dataset.client = "sse";
   const cut = async (who) => {
-    const r = await postJson(withActor("/api/connections/drop", who), { transport: "sse" });
+    const r = await sendJson("POST", "/api/connections/drop", { transport: "sse" }, { actor: who });
     log.add(`asked the server to cut the stream (${r.dropped} cut); watch the browser reconnect with Last-Event-ID`);
   };
   // The learner's own drop of play mode's stream would reconnect as play
@@ -29,7 +30,7 @@ export function mount(root) {
     }
     await cut("learner");
   };
-  const drop = button("Drop my connection (server side)", () => dropAsLearner().catch((e) => log.add(e.message, "warn")), "ghost");
+  const drop = button("Drop my connection (server side)", () => dropAsLearner().catch((e) => log.add(e.message, LogKind.warn)), "ghost");
   drop.dataset.action = "drop-sse";
   const start = ({ actor: who = "learner" } = {}) => {
     if (source) return;
@@ -37,18 +38,18 @@ export function mount(root) {
       query: actorQuery(who),
       onEvent: show,
       onStatus: (what, message) => {
-        if (what === "open") {
+        if (what === STREAM.open) {
           state.textContent = `stream open — ${count} event(s) so far`;
           log.add("stream open");
-        } else if (what === "closed for good") {
+        } else if (what === STREAM.closedForGood) {
           // A non-200 answer or a wrong Content-Type: EventSource never retries.
-          log.add("closed for good: the answer was not a 200 event stream, so the browser will not retry", "warn");
+          log.add("closed for good: the answer was not a 200 event stream, so the browser will not retry", LogKind.warn);
           if (source === s) stop("closed for good (the server's answer was not a 200 event stream); open it again yourself");
-        } else if (what === "reconnecting") {
+        } else if (what === STREAM.reconnecting) {
           state.textContent = "connection lost — the browser retries by itself after the retry delay…";
-          log.add("connection lost; the browser retries with Last-Event-ID", "empty");
-        } else if (what === "reset") {
-          log.add(`reset: ${message}`, "warn");
+          log.add("connection lost; the browser retries with Last-Event-ID", LogKind.empty);
+        } else if (what === STREAM.reset) {
+          log.add(`reset: ${message}`, LogKind.warn);
         }
       },
     });

@@ -1,6 +1,6 @@
 import { actorQuery } from "../clients.js";
 import { connect, file } from "../clients/ws.js";
-import { button, el, messageLog, sourceBox, status } from "./kit.js";
+import { button, el, LogKind, messageLog, sourceBox, status } from "./kit.js";
 
 // Messages the server sends on its own; every other one answers a message
 // of ours, in order, so it is paired with the oldest unanswered send.
@@ -23,7 +23,7 @@ export function mount(root) {
   const transmit = (text) => {
     socket.send(text);
     unanswered.push(performance.now());
-    log.add(`→ ${text}`, "sent");
+    log.add(`→ ${text}`, LogKind.sent);
   };
   const start = ({ actor: who = "learner" } = {}) => {
     if (socket) return;
@@ -34,7 +34,7 @@ export function mount(root) {
       onOpen: (subscribe) => {
         state.textContent = resume ? `connected; resuming after event #${lastId}` : "connected; subscribing to every topic";
         unanswered.push(performance.now());
-        log.add(`→ ${subscribe}`, "sent");
+        log.add(`→ ${subscribe}`, LogKind.sent);
       },
       onMessage: (msg, text) => {
         if (msg.type === "event") lastId = msg.event.id;
@@ -43,10 +43,10 @@ export function mount(root) {
         const line = msg.type === "event"
           ? `← event #${msg.event.id} ${msg.event.topic}/${msg.event.type}`
           : `← ${text.slice(0, 140)}${trip}`;
-        log.add(line, msg.type === "event" ? "news" : msg.type === "error" ? "warn" : "");
+        log.add(line, msg.type === "event" ? LogKind.news : msg.type === "error" ? LogKind.warn : LogKind.plain);
       },
       onClose: (code, reason) => {
-        log.add(`closed ${code}`, "empty");
+        log.add(`closed ${code}`, LogKind.empty);
         if (socket !== s && socket !== null) return; // a newer socket owns the status line
         state.textContent = `closed with code ${code}${reason ? ` (${reason})` : ""}; nothing reconnects unless your code does`;
         if (socket === s) showClosed();
@@ -72,7 +72,7 @@ export function mount(root) {
     s.close(1000, "done");
   };
   const send = (text) => {
-    if (!socket || socket.readyState !== WebSocket.OPEN) { log.add("not connected", "warn"); return; }
+    if (!socket || socket.readyState !== WebSocket.OPEN) { log.add("not connected", LogKind.warn); return; }
     transmit(text);
   };
   // The learner's own Send over play mode's socket would count as watched:
