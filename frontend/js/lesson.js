@@ -25,6 +25,9 @@ let widget = null; // { name, controller }
 let stage = null; // feeds + publish, under the widget of transport lessons
 let player = null;
 let task = null; // the step's task box (checks, prediction, hints)
+// Counts showStep calls: a learner pressing → quickly starts several, and
+// only the newest may touch the page once its awaits return.
+let showing = 0;
 
 async function loadWidget(name) {
   WIDGETS[name] ??= await import(`./widgets/${name}.js`);
@@ -35,6 +38,8 @@ async function loadWidget(name) {
 const ctx = () => ({ slug, lesson, refreshProgress });
 
 async function showStep(i, { focus = false } = {}) {
+  const generation = ++showing;
+  const current = () => generation === showing;
   player?.stop();
   stepIndex = Math.max(0, Math.min(lesson.steps.length - 1, i));
   const step = lesson.steps[stepIndex];
@@ -52,13 +57,15 @@ async function showStep(i, { focus = false } = {}) {
   text.replaceChildren(...[intro, el("h2", { text: step.title, id: step.id }), body, checks].filter(Boolean));
   task = null;
   if (checks) {
-    task = mountStepTask(checks, { slug, step, onShowMe: () => showMe(), onProgress: refreshProgress });
+    const mine = mountStepTask(checks, { slug, step, onShowMe: () => showMe(), onProgress: refreshProgress });
+    task = mine;
     // Entering opens the step's window: only what the learner does from now on counts.
     try {
-      task.refresh(await sendJson("POST", `/api/lessons/${encodeURIComponent(slug)}/steps/${encodeURIComponent(step.id)}/enter`));
+      mine.refresh(await sendJson("POST", `/api/lessons/${encodeURIComponent(slug)}/steps/${encodeURIComponent(step.id)}/enter`));
     } catch {
       // The next refresh shows the state.
     }
+    if (!current()) return;
   }
   $("step-pos").textContent = `Step ${stepIndex + 1} of ${lesson.steps.length}`;
   $("prev-step").disabled = stepIndex === 0 && !lesson.previous;
@@ -66,13 +73,15 @@ async function showStep(i, { focus = false } = {}) {
   $("play").disabled = step.play.length === 0;
   $("play").textContent = "▶ Show me";
   $("play").title = step.play.length ? "The page performs this step for you, narrating each request (it counts as watched, not done)" : "This step has nothing to show";
-  await mountStepWidget(step);
+  await mountStepWidget(step, current);
+  if (!current()) return;
   renderToc();
   renderChecks();
   if (focus) text.focus();
 }
 
-async function mountStepWidget(step) {
+/** `current()`: false once a newer step is being shown (then this one leaves the pane alone). */
+async function mountStepWidget(step, current) {
   const pane = $("live-pane");
   const name = step.widget ?? defaultWidget();
   if (widget?.name === name) {
@@ -82,16 +91,17 @@ async function mountStepWidget(step) {
     widget.controller?.stopClients?.();
     return;
   }
+  const module = name ? await loadWidget(name) : null;
+  if (!current()) return;
   widget?.controller?.stop?.();
   stage?.stop();
   stage = null;
   pane.replaceChildren();
   widget = null;
-  if (!name) {
+  if (!module) {
     pane.append(el("p", { class: "muted small", text: "This step has no live widget. The traffic log below still shows everything you do." }));
     return;
   }
-  const module = await loadWidget(name);
   const box = el("div", { class: `widget-box w-${name}` }, el("h3", { class: "widget-title", text: `Live: ${name}` }));
   pane.append(box);
   widget = { name, controller: module.mount(box, ctx()) ?? {} };
