@@ -50,7 +50,9 @@ async function openStep(page, base, slug, step) {
   await page.goto("about:blank");
   await page.goto(`${base}/lessons/${slug}#${step.id}`);
   await page.waitForFunction((t) => document.querySelector("#lesson-text h2")?.textContent === t, step.title);
+  // The step's own widget, or the lesson's default one (or the note that there is none).
   if (step.widget) await page.locator(`.live-pane .w-${step.widget}`).waitFor();
+  else await page.locator(".live-pane .widget-box, .live-pane > p").first().waitFor();
   if (step.checks.length) await page.locator(".step-task").waitFor();
 }
 
