@@ -254,11 +254,7 @@ pub struct Lab {
 /// 64 random bits from the OS as hex: what keeps a run's topic and its
 /// clients' learner ids unguessable.
 pub(crate) fn unguessable() -> String {
-    let mut bytes = [0u8; 8];
-    if getrandom::fill(&mut bytes).is_err() {
-        bytes = fastrand::u64(..).to_le_bytes();
-    }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::traffic::learner::random_hex::<8>()
 }
 
 impl Lab {

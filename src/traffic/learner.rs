@@ -71,13 +71,17 @@ impl Learner {
 /// 128 random bits from the operating system: another client cannot guess
 /// somebody's id and read their log, even when the server is reachable.
 fn new_id() -> String {
-    let mut bytes = [0u8; 16];
+    format!("l-{}", random_hex::<16>())
+}
+
+/// `N` random bytes from the operating system, as hex: ids nobody can guess.
+pub fn random_hex<const N: usize>() -> String {
+    let mut bytes = [0u8; N];
     if getrandom::fill(&mut bytes).is_err() {
         // No OS randomness (never seen on Linux): fall back to a weaker source.
-        bytes = fastrand::u128(..).to_le_bytes();
+        bytes.iter_mut().for_each(|b| *b = fastrand::u8(..));
     }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("l-{hex}")
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl<'a> FromRequest<'a> for Learner {
