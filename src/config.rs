@@ -304,13 +304,6 @@ impl Config {
         Duration::from_secs(self.write_timeout_secs)
     }
 
-    pub fn connection_timeouts(&self) -> crate::idle::ConnectionTimeouts {
-        crate::idle::ConnectionTimeouts {
-            header_read: Duration::from_secs(self.header_read_timeout_secs),
-            idle: Duration::from_secs(self.idle_timeout_secs),
-        }
-    }
-
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs_f64(self.shutdown_grace_secs.clamp(0.0, 60.0))
     }

@@ -12,12 +12,17 @@
 //! may hold the long-lived cap plus [`SOCKET_HEADROOM`] sockets in all, so
 //! idle keep-alives and half-sent requests cannot fill the table either, and
 //! a learner whose long-lived slots are all taken can still load a page.
+//!
+//! [`PeerWatch`] gives every open connection a "hung up" signal, so a
+//! long-poll or a stream ends the moment its client goes.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
+use poem::web::RemoteAddr;
 use poem_openapi::Object;
+use tokio_util::sync::CancellationToken;
 
 use crate::problem::ApiError;
 
@@ -196,6 +201,37 @@ impl Held {
 /// The client's IP address as poem saw it, if it came over TCP.
 pub fn client_ip(remote: &poem::web::RemoteAddr) -> Option<IpAddr> {
     remote.as_socket_addr().map(|a| a.ip())
+}
+
+/// One "hung up" signal per open connection, by the client's address.
+#[derive(Clone, Default)]
+pub struct PeerWatch {
+    open: Arc<Mutex<HashMap<SocketAddr, CancellationToken>>>,
+}
+
+impl PeerWatch {
+    /// Cancelled when the client at `remote` closes or resets its connection.
+    /// A connection the watch does not know (not over TCP) never is.
+    pub fn hung_up(&self, remote: &RemoteAddr) -> CancellationToken {
+        remote
+            .as_socket_addr()
+            .and_then(|addr| self.lock().get(addr).cloned())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn register(&self, addr: SocketAddr) -> CancellationToken {
+        let token = CancellationToken::new();
+        self.lock().insert(addr, token.clone());
+        token
+    }
+
+    pub(crate) fn forget(&self, addr: &SocketAddr) {
+        self.lock().remove(addr);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, CancellationToken>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 #[cfg(test)]

@@ -46,7 +46,11 @@ async fn main() -> std::process::ExitCode {
         addr.ip().to_string()
     };
     let home = format!("http://{host}:{}/", addr.port());
-    println!("{}{}", realtime_playground::server::READY_LINE, addr.port());
+    println!(
+        "{}{}",
+        realtime_playground::app::server::READY_LINE,
+        addr.port()
+    );
     println!("  Home page:  {home}");
     println!("  Swagger UI: {home}docs");
     println!("  OpenAPI:    {home}openapi.json");

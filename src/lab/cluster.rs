@@ -5,7 +5,7 @@
 //! (instances `A` and `B`) on free ports of 127.0.0.1, with the same Redis,
 //! paused feeds, and `--allowed-origins` set to the lesson page's origin so
 //! the page's `EventSource`, `fetch` and `WebSocket` may reach them (see
-//! [`crate::cors`]). The learner publishes on one, reads on the other, kills
+//! [`crate::app::cors`]). The learner publishes on one, reads on the other, kills
 //! one (`SIGKILL`: the instance "crashes", no goodbye to its clients) and
 //! starts it again.
 //!
@@ -546,8 +546,8 @@ impl ClusterLab {
         let mut lines = BufReader::new(stdout).lines();
         let printed = tokio::time::timeout(START_TIMEOUT, async {
             while let Ok(Some(line)) = lines.next_line().await {
-                if line.starts_with(crate::server::READY_LINE) {
-                    return crate::server::port_from_ready_line(&line);
+                if line.starts_with(crate::app::server::READY_LINE) {
+                    return crate::app::server::port_from_ready_line(&line);
                 }
             }
             None
@@ -646,7 +646,7 @@ fn plain_origin(origin: &str) -> bool {
 /// `Origin`: a rebound name must not become an allowed origin.
 fn configured_page_origins(config: &Config, own_port: u16) -> Vec<String> {
     let mut origins =
-        crate::hosts::HostAllowList::new(&config.allowed_hosts).page_origins(own_port);
+        crate::app::hosts::HostAllowList::new(&config.allowed_hosts).page_origins(own_port);
     for origin in &config.allowed_origins {
         let origin = origin.trim_end_matches('/').to_owned();
         if !origins.contains(&origin) {

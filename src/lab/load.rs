@@ -30,10 +30,7 @@ pub const MAX_CLIENTS: u64 = 2000;
 pub const MAX_DURATION_S: u64 = 30;
 pub const KEPT_RUNS: usize = 5;
 
-/// Learner ids of the load lab's clients start with this. The traffic log
-/// skips them: the generator measures its own run, and thousands of its
-/// entries would push every learner's own traffic out of the bounded log.
-pub const LEARNER_PREFIX: &str = "load-lab-";
+pub use crate::traffic::learner::UNLOGGED_PREFIX as LEARNER_PREFIX;
 
 /// What to run: how many clients of each kind, and for how long.
 #[derive(Debug, Clone, Object)]

@@ -316,7 +316,7 @@ pub struct AnswerRequest {
     #[oai(nullable)]
     pub scenario: Option<String>,
     #[oai(default)]
-    pub answer: crate::openapi::Text,
+    pub answer: crate::text::Text,
     /// For decisions: the deciding factor's id.
     #[oai(nullable)]
     pub factor: Option<String>,

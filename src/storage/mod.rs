@@ -14,7 +14,7 @@
 //! - [`records`]: bounded tables of JSON records keyed by learner id.
 //!
 //! The lessons and the lab only know their own `Persist` traits; this module
-//! implements them, and the app layer ([`crate::state`]) plugs them in.
+//! implements them, and the app layer ([`crate::app::state`]) plugs them in.
 
 pub mod file;
 pub mod location;

@@ -85,7 +85,7 @@ impl<E: Endpoint> CaptureEndpoint<E> {
             .get::<Learner>()
             .cloned()
             .unwrap_or_else(|| Learner::identify(&req));
-        if learner.id.starts_with(crate::lab::load::LEARNER_PREFIX) {
+        if learner.id.starts_with(super::learner::UNLOGGED_PREFIX) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
         let arrived = now_us();

@@ -130,6 +130,12 @@ impl<E: Endpoint> Endpoint for LearnerIdentityEndpoint<E> {
     }
 }
 
+/// Learner ids that start with this are not logged: the load lab's clients
+/// (the generator measures its own run, and thousands of its entries would
+/// push every learner's own traffic out of the bounded log) and the storm
+/// lab's.
+pub const UNLOGGED_PREFIX: &str = "load-lab-";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,6 @@
 //! - [`har`] exports a learner's traffic as HAR 1.2.
 //! - [`api`] is the `/api/traffic…` surface.
 
-pub mod api;
 pub mod capture;
 pub mod catch_up;
 pub mod har;

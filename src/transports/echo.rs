@@ -16,14 +16,14 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use super::TransportTags;
+use super::context::TransportContext;
 use super::websocket::{Accepted, Stop, Upgrade, accept, describe, finish, stop_for, ws_config};
-use crate::api::ApiTags;
 use crate::problem::ApiError;
-use crate::state::AppState;
 use crate::traffic::Tap;
 
 pub struct EchoApi {
-    pub state: AppState,
+    pub ctx: TransportContext,
 }
 
 #[OpenApi]
@@ -34,38 +34,45 @@ impl EchoApi {
     /// back whole; pings are answered with pongs carrying the same payload.
     /// Invalid UTF-8 closes with 1007, protocol violations with 1002, messages
     /// over the size limit with 1009, and a close frame is echoed per RFC 6455.
-    #[oai(path = "/ws/echo", method = "get", tag = "ApiTags::WebSocket")]
+    #[oai(path = "/ws/echo", method = "get", tag = "TransportTags::WebSocket")]
     async fn echo(&self, req: &Request, tap: Tap) -> Result<Upgrade, ApiError> {
         let Accepted {
             upgrade,
             on_upgrade,
             permit,
-        } = accept(&self.state, req)?;
-        let state = self.state.clone();
-        let tracker = state.shutdown.tracker().clone();
+        } = accept(&self.ctx, req)?;
+        let ctx = self.ctx.clone();
+        let tracker = ctx.shutdown.tracker().clone();
         tracker.spawn(async move {
             let _permit = permit;
             let Ok(upgraded) = on_upgrade.await else {
                 tap.ws_closed(1006, "the upgrade failed");
                 return;
             };
-            let mut ws =
-                WebSocketStream::from_raw_socket(upgraded, Role::Server, Some(ws_config(&state)))
-                    .await;
-            let (code, reason) = run(&mut ws, &state, &tap).await;
+            let mut ws = WebSocketStream::from_raw_socket(
+                upgraded,
+                Role::Server,
+                Some(ws_config(&ctx.config)),
+            )
+            .await;
+            let (code, reason) = run(&mut ws, &ctx, &tap).await;
             tap.ws_closed(u16::from(code), &reason);
         });
         Ok(upgrade)
     }
 }
 
-async fn run<S>(ws: &mut WebSocketStream<S>, state: &AppState, tap: &Tap) -> (CloseCode, String)
+async fn run<S>(
+    ws: &mut WebSocketStream<S>,
+    ctx: &TransportContext,
+    tap: &Tap,
+) -> (CloseCode, String)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let stop = loop {
         let msg = tokio::select! {
-            _ = state.shutdown.wait() => break Stop::Close(CloseCode::Away, "server shutting down"),
+            _ = ctx.shutdown.wait() => break Stop::Close(CloseCode::Away, "server shutting down"),
             msg = ws.next() => msg,
         };
         let msg = match msg {

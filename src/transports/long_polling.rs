@@ -9,16 +9,16 @@ use poem::web::RemoteAddr;
 use poem_openapi::OpenApi;
 use poem_openapi::param::Query;
 
+use super::TransportTags;
+use super::context::TransportContext;
 use super::{DEFAULT_BATCH, MAX_BATCH, PollResponse};
-use crate::api::ApiTags;
 use crate::connections::{Held, client_ip};
 use crate::hub::{Cursor, Delivery, TopicFilter};
 use crate::problem::ApiError;
-use crate::state::AppState;
 use crate::traffic::Tap;
 
 pub struct LongPollingApi {
-    pub state: AppState,
+    pub ctx: TransportContext,
 }
 
 #[OpenApi]
@@ -29,7 +29,11 @@ impl LongPollingApi {
     /// Otherwise the server holds the request until an event arrives (answered
     /// within milliseconds) or `timeout` seconds pass (`204 No Content`); then
     /// the client asks again. Without `since`, waits for the next new event.
-    #[oai(path = "/long-poll", method = "get", tag = "ApiTags::LongPolling")]
+    #[oai(
+        path = "/long-poll",
+        method = "get",
+        tag = "TransportTags::LongPolling"
+    )]
     async fn long_poll(
         &self,
         /// Last event id you have seen.
@@ -47,7 +51,7 @@ impl LongPollingApi {
         tap: Tap,
         remote: &RemoteAddr,
     ) -> Result<PollResponse, ApiError> {
-        let config = &self.state.config;
+        let config = &self.ctx.config;
         let timeout = match *timeout {
             None => config.long_poll_timeout(),
             Some(s) if (1..=config.long_poll_max_timeout_secs).contains(&s) => {
@@ -64,22 +68,22 @@ impl LongPollingApi {
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let limit = limit.unwrap_or(DEFAULT_BATCH).min(MAX_BATCH) as usize;
         let _held = self
-            .state
+            .ctx
             .connections
             .open(client_ip(remote), Held::LongPoll)?;
         let mut sub = self
-            .state
+            .ctx
             .hub
             .subscribe(Cursor::after_or(*since, Cursor::Now));
 
-        let hung_up = self.state.peers.hung_up(remote);
+        let hung_up = self.ctx.hung_up(remote);
         let first = tokio::select! {
             d = sub.next_matching(&topics) => d,
             // Nobody is left to read the answer: end now, as a timeout would,
             // and free the subscription and the connection slot.
             _ = hung_up.cancelled() => None,
             _ = tokio::time::sleep(timeout) => None,
-            _ = self.state.shutdown.wait() => {
+            _ = self.ctx.shutdown.wait() => {
                 return Err(ApiError::unavailable("The server is shutting down; try again in a moment."));
             }
         };

@@ -1,6 +1,7 @@
 //! One file per way of getting updates. Each reads from the [`Hub`](crate::hub::Hub)
 //! and knows nothing about the others; adding a transport means adding a file
-//! here and listing its API in [`crate::server`].
+//! here and listing its API in [`crate::app::server`]. A transport sees only
+//! its [`context::TransportContext`], never the whole application.
 //!
 //! - [`polling`]: `GET /api/poll`, answered at once: news or `204 No Content`.
 //! - [`long_polling`]: `GET /api/long-poll`, held until news or a timeout.
@@ -10,11 +11,15 @@
 //! - [`echo`]: `GET /api/ws/echo`, a bare WebSocket that returns every message.
 //!
 //! [`valve`] is how the lab's fault actions reach open SSE streams and
-//! WebSockets (cut them, or freeze them half-open) from outside their loops.
+//! WebSockets (cut them, or freeze them half-open) from outside their loops;
+//! [`context::FaultSource`] is how its switches reach them when they open.
+//! [`publish_rules`] names what a client may publish, over HTTP or a socket.
 
+pub mod context;
 pub mod echo;
 pub mod long_polling;
 pub mod polling;
+pub mod publish_rules;
 pub mod sse;
 pub mod sse_names;
 pub mod valve;
@@ -23,9 +28,25 @@ pub mod websocket;
 use std::sync::Arc;
 
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object};
+use poem_openapi::{ApiResponse, Object, Tags};
 
 use crate::hub::{Event, Reset};
+
+/// Swagger UI's groups, one per transport.
+#[derive(Tags)]
+pub enum TransportTags {
+    /// Short polling: ask "any update?" again and again. Simple, works everywhere, wastes requests.
+    Polling,
+    /// Long-polling: ask once and let the server hold the answer until there is news.
+    #[oai(rename = "Long-polling")]
+    LongPolling,
+    /// Server-Sent Events: one long HTTP response the server keeps writing events into.
+    #[oai(rename = "Server-Sent Events")]
+    Sse,
+    /// WebSocket: an upgraded, two-way connection.
+    #[oai(rename = "WebSocket")]
+    WebSocket,
+}
 
 /// Sleeps until `deadline`; without one, forever (for optional timeouts in `select!`).
 pub async fn until(deadline: Option<tokio::time::Instant>) {

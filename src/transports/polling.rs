@@ -5,15 +5,14 @@
 use poem_openapi::param::Query;
 use poem_openapi::{Enum, OpenApi};
 
+use super::TransportTags;
 use super::{DEFAULT_BATCH, MAX_BATCH, PollResponse};
-use crate::api::ApiTags;
-use crate::hub::{Cursor, TopicFilter};
+use crate::hub::{Cursor, Hub, TopicFilter};
 use crate::problem::ApiError;
-use crate::state::AppState;
 use crate::traffic::Tap;
 
 pub struct PollingApi {
-    pub state: AppState,
+    pub hub: Hub,
 }
 
 /// Where a poll without `since` starts.
@@ -37,7 +36,7 @@ impl PollingApi {
     /// `since` on the next call. Call it again and again — that is polling.
     /// A client that wants only what happens from now on starts with
     /// `from=newest`: `204` at once, with the newest id in `X-Last-Event-Id`.
-    #[oai(path = "/poll", method = "get", tag = "ApiTags::Polling")]
+    #[oai(path = "/poll", method = "get", tag = "TransportTags::Polling")]
     async fn poll(
         &self,
         /// Last event id you have seen; you get only newer events.
@@ -61,7 +60,7 @@ impl PollingApi {
             StartFrom::Oldest => Cursor::Oldest,
             StartFrom::Newest => Cursor::Now,
         };
-        let c = self.state.hub.catch_up(Cursor::after_or(*since, start));
+        let c = self.hub.catch_up(Cursor::after_or(*since, start));
         let mut matching = c.events.into_iter().filter(|e| e.matches(&topics));
         let events: Vec<_> = matching.by_ref().take(limit).collect();
         let more = matching.next().is_some();

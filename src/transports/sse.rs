@@ -25,13 +25,12 @@ use poem_openapi::{ApiResponse, OpenApi};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use super::TransportTags;
+use super::context::{StreamFaults, TransportContext};
 use super::until;
-use crate::api::ApiTags;
 use crate::connections::{Held, Permit, client_ip};
 use crate::hub::{Cursor, Delivery, Event, Reset, Subscription, TopicFilter};
-use crate::lab::faults::FaultSwitches;
 use crate::problem::ApiError;
-use crate::state::AppState;
 use crate::traffic::{Learner, Tap, Transport};
 use crate::transports::sse_names::EventNames;
 use crate::transports::valve::{Order, Valve};
@@ -46,7 +45,7 @@ const HEARTBEAT: &[u8] = b": heartbeat\n\n";
 pub const MAX_HELD_BYTES: usize = 64 * 1024;
 
 pub struct SseApi {
-    pub state: AppState,
+    pub ctx: TransportContext,
 }
 
 #[OpenApi]
@@ -78,7 +77,7 @@ impl SseApi {
     /// After `POST /api/connections/drop` with `"reconnect": false`, your next
     /// reconnect (a request with `Last-Event-ID` or `?last_event_id`) gets
     /// `204 No Content`, once: `EventSource` then stops for good.
-    #[oai(path = "/sse", method = "get", tag = "ApiTags::Sse")]
+    #[oai(path = "/sse", method = "get", tag = "TransportTags::Sse")]
     #[allow(clippy::too_many_arguments)] // one per documented query parameter or header
     async fn sse(
         &self,
@@ -120,37 +119,37 @@ impl SseApi {
         // A garbled header means "no resume point", never an error (see above).
         let header_id = parse_last_event_id(last_event_id_header.as_deref()).unwrap_or(None);
         let resume = header_id.or(*last_event_id);
-        if resume.is_some() && self.state.drops.take_refusal(&learner.id) {
+        if resume.is_some() && self.ctx.drops.take_refusal(&learner.id) {
             return Ok(SseAnswer::NoReconnect);
         }
         let topics = TopicFilter::parse_bounded(topics.as_deref())
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let names = EventNames::parse(named.as_deref()).map_err(ApiError::bad_request)?;
-        let permit = self.state.connections.open(client_ip(remote), Held::Sse)?;
+        let permit = self.ctx.connections.open(client_ip(remote), Held::Sse)?;
         let session = Session {
             sub: self
-                .state
+                .ctx
                 .hub
                 .subscribe(Cursor::after_or(resume, Cursor::Now)),
             topics,
             names,
             remaining: *limit,
-            deadline: self.state.config.stream_deadline(*duration),
+            deadline: self.ctx.config.stream_deadline(*duration),
             heartbeat: match *heartbeat {
                 Some(0) => None,
                 Some(s) => Some(Duration::from_secs(s)),
-                None => Some(self.state.config.sse_heartbeat()),
+                None => Some(self.ctx.config.sse_heartbeat()),
             },
-            retry_ms: self.state.config.sse_retry_ms,
-            faults: self.state.faults.of(&learner.id),
+            retry_ms: self.ctx.config.sse_retry_ms,
+            faults: self.ctx.faults.stream_faults(&learner.id),
             last_write: Instant::now(),
             held: Vec::new(),
             held_bytes: 0,
             release_at: None,
-            shutdown: self.state.shutdown.token().clone(),
-            hung_up: self.state.peers.hung_up(remote),
-            dropped: self.state.drops.watch(&learner.id, Transport::Sse),
-            valve: self.state.faults.valve(&learner.id),
+            shutdown: self.ctx.shutdown.token().clone(),
+            hung_up: self.ctx.hung_up(remote),
+            dropped: self.ctx.drops.watch(&learner.id, Transport::Sse),
+            valve: self.ctx.faults.valve(&learner.id),
             tap,
             _permit: permit,
         };
@@ -217,7 +216,7 @@ struct Session {
     /// `None`: no heartbeat comments at all.
     heartbeat: Option<Duration>,
     retry_ms: u64,
-    faults: FaultSwitches,
+    faults: StreamFaults,
     /// When the stream last wrote anything (for the idle-timeout killer).
     last_write: Instant,
     /// Counts this stream as open until it is dropped.
@@ -262,7 +261,7 @@ impl Session {
                     .closing("the requested limit of events was reached");
                 return None;
             }
-            let idle_deadline = self.faults.idle_timeout().map(|t| self.last_write + t);
+            let idle_deadline = self.faults.idle_timeout.map(|t| self.last_write + t);
             let release_at = self.release_at;
             let heartbeat_tick = async {
                 match heartbeat.as_mut() {
@@ -308,10 +307,10 @@ impl Session {
                         if let Some(n) = self.remaining.as_mut() {
                             *n -= 1;
                         }
-                        if let Some(latency) = self.faults.latency() {
+                        if let Some(latency) = self.faults.latency {
                             tokio::time::sleep(latency).await;
                         }
-                        if let Some(every) = self.faults.buffer() {
+                        if let Some(every) = self.faults.buffer {
                             // The "proxy" holds it until its next flush, or
                             // until its buffer is full, as nginx's is.
                             if self.held.is_empty() {
@@ -349,7 +348,7 @@ impl Session {
     /// Half-open: writes nothing more (no events, no heartbeats) until
     /// something ends the stream; says what did.
     async fn frozen(&mut self, give_up: Instant) -> &'static str {
-        let idle_deadline = self.faults.idle_timeout().map(|t| self.last_write + t);
+        let idle_deadline = self.faults.idle_timeout.map(|t| self.last_write + t);
         tokio::select! {
             _ = self.shutdown.cancelled() => "the server is shutting down",
             Ok(()) = self.dropped.changed() => "the server dropped it on request",

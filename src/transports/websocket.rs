@@ -25,23 +25,28 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
 
-use crate::api::ApiTags;
+use super::TransportTags;
+use super::context::{StreamFaults, TransportContext};
 use crate::backplane::Unavailable;
 use crate::chat::{ChatMessage, MAX_CHAT_CHARS, chat_event};
 use crate::connections::{Held, Permit, client_ip};
 use crate::hub::{Cursor, Delivery, Event, NewEvent, Reset, Subscription, TopicFilter};
-use crate::lab::faults::FaultSwitches;
 use crate::limits::{ConnectionLimit, ErrorBudget, Publisher, RetryAfter};
 use crate::problem::ApiError;
-use crate::state::AppState;
 use crate::traffic::capture::FrameKind;
 use crate::traffic::catch_up::ListeningSince;
 use crate::traffic::{Learner, Tap};
 use crate::transports::until;
 use crate::transports::valve::{Order, Silence, Valve, silent_until};
 
+/// The transport's context, plus what a two-way socket adds: publishing
+/// (through the backplane, within the limits) and the chat room.
+#[derive(Clone)]
 pub struct WebSocketApi {
-    pub state: AppState,
+    pub ctx: TransportContext,
+    pub backplane: crate::backplane::Backplane,
+    pub chat: crate::chat::ChatRoom,
+    pub limits: Arc<crate::limits::PublishLimits>,
 }
 
 #[OpenApi]
@@ -86,22 +91,23 @@ impl WebSocketApi {
     /// answer. Close codes: 1000 normal, 1001 server shutting down, 1002
     /// protocol error, 1007 invalid UTF-8, 1008 no pong or abuse, 1009 message too big
     /// (over 64 KiB by default). Upgrades from a foreign `Origin` get `403`.
-    #[oai(path = "/ws", method = "get", tag = "ApiTags::WebSocket")]
+    #[oai(path = "/ws", method = "get", tag = "TransportTags::WebSocket")]
     async fn ws(&self, req: &Request, tap: Tap, learner: Learner) -> Result<Upgrade, ApiError> {
         let Accepted {
             upgrade,
             on_upgrade,
             permit,
-        } = accept(&self.state, req)?;
+        } = accept(&self.ctx, req)?;
         let remote = req.remote_addr().clone();
-        let state = self.state.clone();
-        let faults = state.faults.of(&learner.id);
+        let state = self.clone();
+        let faults = state.ctx.faults.stream_faults(&learner.id);
         let dropped = state
+            .ctx
             .drops
             .watch(&learner.id, crate::traffic::Transport::Websocket);
-        let valve = state.faults.valve(&learner.id);
+        let valve = state.ctx.faults.valve(&learner.id);
         let name = state.chat.new_member_name("ws");
-        let tracker = state.shutdown.tracker().clone();
+        let tracker = state.ctx.shutdown.tracker().clone();
         tracker.spawn(async move {
             let _permit = permit;
             match on_upgrade.await {
@@ -109,7 +115,7 @@ impl WebSocketApi {
                     let ws = WebSocketStream::from_raw_socket(
                         upgraded,
                         Role::Server,
-                        Some(ws_config(&state)),
+                        Some(ws_config(&state.ctx.config)),
                     )
                     .await;
                     tracing::info!(client = %name, "websocket connected");
@@ -149,10 +155,10 @@ pub(crate) struct Accepted {
 
 /// The checks every WebSocket endpoint makes before upgrading: origin,
 /// handshake headers, the per-address connection cap.
-pub(crate) fn accept(state: &AppState, req: &Request) -> Result<Accepted, ApiError> {
-    check_origin(req.headers(), &state.config.allowed_origins)?;
+pub(crate) fn accept(ctx: &TransportContext, req: &Request) -> Result<Accepted, ApiError> {
+    check_origin(req.headers(), &ctx.config.allowed_origins)?;
     let key = handshake_key(req.headers())?;
-    let permit = state
+    let permit = ctx
         .connections
         .open(client_ip(req.remote_addr()), Held::WebSocket)?;
     let on_upgrade = req.take_upgrade().map_err(|_| {
@@ -167,8 +173,8 @@ pub(crate) fn accept(state: &AppState, req: &Request) -> Result<Accepted, ApiErr
     })
 }
 
-pub(crate) fn ws_config(state: &AppState) -> WebSocketConfig {
-    let max = state.config.ws_max_message_bytes as usize;
+pub(crate) fn ws_config(config: &crate::config::Config) -> WebSocketConfig {
+    let max = config.ws_max_message_bytes as usize;
     // Small read buffer and no write buffering keep an idle socket at a few KB.
     WebSocketConfig::default()
         .read_buffer_size(1024)
@@ -181,7 +187,7 @@ pub(crate) fn ws_config(state: &AppState) -> WebSocketConfig {
 /// drive a learner's socket. Same origin, listed origins and clients that send
 /// no `Origin` (curl, websocat, scripts) pass.
 pub(crate) fn check_origin(headers: &HeaderMap, allowed: &[String]) -> Result<(), ApiError> {
-    crate::security::foreign_origin(headers, allowed).map_err(|origin| {
+    crate::origin::foreign_origin(headers, allowed).map_err(|crate::origin::ForeignOrigin(origin)| {
         tracing::info!(%origin, "refused a WebSocket upgrade from a foreign origin");
         ApiError::forbidden(format!(
             "WebSocket connections from the origin {origin:?} are not allowed. Open the page from \
@@ -391,7 +397,7 @@ pub(crate) enum Stop {
 
 /// One WebSocket connection's state.
 struct Session {
-    state: AppState,
+    state: WebSocketApi,
     name: String,
     /// The learner and address its publishes count against (with `state.limits`).
     publisher: Publisher,
@@ -403,7 +409,7 @@ struct Session {
     chat: broadcast::Receiver<Arc<ChatMessage>>,
     tap: Tap,
     dropped: tokio::sync::watch::Receiver<u64>,
-    faults: FaultSwitches,
+    faults: StreamFaults,
     /// The lab's fault actions: cut now (deploy) or go silent (half-open).
     valve: Valve,
     /// When a frame was last written (for the idle-timeout killer).
@@ -412,18 +418,18 @@ struct Session {
 
 impl Session {
     fn new(
-        state: AppState,
+        state: WebSocketApi,
         name: String,
         publisher: Publisher,
         tap: Tap,
         dropped: tokio::sync::watch::Receiver<u64>,
-        faults: FaultSwitches,
+        faults: StreamFaults,
         valve: Valve,
     ) -> Self {
         let chat = state.chat.join();
         Session {
             publish_limit: state.limits.for_connection(),
-            errors: ErrorBudget::new(state.config.ws_error_budget),
+            errors: ErrorBudget::new(state.ctx.config.ws_error_budget),
             publisher,
             state,
             name,
@@ -445,7 +451,7 @@ impl Session {
         event: Option<&Event>,
     ) -> Result<(), WsError> {
         if event.is_some()
-            && let Some(latency) = self.faults.latency()
+            && let Some(latency) = self.faults.latency
         {
             tokio::time::sleep(latency).await;
         }
@@ -453,7 +459,7 @@ impl Session {
         self.tap.ws_sent(kind, len, text, event);
         *self.last_write.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
         // A client that stops reading must not hold the session forever.
-        match tokio::time::timeout(self.state.config.ws_ping_timeout(), ws.send(frame)).await {
+        match tokio::time::timeout(self.state.ctx.config.ws_ping_timeout(), ws.send(frame)).await {
             Ok(sent) => sent,
             Err(_) => Err(WsError::Io(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
@@ -465,8 +471,8 @@ impl Session {
     async fn run(mut self, mut ws: WebSocketStream<Upgraded>) -> Outcome {
         let welcome = ServerMessage::Welcome {
             client_id: &self.name,
-            last_id: self.state.hub.last_id(),
-            max_message_bytes: self.state.config.ws_max_message_bytes,
+            last_id: self.state.ctx.hub.last_id(),
+            max_message_bytes: self.state.ctx.config.ws_max_message_bytes,
         };
         if self.send(&mut ws, welcome.to_frame(), None).await.is_err() {
             return (CloseCode::Abnormal, "the connection broke".into());
@@ -481,8 +487,8 @@ impl Session {
     }
 
     async fn serve(&mut self, ws: &mut WebSocketStream<Upgraded>) -> Stop {
-        let config = self.state.config.clone();
-        let shutdown = self.state.shutdown.token().clone();
+        let config = self.state.ctx.config.clone();
+        let shutdown = self.state.ctx.shutdown.token().clone();
         let mut ping_timer = tokio::time::interval_at(
             Instant::now() + config.ws_ping_interval(),
             config.ws_ping_interval(),
@@ -494,7 +500,7 @@ impl Session {
             let pong_overdue = until(pong_deadline);
             let idle_deadline = self
                 .faults
-                .idle_timeout()
+                .idle_timeout
                 .map(|t| *self.last_write.lock().unwrap_or_else(|p| p.into_inner()) + t);
             let subscription = &mut self.subscription;
             let next_event = async move {
@@ -719,7 +725,7 @@ impl Session {
         let requested = topics.unwrap_or_default();
         if let Some(bad) = requested
             .iter()
-            .find(|t| crate::api::validate_names(t, "message").is_err())
+            .find(|t| super::publish_rules::validate_names(t, "message").is_err())
         {
             return ServerMessage::Error {
                 code: "invalid_subscribe",
@@ -754,7 +760,7 @@ impl Session {
             // A replay: what it brings from before now is catch-up, not delay.
             self.tap.listening_from(ListeningSince::now());
         }
-        let sub = self.state.hub.subscribe(from);
+        let sub = self.state.ctx.hub.subscribe(from);
         let topics = filter.topics().to_vec();
         self.subscription = Some((sub, filter));
         ServerMessage::Ack {
@@ -812,10 +818,10 @@ impl Session {
         data: serde_json::Value,
         reference: Option<serde_json::Value>,
     ) -> ServerMessage<'static> {
-        if let Err(message) = crate::api::validate_publish(&topic, &event) {
+        if let Err(refused) = super::publish_rules::validate_publish(&topic, &event) {
             return ServerMessage::Error {
                 code: "invalid_publish",
-                message,
+                message: refused.to_string(),
                 reference,
                 retry_after_ms: None,
             };
@@ -1012,7 +1018,14 @@ mod fuzz {
 
     fn session(rt: &tokio::runtime::Runtime) -> Session {
         let _guard = rt.enter();
-        let state = AppState::new(Config::for_tests(), ([127, 0, 0, 1], 0).into()).expect("state");
+        let ctx = TransportContext::for_tests(Config::for_tests());
+        let chat = crate::chat::ChatRoom::new(16);
+        let state = WebSocketApi {
+            backplane: crate::backplane::Backplane::memory(ctx.hub.clone(), chat.clone()),
+            limits: Arc::new(crate::limits::PublishLimits::new(&ctx.config)),
+            chat,
+            ctx,
+        };
         let (_tx, dropped) = tokio::sync::watch::channel(0);
         Session::new(
             state,
@@ -1020,7 +1033,7 @@ mod fuzz {
             Publisher::new(Arc::from("fuzzer"), None),
             Tap::default(),
             dropped,
-            FaultSwitches::default(),
+            StreamFaults::default(),
             Valve::never(),
         )
     }

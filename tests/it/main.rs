@@ -32,6 +32,7 @@ mod har_memory;
 mod hosts;
 mod interview_cap;
 mod lab;
+mod layering;
 mod layout;
 mod lesson_faults;
 mod lessons;

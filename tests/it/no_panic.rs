@@ -2,10 +2,10 @@
 //! whatever they are given (part of issue 7's fuzzing list).
 
 use proptest::prelude::*;
-use realtime_playground::api::validate_names;
 use realtime_playground::hub::{Cursor, Hub, NewEvent, TopicFilter};
 use realtime_playground::lessons::checks::Check;
 use realtime_playground::lessons::{PlayAction, parse};
+use realtime_playground::transports::publish_rules::validate_names;
 use realtime_playground::transports::sse::parse_last_event_id;
 
 proptest! {

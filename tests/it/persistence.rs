@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use crate::common::PATIENCE;
-use realtime_playground::server::{READY_LINE, port_from_ready_line};
+use realtime_playground::app::server::{READY_LINE, port_from_ready_line};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::process::{Child, Command};

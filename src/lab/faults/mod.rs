@@ -42,6 +42,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use crate::transports::context::{FaultSource, StreamFaults};
 use crate::transports::valve::{Order, Valve, Valves};
 pub use api::FaultsApi;
 use deploys::Deploys;
@@ -188,6 +189,22 @@ impl Faults {
     fn reset(&self, learner: &Arc<str>) {
         let _ = self.set(learner, None, FaultSwitches::default());
         self.deploys.end(learner);
+    }
+}
+
+/// The seam through which the switches reach the SSE and WebSocket sessions.
+impl FaultSource for Faults {
+    fn stream_faults(&self, learner: &str) -> StreamFaults {
+        let switches = self.of(learner);
+        StreamFaults {
+            idle_timeout: switches.idle_timeout(),
+            buffer: switches.buffer(),
+            latency: switches.latency(),
+        }
+    }
+
+    fn valve(&self, learner: &Arc<str>) -> Valve {
+        Faults::valve(self, learner)
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use eventsource_stream::{Event as SseEvent, Eventsource};
 use futures_util::{Stream, StreamExt};
-use realtime_playground::state::AppState;
+use realtime_playground::app::state::AppState;
 use realtime_playground::{Config, bind};
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -208,8 +208,8 @@ pub async fn spawn_binary(args: &[&str]) -> (tokio::process::Child, u16) {
     let mut lines = tokio::io::BufReader::new(stdout).lines();
     let port = tokio::time::timeout(PATIENCE, async {
         while let Some(line) = lines.next_line().await.expect("read stdout") {
-            if line.starts_with(realtime_playground::server::READY_LINE) {
-                return realtime_playground::server::port_from_ready_line(&line)
+            if line.starts_with(realtime_playground::app::server::READY_LINE) {
+                return realtime_playground::app::server::port_from_ready_line(&line)
                     .expect("port number");
             }
         }

@@ -1,46 +1,24 @@
 //! The API that is not a transport: publish your own events, start, stop and
 //! re-rate the built-in feeds, and see what the hub holds.
-//!
-//! Also home of [`ApiTags`], the groups Swagger UI shows.
 
 use std::time::Duration;
 
 use poem::web::RemoteAddr;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
+use super::ApiTags;
+use crate::app::state::AppState;
 use crate::backplane::BackplaneStatus;
 use crate::connections::{OpenConnections, client_ip};
 use crate::feed::{Feed, MAX_INTERVAL_MS, MIN_INTERVAL_MS};
 use crate::hub::NewEvent;
 use crate::limits::Publisher;
-use crate::openapi::Text;
 use crate::problem::ApiError;
-use crate::state::AppState;
+use crate::text::Text;
 use crate::traffic::Learner;
-
-#[derive(Tags)]
-pub enum ApiTags {
-    /// Publish your own events and see what the hub holds. Every event reaches all four transports.
-    Events,
-    /// The built-in publishers: start, stop and change their rate.
-    Feeds,
-    /// Short polling: ask "any update?" again and again. Simple, works everywhere, wastes requests.
-    Polling,
-    /// Long-polling: ask once and let the server hold the answer until there is news.
-    #[oai(rename = "Long-polling")]
-    LongPolling,
-    /// Server-Sent Events: one long HTTP response the server keeps writing events into.
-    #[oai(rename = "Server-Sent Events")]
-    Sse,
-    /// WebSocket: an upgraded, two-way connection.
-    #[oai(rename = "WebSocket")]
-    WebSocket,
-}
-
-/// Longest topic or type name.
-const MAX_NAME_LEN: usize = 64;
+use crate::transports::publish_rules::validate_publish;
 
 /// A custom event to publish.
 #[derive(Debug, Object)]
@@ -241,7 +219,8 @@ impl EventsApi {
             .check(&Publisher::new(learner.id, client_ip(remote)))
             .map_err(|wait| wait.into_problem("publishing"))?;
         let Json(req) = body;
-        validate_publish(&req.topic, &req.kind).map_err(ApiError::bad_request)?;
+        validate_publish(&req.topic, &req.kind)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         let id = self
             .state
             .backplane
@@ -320,43 +299,6 @@ impl EventsApi {
         feed.update(body.running, interval);
         Ok(Json(FeedState::from(feed)))
     }
-}
-
-/// Checks a topic and an event type name; shared by every way of publishing.
-pub fn validate_names(topic: &str, kind: &str) -> Result<(), String> {
-    let valid = |s: &str| {
-        !s.is_empty()
-            && s.len() <= MAX_NAME_LEN
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-    };
-    if !valid(topic) {
-        return Err(format!(
-            "topic {topic:?} is not valid: use 1 to {MAX_NAME_LEN} letters, digits, '-', '_' or '.'."
-        ));
-    }
-    if !valid(kind) {
-        return Err(format!(
-            "type {kind:?} is not valid: use 1 to {MAX_NAME_LEN} letters, digits, '-', '_' or '.'."
-        ));
-    }
-    if kind == crate::transports::sse::RESET_EVENT {
-        return Err("type \"reset\" is reserved for the server's own reset signal.".into());
-    }
-    Ok(())
-}
-
-/// [`validate_names`] for an event a client publishes: the `chat` topic is
-/// not theirs to publish on (chat messages carry a sender only the server may name).
-pub fn validate_publish(topic: &str, kind: &str) -> Result<(), String> {
-    validate_names(topic, kind)?;
-    if topic == crate::chat::CHAT_TOPIC {
-        return Err(format!(
-            "topic {topic:?} is reserved for chat messages: send them with POST /api/chat or a \
-             WebSocket {{\"type\":\"chat\"}} message, and the server names the sender."
-        ));
-    }
-    Ok(())
 }
 
 fn example_feed_name() -> String {

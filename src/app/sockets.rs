@@ -18,10 +18,9 @@
 //!   [`SocketPermit`] from [`Connections`]; beyond the address's cap the
 //!   socket is answered `503` (problem+json) at once and closed, never served.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -35,38 +34,7 @@ use tokio::net::TcpStream;
 use tokio_io_timeout::TimeoutStream;
 use tokio_util::sync::CancellationToken;
 
-use crate::connections::{Connections, SocketPermit};
-
-/// One "hung up" signal per open connection, by the client's address.
-#[derive(Clone, Default)]
-pub struct PeerWatch {
-    open: Arc<Mutex<HashMap<SocketAddr, CancellationToken>>>,
-}
-
-impl PeerWatch {
-    /// Cancelled when the client at `remote` closes or resets its connection.
-    /// A connection the watch does not know (not over TCP) never is.
-    pub fn hung_up(&self, remote: &RemoteAddr) -> CancellationToken {
-        remote
-            .as_socket_addr()
-            .and_then(|addr| self.lock().get(addr).cloned())
-            .unwrap_or_default()
-    }
-
-    fn register(&self, addr: SocketAddr) -> CancellationToken {
-        let token = CancellationToken::new();
-        self.lock().insert(addr, token.clone());
-        token
-    }
-
-    fn forget(&self, addr: &SocketAddr) {
-        self.lock().remove(addr);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SocketAddr, CancellationToken>> {
-        self.open.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
+use crate::connections::{Connections, PeerWatch, SocketPermit};
 
 pub struct SocketAcceptor {
     inner: TcpAcceptor,

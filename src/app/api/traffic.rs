@@ -16,12 +16,12 @@ use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use tokio::sync::broadcast;
 use tokio::time::Instant;
 
-use super::stats::{self, Stats};
-use super::{Entry, Learner, TrafficLog, Transport};
 use crate::connections::{Connections, Held, Permit, client_ip};
 use crate::hub::{Reset, ResetReason};
 use crate::problem::ApiError;
 use crate::shutdown::Shutdown;
+use crate::traffic::stats::{self, Stats};
+use crate::traffic::{Entry, Learner, TrafficLog, Transport};
 use crate::transports::sse::{EventStream, encode_reset, heartbeat_timer, parse_last_event_id};
 use crate::transports::until;
 
@@ -57,9 +57,9 @@ pub enum HarResponse {
     Har(HarBody, #[oai(header = "Content-Disposition")] String),
 }
 
-/// A HAR document streamed as it is written ([`super::har::HarChunks`]):
+/// A HAR document streamed as it is written ([`crate::traffic::har::HarChunks`]):
 /// documented as JSON, sent chunk by chunk.
-pub struct HarBody(super::har::HarChunks);
+pub struct HarBody(crate::traffic::har::HarChunks);
 
 impl poem_openapi::payload::Payload for HarBody {
     const CONTENT_TYPE: &'static str = "application/json";
@@ -302,7 +302,7 @@ impl TrafficApi {
             .unwrap_or("127.0.0.1");
         let entries = self.log.entries(&learner.id, None, 0, usize::MAX);
         HarResponse::Har(
-            HarBody(super::har::HarChunks::new(
+            HarBody(crate::traffic::har::HarChunks::new(
                 entries,
                 format!("http://{host}"),
             )),

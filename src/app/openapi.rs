@@ -13,20 +13,17 @@
 //! - what the fault gate answers in front of the transports (a deploy's
 //!   `502`, the corporate proxy's `403`), see [`crate::lab::faults::gate`].
 //!
-//! - the `421` of the Host allow-list, on every operation ([`crate::hosts`]).
+//! - the `421` of the Host allow-list, on every operation ([`super::hosts`]).
 //!
 //! [`AllowHeader`] adds `Allow` (RFC 9110 §15.5.6) to the `405` a documented
 //! path gives for a method it does not take, listing the methods the
 //! document gives for that path.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use futures_util::FutureExt;
 use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
-use poem_openapi::registry::MetaSchemaRef;
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
 use serde_json::{Value, json};
 
 use crate::config::Config;
@@ -54,7 +51,7 @@ pub fn document(raw: &str, config: &Config) -> Value {
         }
     }
     crate::lab::faults::gate::document(&mut doc);
-    crate::hosts::document(&mut doc);
+    crate::app::hosts::document(&mut doc);
     doc
 }
 
@@ -230,89 +227,9 @@ impl<E: Endpoint> Endpoint for AllowHeaderEndpoint<E> {
     }
 }
 
-/// A string property of a request body that takes only a JSON string.
-///
-/// poem-openapi's `String` also takes a number or a boolean (`false` becomes
-/// `"false"`), which the document, saying `type: string`, does not allow.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Text(pub String);
-
-impl std::ops::Deref for Text {
-    type Target = String;
-
-    fn deref(&self) -> &String {
-        &self.0
-    }
-}
-
-impl From<&str> for Text {
-    fn from(s: &str) -> Self {
-        Text(s.to_owned())
-    }
-}
-
-impl From<Text> for String {
-    fn from(t: Text) -> Self {
-        t.0
-    }
-}
-
-impl Type for Text {
-    const IS_REQUIRED: bool = true;
-
-    type RawValueType = String;
-
-    type RawElementValueType = String;
-
-    fn name() -> Cow<'static, str> {
-        String::name()
-    }
-
-    fn schema_ref() -> MetaSchemaRef {
-        String::schema_ref()
-    }
-
-    fn as_raw_value(&self) -> Option<&String> {
-        Some(&self.0)
-    }
-
-    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a String> + 'a> {
-        Box::new(std::iter::once(&self.0))
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl ParseFromJSON for Text {
-    fn parse_from_json(value: Option<Value>) -> ParseResult<Self> {
-        match value.unwrap_or_default() {
-            Value::String(s) => Ok(Text(s)),
-            other => Err(ParseError::expected_type(other)),
-        }
-    }
-}
-
-impl ToJSON for Text {
-    fn to_json(&self) -> Option<Value> {
-        Some(Value::String(self.0.clone()))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn text_takes_only_strings() {
-        assert_eq!(
-            Text::parse_from_json(Some(json!("hi"))).ok(),
-            Some(Text::from("hi"))
-        );
-        assert!(Text::parse_from_json(Some(json!(false))).is_err());
-        assert!(Text::parse_from_json(Some(json!(1))).is_err());
-    }
 
     #[test]
     fn sized_integers_get_their_range_and_explicit_bounds_stay() {

@@ -35,6 +35,16 @@ pub struct ConnectionTimeouts {
     pub idle: Duration,
 }
 
+impl ConnectionTimeouts {
+    /// `--header-read-timeout-secs` and `--idle-timeout-secs`.
+    pub fn of(config: &crate::config::Config) -> Self {
+        ConnectionTimeouts {
+            header_read: Duration::from_secs(config.header_read_timeout_secs),
+            idle: Duration::from_secs(config.idle_timeout_secs),
+        }
+    }
+}
+
 /// How many requests of one connection are in flight.
 #[derive(Default)]
 pub struct Activity {

@@ -11,7 +11,7 @@
 //!
 //! - Only an exact origin from the list is answered, never `*`; an unlisted
 //!   origin gets no CORS headers at all (the browser then hides the answer;
-//!   [`crate::security`] still refuses its state-changing requests).
+//!   [`crate::app::security`] still refuses its state-changing requests).
 //! - A preflight (`OPTIONS` with `Access-Control-Request-Method`) from a
 //!   listed origin is answered here with `204`: the methods of the API and the
 //!   request headers the pages send (`Content-Type`, `Last-Event-ID`).

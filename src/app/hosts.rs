@@ -16,7 +16,7 @@
 //! rebound, and a port forwarder or development proxy in front of the server
 //! (tests use one) keeps the port it was reached on in `Host`. Which *page*
 //! may send state-changing requests is the Origin check's job
-//! ([`crate::security`]), not this one's.
+//! ([`crate::app::security`]), not this one's.
 //!
 //! Everything else gets `421 Misdirected Request` as problem+json before any
 //! route runs: pages, API, WebSocket upgrades, static files and Swagger UI alike.

@@ -9,7 +9,7 @@
 //! server does not, so HTTP/1.1 is all it needs; hyper's http1 builder
 //! drops that cost (bench/RESULTS.md has the numbers).
 //!
-//! Every connection also runs the [`crate::idle`] clock: one that sends no
+//! Every connection also runs the [`crate::app::idle`] clock: one that sends no
 //! request head in time is closed.
 //!
 //! Shutdown follows poem's contract: stop accepting, ask every connection to
@@ -36,7 +36,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::idle::{Activity, ConnectionTimeouts, InFlight};
+use crate::app::idle::{Activity, ConnectionTimeouts, InFlight};
 
 type App = Arc<BoxEndpoint<'static, Response>>;
 

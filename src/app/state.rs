@@ -11,6 +11,7 @@ use crate::backplane::redis::RedisBackplane;
 use crate::chat::ChatRoom;
 use crate::config::Config;
 use crate::connections::Connections;
+use crate::connections::PeerWatch;
 use crate::drops::Drops;
 use crate::feed::{FeedSettings, Feeds};
 use crate::grader::Grader;
@@ -25,9 +26,9 @@ use crate::lessons::Library;
 use crate::lessons::progress::ProgressStore;
 use crate::limits::PublishLimits;
 use crate::shutdown::Shutdown;
-use crate::sockets::PeerWatch;
 use crate::storage::{Keeping, Storage};
 use crate::traffic::TrafficLog;
+use crate::transports::context::TransportContext;
 
 /// How far a live subscriber may fall behind before it is caught up from the
 /// replay buffer instead of the broadcast channel.
@@ -117,6 +118,20 @@ impl AppState {
         .await?;
         let backplane = Backplane::Redis(redis);
         Self::assemble(config, addr, hub, chat, backplane, connections, shutdown)
+    }
+
+    /// What the transports get: the parts of this state they use, with the
+    /// lab's faults behind their seam.
+    pub fn transport_context(&self) -> TransportContext {
+        TransportContext {
+            config: self.config.clone(),
+            hub: self.hub.clone(),
+            connections: self.connections.clone(),
+            peers: self.peers.clone(),
+            shutdown: self.shutdown.clone(),
+            drops: self.drops.clone(),
+            faults: self.faults.clone(),
+        }
     }
 
     fn assemble(

@@ -11,15 +11,21 @@ use poem::listener::{Acceptor, TcpAcceptor};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{ContactObject, OpenApiService};
 
-use crate::api::EventsApi;
-use crate::body_limit::BodyLimit;
-use crate::chat::ChatApi;
+use crate::app::api::chat::ChatApi;
+use crate::app::api::drops::DropsApi;
+use crate::app::api::events::EventsApi;
+use crate::app::api::traffic::TrafficApi;
+use crate::app::body_limit::BodyLimit;
+use crate::app::cors::Cors;
+use crate::app::frontend::Frontend;
+use crate::app::hosts::HostAllowList;
+use crate::app::idle::ConnectionTimeouts;
+use crate::app::request_span::RequestSpan;
+use crate::app::security::SecurityHeaders;
+use crate::app::sockets::SocketAcceptor;
+use crate::app::state::AppState;
 use crate::config::Config;
-use crate::cors::Cors;
-use crate::drops::DropsApi;
-use crate::frontend::Frontend;
 use crate::grader::api::GraderApi;
-use crate::hosts::HostAllowList;
 use crate::lab::LabApi;
 use crate::lab::challenges::ChallengesApi;
 use crate::lab::cluster::ClusterLabApi;
@@ -29,11 +35,6 @@ use crate::lab::load::LoadLabApi;
 use crate::lab::storm::api::StormApi;
 use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
-use crate::request_span::RequestSpan;
-use crate::security::SecurityHeaders;
-use crate::sockets::SocketAcceptor;
-use crate::state::AppState;
-use crate::traffic::api::TrafficApi;
 use crate::traffic::{Capture, LearnerIdentity};
 use crate::transports::echo::EchoApi;
 use crate::transports::long_polling::LongPollingApi;
@@ -71,15 +72,24 @@ type Apis = (
 
 /// Builds the OpenAPI service (shared by the router and the spec tests).
 pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
-    let s = || state.clone();
+    let ctx = state.transport_context();
     OpenApiService::new(
         (
-            EventsApi { state: s() },
-            PollingApi { state: s() },
-            LongPollingApi { state: s() },
-            SseApi { state: s() },
-            WebSocketApi { state: s() },
-            EchoApi { state: s() },
+            EventsApi {
+                state: state.clone(),
+            },
+            PollingApi {
+                hub: state.hub.clone(),
+            },
+            LongPollingApi { ctx: ctx.clone() },
+            SseApi { ctx: ctx.clone() },
+            WebSocketApi {
+                ctx: ctx.clone(),
+                backplane: state.backplane.clone(),
+                chat: state.chat.clone(),
+                limits: state.limits.clone(),
+            },
+            EchoApi { ctx },
             TrafficApi {
                 log: state.traffic.clone(),
                 shutdown: state.shutdown.clone(),
@@ -140,8 +150,8 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
 pub fn app(state: &AppState) -> impl Endpoint + 'static {
     let api = api_service(state);
     let raw = api.spec();
-    let doc = crate::openapi::document(&raw, &state.config);
-    let docs_html = crate::swagger_page::accessible(&crate::openapi::swagger_ui_html(
+    let doc = crate::app::openapi::document(&raw, &state.config);
+    let docs_html = crate::app::swagger_page::accessible(&crate::app::openapi::swagger_ui_html(
         &api.swagger_ui_html(),
         &raw,
         &doc,
@@ -151,7 +161,7 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         .pages_reach_loopback_ports(state.config.redis_url.is_some());
     let cors = Cors::new(&state.config.allowed_origins);
     let docs = poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone()));
-    let allow = crate::openapi::AllowHeader::new(&doc);
+    let allow = crate::app::openapi::AllowHeader::new(&doc);
     let spec_json = serde_json::to_string_pretty(&doc).unwrap_or_default();
     let spec_yaml = serde_yaml::to_string(&doc).unwrap_or_default();
     Route::new()
@@ -292,8 +302,8 @@ impl BoundServer {
             trigger.trigger();
         };
         let app = app(&self.state);
-        let timeouts = self.state.config.connection_timeouts();
-        let server = crate::serve::serve(self.acceptor, app, signal, grace, timeouts);
+        let timeouts = ConnectionTimeouts::of(&self.state.config);
+        let server = crate::app::serve::serve(self.acceptor, app, signal, grace, timeouts);
         // Upgraded WebSockets are not connections hyper still serves; they get the same grace, in parallel.
         let sessions = async {
             shutdown.wait().await;

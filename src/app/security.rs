@@ -1,6 +1,6 @@
 //! What keeps other sites and sniffing browsers out.
 //!
-//! - [`foreign_origin`]: the one same-origin rule, shared by the WebSocket
+//! - [`foreign_origin`] (in [`crate::origin`]): the one same-origin rule, shared by the WebSocket
 //!   upgrade (cross-site WebSocket hijacking) and state-changing requests
 //!   (CSRF). Clients that send no `Origin` (curl, scripts) pass.
 //! - [`SecurityHeaders`]: `X-Content-Type-Options: nosniff` and
@@ -12,32 +12,12 @@
 use base64::Engine;
 use futures_util::FutureExt;
 use futures_util::future::Either;
-use poem::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use poem::http::{HeaderValue, Method, StatusCode, header};
 use poem::{Endpoint, IntoResponse, Middleware, Request, Response, Result};
 use sha2::{Digest, Sha256};
 
+use crate::origin::{ForeignOrigin, foreign_origin};
 use crate::problem::Problem;
-
-/// `Err(origin)` when the request carries an `Origin` that is neither this
-/// server (as named by `Host`) nor in `allowed`.
-pub fn foreign_origin(headers: &HeaderMap, allowed: &[String]) -> std::result::Result<(), String> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
-    };
-    let origin = origin.to_str().unwrap_or_default().trim_end_matches('/');
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or_default();
-    let same_origin = origin.split_once("://").is_some_and(|(scheme, authority)| {
-        matches!(scheme, "http" | "https") && authority.eq_ignore_ascii_case(host)
-    });
-    if same_origin || allowed.iter().any(|a| a.trim_end_matches('/') == origin) {
-        Ok(())
-    } else {
-        Err(origin.to_owned())
-    }
-}
 
 /// Hashes of the inline `<script>` and `<style>` blocks of a page, as CSP
 /// source expressions (`'sha256-…'`).
@@ -150,7 +130,9 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
     /// request, so this layer adds little to the future every request allocates.
     fn call(&self, req: Request) -> impl Future<Output = Result<Response>> + Send {
         let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-        if changes_state && let Err(origin) = foreign_origin(req.headers(), &self.allowed_origins) {
+        if changes_state
+            && let Err(ForeignOrigin(origin)) = foreign_origin(req.headers(), &self.allowed_origins)
+        {
             // Cross-site request forgery: another site's page posting with the learner's cookie.
             tracing::info!(%origin, path = %req.uri().path(), "refused a request from a foreign origin");
             return Either::Left(std::future::ready(Ok(Problem::new(
