@@ -15,7 +15,7 @@ use poem_openapi::{Enum, Object, OpenApi};
 use super::bests::{self, BestScores};
 use super::faults::{FaultSwitches, Faults};
 use crate::problem::ApiError;
-use crate::traffic::{Direction, Entry, EntryKind, Learner, TrafficLog, Transport};
+use crate::traffic::{CloseReason, Direction, Entry, EntryKind, Learner, TrafficLog, Transport};
 
 /// Most (learner, challenge) attempts remembered.
 const MAX_ATTEMPTS: usize = 20_000;
@@ -127,11 +127,7 @@ fn judge_survive_idle(ev: &Evidence) -> Verdict {
             {
                 kept_alive += e.bytes_up + e.bytes_down;
             }
-            EntryKind::Closed
-                if e.close_reason
-                    .as_deref()
-                    .is_some_and(|r| r.contains("idle-timeout")) =>
-            {
+            EntryKind::Closed if e.ended_by == Some(CloseReason::IdleTimeout) => {
                 return Verdict::Failed(
                     "The idle-timeout killer closed a connection: it was silent for too long."
                         .into(),
@@ -260,11 +256,7 @@ fn judge_drop_and_resume(ev: &Evidence) -> Verdict {
     let mut dropped_at: Option<u64> = None;
     for e in entries.iter().filter(|e| e.transport == Transport::Sse) {
         match e.kind {
-            EntryKind::Closed
-                if e.close_reason
-                    .as_deref()
-                    .is_some_and(|r| r.contains("dropped it on request")) =>
-            {
+            EntryKind::Closed if e.ended_by == Some(CloseReason::DroppedOnRequest) => {
                 dropped_at.get_or_insert(e.at_ms);
             }
             EntryKind::Opened if dropped_at.is_some() => {

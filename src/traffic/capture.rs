@@ -22,6 +22,7 @@ use poem::{
 };
 
 use super::catch_up::{Delivered, ListeningSince, has_since, now_us};
+use super::close_reason::CloseReason;
 use super::har::Headers;
 use super::learner::Learner;
 use super::{Actor, Direction, Entry, EntryKind, TrafficLog, Transport, wire};
@@ -238,9 +239,9 @@ impl Stream for CountedStream {
 impl Drop for CountedStream {
     fn drop(&mut self) {
         let reason = if self.finished {
-            "the server ended it"
+            CloseReason::ServerEnded
         } else {
-            "the client went away"
+            CloseReason::ClientVanished
         };
         self.tap.stream_closed(reason);
     }
@@ -292,7 +293,7 @@ struct TapState {
     answer: Delivered,
     up: u64,
     down: u64,
-    close_reason: Option<String>,
+    close_reason: Option<CloseReason>,
     closed: bool,
 }
 
@@ -405,12 +406,11 @@ impl Tap {
     }
 
     /// Streams: why the server is ending the stream (before it ends).
-    pub fn closing(&self, reason: impl Into<String>) {
-        let reason = reason.into();
+    pub fn closing(&self, reason: CloseReason) {
         self.with_state(|s| s.close_reason = Some(reason));
     }
 
-    fn stream_closed(&self, default_reason: &str) {
+    fn stream_closed(&self, default_reason: CloseReason) {
         let Some((down, reason)) = self
             .with_state(|s| {
                 let first = !s.closed;
@@ -424,7 +424,9 @@ impl Tap {
         if let Some(mut e) = self.entry(EntryKind::Closed, Direction::Both) {
             e.bytes_down = down;
             e.duration_ms = Some(self.elapsed_ms());
-            e.close_reason = Some(reason.unwrap_or_else(|| default_reason.to_owned()));
+            let reason = reason.unwrap_or(default_reason);
+            e.close_reason = Some(reason.sentence(Transport::Sse).to_owned());
+            e.ended_by = Some(reason);
             self.record(e);
         }
     }
@@ -466,7 +468,7 @@ impl Tap {
     }
 
     /// WebSocket: the session ended with this close code.
-    pub fn ws_closed(&self, code: u16, reason: &str) {
+    pub fn ws_closed(&self, code: u16, reason: CloseReason) {
         let Some((up, down)) = self
             .with_state(|s| {
                 let first = !s.closed;
@@ -482,7 +484,8 @@ impl Tap {
             e.bytes_down = down;
             e.duration_ms = Some(self.elapsed_ms());
             e.close_code = Some(code);
-            e.close_reason = Some(reason.to_owned());
+            e.close_reason = Some(reason.sentence(Transport::Websocket).to_owned());
+            e.ended_by = Some(reason);
             self.record(e);
         }
     }

@@ -5,6 +5,7 @@
 //! - [`capture`] is the middleware that measures HTTP exchanges, plus the
 //!   [`Tap`] that streaming transports report events and frames to. The
 //!   transports only see the `Tap`; they never touch the store.
+//! - [`close_reason`] says, as a type, why the server ended a stream or a socket.
 //! - [`catch_up`] tells catch-up (old events a client asked for) from delay.
 //! - [`wire`] computes sizes as HTTP/1.1 and RFC 6455 put them on the wire.
 //! - [`store`] keeps entries in a bounded ring, bounded per learner too.
@@ -15,6 +16,7 @@
 
 pub mod capture;
 pub mod catch_up;
+pub mod close_reason;
 pub mod har;
 pub mod learner;
 pub mod narrate;
@@ -28,6 +30,7 @@ use poem_openapi::{Enum, Object};
 use serde::Serialize;
 
 pub use capture::{Capture, Tap};
+pub use close_reason::CloseReason;
 pub use learner::{Learner, LearnerIdentity};
 pub use store::TrafficLog;
 
@@ -241,6 +244,10 @@ pub struct Entry {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub close_reason: Option<String>,
+    /// The same, as a type (for checks; the log shows the sentence above).
+    #[oai(skip)]
+    #[serde(skip)]
+    pub ended_by: Option<CloseReason>,
     /// Headers, for the HAR export only.
     #[oai(skip)]
     #[serde(skip)]
@@ -299,6 +306,7 @@ impl Entry {
             preview: None,
             close_code: None,
             close_reason: None,
+            ended_by: None,
             headers: None,
         }
     }

@@ -20,7 +20,7 @@ use super::TransportTags;
 use super::context::TransportContext;
 use super::websocket::{Accepted, Stop, Upgrade, accept, describe, finish, stop_for, ws_config};
 use crate::problem::ApiError;
-use crate::traffic::Tap;
+use crate::traffic::{CloseReason, Tap};
 
 pub struct EchoApi {
     pub ctx: TransportContext,
@@ -46,7 +46,7 @@ impl EchoApi {
         tracker.spawn(async move {
             let _permit = permit;
             let Ok(upgraded) = on_upgrade.await else {
-                tap.ws_closed(1006, "the upgrade failed");
+                tap.ws_closed(1006, CloseReason::UpgradeFailed);
                 return;
             };
             let mut ws = WebSocketStream::from_raw_socket(
@@ -56,7 +56,7 @@ impl EchoApi {
             )
             .await;
             let (code, reason) = run(&mut ws, &ctx, &tap).await;
-            tap.ws_closed(u16::from(code), &reason);
+            tap.ws_closed(u16::from(code), reason);
         });
         Ok(upgrade)
     }
@@ -66,17 +66,17 @@ async fn run<S>(
     ws: &mut WebSocketStream<S>,
     ctx: &TransportContext,
     tap: &Tap,
-) -> (CloseCode, String)
+) -> (CloseCode, CloseReason)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let stop = loop {
         let msg = tokio::select! {
-            _ = ctx.shutdown.wait() => break Stop::Close(CloseCode::Away, "server shutting down"),
+            _ = ctx.shutdown.wait() => break Stop::Close(CloseCode::Away, CloseReason::ShuttingDown),
             msg = ws.next() => msg,
         };
         let msg = match msg {
-            None => break Stop::Gone(CloseCode::Abnormal, "the client vanished"),
+            None => break Stop::Gone(CloseCode::Abnormal, CloseReason::ClientVanished),
             Some(Err(err)) => break stop_for(err),
             Some(Ok(msg)) => msg,
         };
@@ -97,7 +97,7 @@ where
                     while let Some(Ok(_)) = ws.next().await {}
                 })
                 .await;
-                break Stop::Gone(code, "the client closed the connection");
+                break Stop::Gone(code, CloseReason::ClientClosed);
             }
             _ => {}
         }

@@ -31,7 +31,7 @@ use super::until;
 use crate::connections::{Held, Permit, client_ip};
 use crate::hub::{Cursor, Delivery, Event, Reset, Subscription, TopicFilter};
 use crate::problem::ApiError;
-use crate::traffic::{Learner, Tap, Transport};
+use crate::traffic::{CloseReason, Learner, Tap, Transport};
 use crate::transports::sse_names::EventNames;
 use crate::transports::valve::{Order, Valve};
 
@@ -257,8 +257,7 @@ impl Session {
     async fn next_chunk(&mut self, heartbeat: &mut Option<tokio::time::Interval>) -> Option<Bytes> {
         loop {
             if self.remaining == Some(0) && self.held.is_empty() {
-                self.tap
-                    .closing("the requested limit of events was reached");
+                self.tap.closing(CloseReason::LimitReached);
                 return None;
             }
             let idle_deadline = self.faults.idle_timeout.map(|t| self.last_write + t);
@@ -274,31 +273,31 @@ impl Session {
             let chunk = tokio::select! {
                 biased;
                 _ = self.shutdown.cancelled() => {
-                    self.tap.closing("the server is shutting down");
+                    self.tap.closing(CloseReason::ShuttingDown);
                     return None;
                 }
                 Ok(()) = self.dropped.changed() => {
-                    self.tap.closing("the server dropped it on request");
+                    self.tap.closing(CloseReason::DroppedOnRequest);
                     return None;
                 }
                 order = self.valve.order() => {
                     let why = match order {
-                        Order::Cut => "the server restarted (a deploy)",
+                        Order::Cut => CloseReason::Deployed,
                         Order::Freeze { until } => self.frozen(until).await,
                     };
                     self.tap.closing(why);
                     return None;
                 }
                 _ = self.hung_up.cancelled() => {
-                    self.tap.closing("the client closed it");
+                    self.tap.closing(CloseReason::ClientClosed);
                     return None;
                 }
                 _ = until(self.deadline) => {
-                    self.tap.closing("the requested duration has passed");
+                    self.tap.closing(CloseReason::DurationPassed);
                     return None;
                 }
                 _ = until(idle_deadline) => {
-                    self.tap.closing("the idle-timeout killer closed it after a silence");
+                    self.tap.closing(CloseReason::IdleTimeout);
                     return None;
                 }
                 _ = until(release_at), if !self.held.is_empty() => self.release(),
@@ -347,16 +346,16 @@ impl Session {
 
     /// Half-open: writes nothing more (no events, no heartbeats) until
     /// something ends the stream; says what did.
-    async fn frozen(&mut self, give_up: Instant) -> &'static str {
+    async fn frozen(&mut self, give_up: Instant) -> CloseReason {
         let idle_deadline = self.faults.idle_timeout.map(|t| self.last_write + t);
         tokio::select! {
-            _ = self.shutdown.cancelled() => "the server is shutting down",
-            Ok(()) = self.dropped.changed() => "the server dropped it on request",
-            _ = self.hung_up.cancelled() => "the client closed it while it was half-open",
-            _ = until(self.deadline) => "the requested duration has passed",
-            _ = until(idle_deadline) => "the idle-timeout killer closed it after a silence",
+            _ = self.shutdown.cancelled() => CloseReason::ShuttingDown,
+            Ok(()) = self.dropped.changed() => CloseReason::DroppedOnRequest,
+            _ = self.hung_up.cancelled() => CloseReason::ClientLeftWhileHalfOpen,
+            _ = until(self.deadline) => CloseReason::DurationPassed,
+            _ = until(idle_deadline) => CloseReason::IdleTimeout,
             _ = tokio::time::sleep_until(give_up) => {
-                "half-open: the server wrote nothing for the whole time and gave up on it"
+                CloseReason::HalfOpenGaveUp
             }
         }
     }

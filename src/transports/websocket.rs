@@ -35,7 +35,7 @@ use crate::limits::{ConnectionLimit, ErrorBudget, Publisher, RetryAfter};
 use crate::problem::ApiError;
 use crate::traffic::capture::FrameKind;
 use crate::traffic::catch_up::ListeningSince;
-use crate::traffic::{Learner, Tap};
+use crate::traffic::{CloseReason, Learner, Tap, Transport};
 use crate::transports::until;
 use crate::transports::valve::{Order, Silence, Valve, silent_until};
 
@@ -130,11 +130,11 @@ impl WebSocketApi {
                     );
                     let (code, reason) = session.run(ws).await;
                     let code = u16::from(code);
-                    tap.ws_closed(code, &reason);
-                    tracing::info!(client = %name, code, reason, "websocket closed");
+                    tap.ws_closed(code, reason);
+                    tracing::info!(client = %name, code, reason = reason.sentence(Transport::Websocket), "websocket closed");
                 }
                 Err(err) => {
-                    tap.ws_closed(1006, "the upgrade failed");
+                    tap.ws_closed(1006, CloseReason::UpgradeFailed);
                     tracing::debug!(%err, "websocket upgrade failed");
                 }
             }
@@ -385,14 +385,14 @@ fn error(code: &'static str, message: impl Into<String>) -> ServerMessage<'stati
 use crate::hub::MAX_TOPICS;
 
 /// What ended a session: the close code the client saw, and why.
-type Outcome = (CloseCode, String);
+type Outcome = (CloseCode, CloseReason);
 
 /// Why the loop stopped reading.
 pub(crate) enum Stop {
     /// Send this close frame (then wait briefly for the reply).
-    Close(CloseCode, &'static str),
+    Close(CloseCode, CloseReason),
     /// The peer closed or vanished; nothing more to send.
-    Gone(CloseCode, &'static str),
+    Gone(CloseCode, CloseReason),
 }
 
 /// One WebSocket connection's state.
@@ -475,7 +475,7 @@ impl Session {
             max_message_bytes: self.state.ctx.config.ws_max_message_bytes,
         };
         if self.send(&mut ws, welcome.to_frame(), None).await.is_err() {
-            return (CloseCode::Abnormal, "the connection broke".into());
+            return (CloseCode::Abnormal, CloseReason::ConnectionBroke);
         }
         let stop = self.serve(&mut ws).await;
         finish(&mut ws, stop, &self.tap).await
@@ -511,16 +511,16 @@ impl Session {
             };
             let out = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => return Stop::Close(CloseCode::Away, "server shutting down"),
-                Ok(()) = self.dropped.changed() => return Stop::Close(CloseCode::Away, "dropped on request"),
+                _ = shutdown.cancelled() => return Stop::Close(CloseCode::Away, CloseReason::ShuttingDown),
+                Ok(()) = self.dropped.changed() => return Stop::Close(CloseCode::Away, CloseReason::DroppedOnRequest),
                 order = self.valve.order() => return match order {
-                    Order::Cut => Stop::Close(CloseCode::Away, "the server is restarting (a deploy)"),
+                    Order::Cut => Stop::Close(CloseCode::Away, CloseReason::Deployed),
                     Order::Freeze { until } => self.frozen(ws, until, &shutdown).await,
                 },
                 // Like a proxy's idle timeout: the TCP connection just goes, no close frame.
-                _ = until(idle_deadline) => return Stop::Gone(CloseCode::Abnormal, "the idle-timeout killer cut it"),
+                _ = until(idle_deadline) => return Stop::Gone(CloseCode::Abnormal, CloseReason::IdleTimeout),
                 incoming = ws.next() => match incoming {
-                    None => return Stop::Gone(CloseCode::Abnormal, "the client vanished"),
+                    None => return Stop::Gone(CloseCode::Abnormal, CloseReason::ClientVanished),
                     Some(Err(err)) => return stop_for(err),
                     Some(Ok(msg)) => {
                         self.tap_received(&msg);
@@ -530,13 +530,13 @@ impl Session {
                         // inline would make every idle session larger.
                         let reply = Box::pin(self.handle_text(text.as_str())).await;
                         if matches!(reply, ServerMessage::Error { .. }) && !self.errors.spend() {
-                            return Stop::Close(CloseCode::Policy, "too many bad or rate-limited messages");
+                            return Stop::Close(CloseCode::Policy, CloseReason::TooManyBadMessages);
                         }
                         Some(reply.to_frame())
                     }
                     Message::Binary(_) => {
                         if !self.errors.spend() {
-                            return Stop::Close(CloseCode::Policy, "too many bad or rate-limited messages");
+                            return Stop::Close(CloseCode::Policy, CloseReason::TooManyBadMessages);
                         }
                         Some(error(
                             "binary_not_supported",
@@ -562,13 +562,13 @@ impl Session {
                             while let Some(Ok(_)) = ws.next().await {}
                         })
                         .await;
-                        return Stop::Gone(code, "the client closed the connection");
+                        return Stop::Gone(code, CloseReason::ClientClosed);
                     }
                     _ => None,
                         }
                     }
                 },
-                _ = pong_overdue => return Stop::Close(CloseCode::Policy, "no pong received in time"),
+                _ = pong_overdue => return Stop::Close(CloseCode::Policy, CloseReason::NoPong),
                 delivery = next_event => match delivery {
                     Some(Delivery::Event(event)) => {
                         let frame = event_frame(&event);
@@ -578,7 +578,7 @@ impl Session {
                         None
                     }
                     Some(Delivery::Reset(reset)) => Some(ServerMessage::Reset(&reset).to_frame()),
-                    None => return Stop::Close(CloseCode::Away, "server shutting down"),
+                    None => return Stop::Close(CloseCode::Away, CloseReason::ShuttingDown),
                 },
                 chat = self.chat.recv() => match chat {
                     Ok(msg) if msg.from != self.name => Some(ServerMessage::Chat(&msg).to_frame()),
@@ -613,13 +613,13 @@ impl Session {
         shutdown: &tokio_util::sync::CancellationToken,
     ) -> Stop {
         tokio::select! {
-            _ = shutdown.cancelled() => Stop::Gone(CloseCode::Abnormal, "the server shut down while the socket was half-open"),
-            Ok(()) = self.dropped.changed() => Stop::Gone(CloseCode::Abnormal, "dropped on request while half-open"),
+            _ = shutdown.cancelled() => Stop::Gone(CloseCode::Abnormal, CloseReason::ShutDownWhileHalfOpen),
+            Ok(()) = self.dropped.changed() => Stop::Gone(CloseCode::Abnormal, CloseReason::DroppedWhileHalfOpen),
             silence = silent_until(ws.get_mut(), give_up) => match silence {
-                Silence::ClientLeft => Stop::Gone(CloseCode::Abnormal, "the client left while the socket was half-open"),
+                Silence::ClientLeft => Stop::Gone(CloseCode::Abnormal, CloseReason::ClientLeftWhileHalfOpen),
                 Silence::GaveUp => Stop::Gone(
                     CloseCode::Abnormal,
-                    "half-open: the server wrote nothing for the whole time and gave up on it",
+                    CloseReason::HalfOpenGaveUp,
                 ),
             },
         }
@@ -870,28 +870,24 @@ fn ack(answers: &'static str, reference: Option<serde_json::Value>) -> ServerMes
 pub(crate) fn stop_for(err: WsError) -> Stop {
     match err {
         WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
-            Stop::Close(CloseCode::Size, "message too big")
+            Stop::Close(CloseCode::Size, CloseReason::MessageTooBig)
         }
-        WsError::Capacity(_) => Stop::Close(CloseCode::Size, "frame too big"),
-        WsError::Utf8(_) => Stop::Close(CloseCode::Invalid, "text is not valid UTF-8"),
-        WsError::Protocol(_) => Stop::Close(CloseCode::Protocol, "protocol error"),
+        WsError::Capacity(_) => Stop::Close(CloseCode::Size, CloseReason::FrameTooBig),
+        WsError::Utf8(_) => Stop::Close(CloseCode::Invalid, CloseReason::InvalidUtf8),
+        WsError::Protocol(_) => Stop::Close(CloseCode::Protocol, CloseReason::ProtocolError),
         WsError::ConnectionClosed | WsError::AlreadyClosed => {
-            Stop::Gone(CloseCode::Normal, "the connection was closed")
+            Stop::Gone(CloseCode::Normal, CloseReason::ConnectionClosed)
         }
         WsError::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-            Stop::Gone(CloseCode::Policy, "the client stopped reading")
+            Stop::Gone(CloseCode::Policy, CloseReason::StoppedReading)
         }
-        _ => Stop::Gone(CloseCode::Abnormal, "the connection broke"),
+        _ => Stop::Gone(CloseCode::Abnormal, CloseReason::ConnectionBroke),
     }
 }
 
 /// Ends a session: for [`Stop::Close`] sends the close frame and waits (a
 /// second at most; the peer may be gone) for the reply, logging both.
-pub(crate) async fn finish<S>(
-    ws: &mut WebSocketStream<S>,
-    stop: Stop,
-    tap: &Tap,
-) -> (CloseCode, String)
+pub(crate) async fn finish<S>(ws: &mut WebSocketStream<S>, stop: Stop, tap: &Tap) -> Outcome
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
@@ -899,7 +895,7 @@ where
         Stop::Close(code, reason) => {
             let frame = Message::Close(Some(CloseFrame {
                 code,
-                reason: reason.into(),
+                reason: reason.sentence(Transport::Websocket).into(),
             }));
             let (kind, len, _) = describe(&frame);
             tap.ws_sent(kind, len, None, None);
@@ -918,9 +914,9 @@ where
                 }
             })
             .await;
-            (code, reason.into())
+            (code, reason)
         }
-        Stop::Gone(code, reason) => (code, reason.into()),
+        Stop::Gone(code, reason) => (code, reason),
     }
 }
 
