@@ -11,6 +11,10 @@ use std::time::Duration;
 
 use super::PATIENCE;
 
+/// redis-server exited at start: its port was not free.
+#[derive(Debug)]
+struct PortTaken;
+
 pub struct RedisServer {
     pub port: u16,
     dir: PathBuf,
@@ -53,30 +57,39 @@ impl RedisServer {
             return None;
         }
         static NEXT: AtomicU64 = AtomicU64::new(0);
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let dir = std::env::temp_dir().join(format!(
-            "playground-redis-{}-{}-{port}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("redis dir");
-        let mut redis = RedisServer {
-            port,
-            dir,
-            child: None,
-        };
-        redis.launch().await;
-        Some(redis)
+        // A port the OS just handed out can be taken again before
+        // redis-server binds it (another test's server on port 0): then
+        // redis-server exits at once, and the next free port is tried.
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let dir = std::env::temp_dir().join(format!(
+                "playground-redis-{}-{}-{port}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&dir).expect("redis dir");
+            let mut redis = RedisServer {
+                port,
+                dir,
+                child: None,
+            };
+            if redis.launch().await.is_ok() {
+                return Some(redis);
+            }
+        }
+        panic!("redis-server could not bind a free port in five tries");
     }
 
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
-    async fn launch(&mut self) {
+    /// Starts redis-server on `self.port` and waits for its `PONG`;
+    /// `Err` when it exited instead (the port was taken).
+    async fn launch(&mut self) -> Result<(), PortTaken> {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
             .args([
@@ -95,13 +108,18 @@ impl RedisServer {
             .expect("start redis-server");
         self.child = Some(child);
         let port = self.port;
-        let ready = tokio::time::timeout(PATIENCE, async move {
+        let ready = tokio::time::timeout(PATIENCE, async {
             loop {
-                if tokio::task::spawn_blocking(move || pings(port))
+                let answered = tokio::task::spawn_blocking(move || pings(port))
                     .await
-                    .unwrap_or(false)
-                {
-                    return;
+                    .unwrap_or(false);
+                // Checked after the PING too: a PONG from someone else's
+                // redis-server on this port is not ours.
+                if self.exited() {
+                    return Err(PortTaken);
+                }
+                if answered {
+                    return Ok(());
                 }
                 // Waiting for another process to open its port: nothing to await.
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -109,6 +127,13 @@ impl RedisServer {
         })
         .await;
         assert!(ready.is_ok(), "redis-server never answered PING on {port}");
+        ready.unwrap_or(Err(PortTaken))
+    }
+
+    fn exited(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_none_or(|c| c.try_wait().is_ok_and(|status| status.is_some()))
     }
 
     /// SIGKILL: no goodbye, no final save (the append-only file has every
@@ -123,7 +148,11 @@ impl RedisServer {
     /// Starts again on the same port with the same data.
     pub async fn restart(&mut self) {
         self.kill();
-        self.launch().await;
+        let port = self.port;
+        assert!(
+            self.launch().await.is_ok(),
+            "redis-server could not bind its port {port} again"
+        );
     }
 }
 
