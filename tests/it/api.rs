@@ -83,7 +83,6 @@ async fn openapi_lists_every_endpoint_with_tags_and_examples() {
     let yaml = server.get("/openapi.yaml").await;
     assert_eq!(yaml.status(), 200);
     assert!(yaml.text().await.expect("text").contains("/api/long-poll"));
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -114,7 +113,6 @@ async fn swagger_ui_is_served_without_anything_from_another_host() {
             "Swagger UI loads something remote: {attr}"
         );
     }
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -155,7 +153,6 @@ async fn home_page_links_every_transport() {
         .await
         .expect("HEAD");
     assert_eq!(head.status(), 200);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -198,7 +195,6 @@ async fn feeds_start_stop_and_re_rate() {
         .await
         .expect("PATCH");
     assert_eq!(res.json::<Value>().await.expect("json")["running"], false);
-    server.stop().await;
 }
 
 async fn assert_problem(res: reqwest::Response, status: u16) -> Value {
@@ -301,5 +297,4 @@ async fn bad_input_gets_a_problem_document_never_a_500() {
         .await
         .expect("DELETE");
     assert_problem(res, 405).await;
-    server.stop().await;
 }

@@ -70,7 +70,6 @@ async fn ten_for_three_solved_with_one_stream() {
         (Some("solved"), Some(1), Some(1)),
         "{s}"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -105,7 +104,6 @@ async fn ten_for_three_failed_by_polling() {
     )
     .await;
     assert_eq!(s["state"], "idle");
-    server.stop().await;
 }
 
 async fn drop_sse(server: &TestServer, learner: &str) {
@@ -161,7 +159,6 @@ async fn drop_and_resume_solved_with_last_event_id() {
     let s = state(&server, "resumer", "drop-and-miss-nothing").await;
     assert_eq!(s["state"], "solved", "{s}");
     assert!(s["score"].as_u64().is_some());
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -178,7 +175,6 @@ async fn drop_and_resume_failed_without_last_event_id() {
     let _fresh = sse_as(&server, "forgetful", None).await;
     let s = state(&server, "forgetful", "drop-and-miss-nothing").await;
     assert_eq!(s["state"], "failed", "{s}");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -190,7 +186,6 @@ async fn challenges_are_listed_and_unknown_ones_are_404() {
             .is_some_and(|l| l.len() >= 2 && l.iter().all(|c| c["state"] == "idle"))
     );
     assert_eq!(server.get("/api/lab/challenges/nope").await.status(), 404);
-    server.stop().await;
 }
 
 async fn set_idle(server: &TestServer, learner: &str, seconds: u64) {
@@ -246,7 +241,6 @@ async fn outliving_the_idle_killer_with_heartbeats() {
         "heartbeats cost some bytes: {s}"
     );
     reader.abort();
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -270,7 +264,6 @@ async fn a_silent_stream_loses_to_the_idle_killer() {
     let mut body = res.bytes_stream();
     while let Some(Ok(_)) = body.next().await {}
     wait_for_state(&server, "silent", "survive-the-idle-killer", "failed").await;
-    server.stop().await;
 }
 
 async fn chat_between(server: &TestServer, me: &str, other: &str) -> (Ws, Ws) {
@@ -302,7 +295,6 @@ async fn chatting_over_a_socket_beats_polling_given_a_little_time() {
     // a few seconds, during which a poller would have paid for every second.
     let s = wait_for_state(&server, "talker", "chat-cheaper-than-polling", "solved").await;
     assert!(s["score"].as_u64() > Some(0));
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -327,5 +319,4 @@ async fn chatting_while_polling_blows_the_budget() {
     let _sockets = chat_between(&server, "spender", "friend").await;
     let s = state(&server, "spender", "chat-cheaper-than-polling").await;
     assert_eq!(s["state"], "failed", "{s}");
-    server.stop().await;
 }

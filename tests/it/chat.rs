@@ -82,7 +82,6 @@ async fn every_message_reaches_both_sides_exactly_once() {
         room.is_empty(),
         "the room never echoes a sender's own message: {room:?}"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -104,5 +103,4 @@ async fn the_ack_names_the_chat_event() {
     );
     let (id, _) = next_sse_chat(&mut sse).await;
     assert_eq!(ack["id"].as_u64(), id.parse::<u64>().ok(), "{ack}");
-    server.stop().await;
 }

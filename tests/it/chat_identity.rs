@@ -61,5 +61,4 @@ async fn nobody_can_publish_a_chat_message_in_someone_elses_name() {
         data["data"]["from"], "http-fedc",
         "named by the server: {data}"
     );
-    server.stop().await;
 }

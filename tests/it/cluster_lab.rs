@@ -411,7 +411,6 @@ async fn without_redis_the_lab_says_how_to_start_it() {
         .to_str()
         .expect("csp");
     assert!(!csp.contains("127.0.0.1:*"), "{csp}");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -483,5 +482,4 @@ async fn cors_answers_only_the_listed_origins() {
             .get("access-control-allow-origin")
             .is_none()
     );
-    server.stop().await;
 }

@@ -65,7 +65,6 @@ async fn text_binary_and_fragments_come_back_whole() {
         "control frame answered mid-message"
     );
     assert_eq!(next(&mut ws).await, Message::text("fragmented"));
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -91,7 +90,6 @@ async fn invalid_utf8_split_across_fragments_closes_with_1007() {
         Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Invalid),
         other => panic!("expected close 1007, got {other:?}"),
     }
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -113,7 +111,6 @@ async fn a_close_code_and_reason_are_echoed() {
         }
         other => panic!("expected the close echoed, got {other:?}"),
     }
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -125,5 +122,4 @@ async fn an_oversized_message_closes_with_1009() {
         Message::Close(Some(frame)) => assert_eq!(frame.code, CloseCode::Size),
         other => panic!("expected close 1009, got {other:?}"),
     }
-    server.stop().await;
 }

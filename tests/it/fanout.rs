@@ -76,8 +76,6 @@ async fn every_transport_sees_every_event_once_in_order() {
     assert_eq!(e.id.parse::<u64>().ok(), Some(published[4] + 1));
     let m = next_of_type(&mut ws, "event").await;
     assert_eq!(m["event"]["id"].as_u64(), Some(published[4] + 1));
-
-    server.stop().await;
 }
 
 fn ids(events: &Value) -> Vec<u64> {

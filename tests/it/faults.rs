@@ -71,7 +71,6 @@ async fn the_idle_killer_closes_silent_streams_and_spares_heartbeating_ones() {
             .as_str()
             .is_some_and(|r| r.contains("idle-timeout"))
     }));
-    server.stop().await;
 }
 
 /// Median publish → received delay, in milliseconds, of `n` events published
@@ -136,7 +135,6 @@ async fn the_buffering_proxy_delays_events_into_bursts() {
         buffered > plain + 500.0,
         "the buffering proxy holds them back: {buffered} ms vs {plain} ms"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -174,7 +172,6 @@ async fn switches_are_validated_and_reset() {
         .await
         .expect("json");
     assert_eq!(reset["latency_ms"], 0);
-    server.stop().await;
 }
 
 /// gzip as a decompressing client sees it: bytes in, text out as far as
@@ -262,7 +259,6 @@ async fn gzip_buffered_holds_events_in_the_encoder_and_flushed_sends_each_at_onc
     .expect("the stream ended");
     buffered_text.feed(&rest);
     assert_eq!(buffered_text.events(), 6, "all six, at the end");
-    server.stop().await;
 }
 async fn received_within(
     stream: &mut (impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),

@@ -159,7 +159,6 @@ async fn a_deploy_cuts_my_streams_then_answers_502_until_it_is_over() {
             .any(|e| e["status"] == 502),
         "the 502s are in the learner's own log"
     );
-    server.stop().await;
 }
 
 /// Everything a connection received after a moment, and whether it ended.
@@ -326,7 +325,6 @@ async fn half_open_connections_go_silent_stay_open_and_are_closed_later() {
         control_sse.lock().expect("lock").ended.is_none(),
         "the control stream lives on"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -347,5 +345,4 @@ async fn a_half_open_socket_still_reads_so_a_client_that_leaves_is_freed() {
     drop(ws);
     // Noticed by reading, long before the 300 s are up.
     wait_for_connections(&server, 0).await;
-    server.stop().await;
 }

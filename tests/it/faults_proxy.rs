@@ -96,7 +96,6 @@ async fn websocket_upgrades_are_refused_and_polls_pass_unchanged() {
             "{path}: the same answer through the proxy"
         );
     }
-    server.stop().await;
 }
 
 /// What a client has read from a stream so far, piece by piece, and how
@@ -212,7 +211,6 @@ async fn an_sse_stream_stalls_until_4_kib_then_arrives_in_a_burst() {
         n,
         "every held event came in the burst"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -248,5 +246,4 @@ async fn heartbeats_fill_the_buffer_too_and_the_end_of_the_stream_flushes_it() {
     let text = String::from_utf8_lossy(&proxied[0].1).into_owned();
     assert!(text.starts_with("retry: "), "{text}");
     assert!(text.matches(": heartbeat").count() >= 2, "{text}");
-    server.stop().await;
 }

@@ -67,7 +67,6 @@ async fn my_long_polls_get_503_with_retry_after_until_i_turn_it_off() {
     set_faults(&server, "shed", json!({})).await;
     let back = get_as(&server, "shed", "/api/long-poll?timeout=1").await;
     assert_eq!(back.status(), 204, "the switch is off: a normal timeout");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -91,5 +90,4 @@ async fn the_document_shows_the_503_and_the_switch() {
     let switch =
         &doc["components"]["schemas"]["FaultSwitches"]["properties"]["long_poll_unavailable"];
     assert_eq!(switch["type"], "boolean", "{switch}");
-    server.stop().await;
 }

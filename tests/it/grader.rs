@@ -44,7 +44,6 @@ async fn the_playgrounds_own_sse_endpoint_grades_all_pass() {
             .as_u64()
             .is_some_and(|n| (2..=16).contains(&n))
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -62,7 +61,6 @@ async fn the_playgrounds_websockets_grade_all_pass() {
             card.show()
         );
     }
-    server.stop().await;
 }
 
 async fn assert_problem(res: reqwest::Response, status: u16, mentions: &str) {
@@ -116,7 +114,6 @@ async fn targets_outside_loopback_are_refused_with_a_problem() {
         "same host and port",
     )
     .await;
-    server.stop().await;
 }
 
 /// A TCP server that accepts and then does `behave` with each connection;
@@ -171,7 +168,6 @@ async fn a_server_that_never_answers_costs_a_bounded_run_and_one_run_per_learner
     assert_eq!(card.ids("skipped").len(), 10, "{}", card.show());
     assert_eq!(card.ids("info"), ["cors"]);
     assert_eq!(card.verdict_header, "not_yet");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -199,7 +195,6 @@ async fn a_stream_that_floods_bytes_is_cut_at_the_byte_bound() {
         "{}",
         card.show()
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -227,7 +222,6 @@ async fn a_stream_that_never_sends_a_byte_fails_within_the_run_bound() {
         "{}",
         card.show()
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -261,7 +255,6 @@ async fn a_websocket_that_stops_reading_fails_exactly_the_lines_after_the_handsh
         "{}",
         card.show()
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -279,7 +272,6 @@ async fn a_wrong_accept_key_fails_its_line() {
     assert_eq!(card.ids("pass"), ["status_101"], "{}", card.show());
     assert_eq!(card.ids("fail"), ["accept_key"], "{}", card.show());
     assert_eq!(card.ids("skipped").len(), 4);
-    server.stop().await;
 }
 
 async fn step_of(server: &TestServer, learner: &str, step: &str) -> Value {
@@ -339,5 +331,4 @@ async fn lesson_10s_steps_tick_on_the_learners_own_runs_not_on_show_me() {
     assert_eq!(broken.verdict_header, "not_yet");
     let step = step_of(&server, "carol", break_step).await;
     assert_eq!(step["done"], true, "{step}");
-    server.stop().await;
 }

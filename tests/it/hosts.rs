@@ -94,7 +94,6 @@ async fn a_rebound_host_gets_421_on_every_kind_of_request() {
     assert!(exchange(&server, no_host).await.starts_with("HTTP/1.1 421"));
     // Nothing was published.
     assert_eq!(server.status().await["last_id"], 0);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -125,7 +124,6 @@ async fn the_names_the_server_was_given_are_answered() {
             );
         }
     }
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -147,5 +145,4 @@ async fn the_document_lists_the_421_on_every_operation() {
             );
         }
     }
-    server.stop().await;
 }

@@ -71,5 +71,4 @@ async fn answers_are_kept_only_for_lessons_that_ask_and_only_when_short() {
             .as_array()
             .is_some_and(|k| !k.is_empty())
     );
-    server.stop().await;
 }

@@ -96,7 +96,6 @@ async fn a_ten_second_race_measures_each_lane() {
         long_poll["requests"].as_u64() >= Some(5),
         "one request per delivery at least"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -125,5 +124,4 @@ async fn races_are_bounded_and_validated() {
     assert_eq!(third.status(), 429, "two races on the server");
     assert!(third.headers().contains_key("retry-after"));
     assert_eq!(server.get("/api/lab/runs/999").await.status(), 404);
-    server.stop().await;
 }

@@ -139,7 +139,6 @@ async fn the_proxy_step_ticks_only_through_the_proxy() {
         (0, 0, json!(false)),
         "without the proxy nothing is refused: {home}"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -200,7 +199,6 @@ async fn a_deploy_refuses_the_stream_and_the_websocket_comes_back() {
         "{s}"
     );
     assert_eq!(s["done"], true);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -267,5 +265,4 @@ async fn storms_count_by_strategy_and_mistakes_by_kind() {
         "{s}"
     );
     assert_eq!(s["done"], true);
-    server.stop().await;
 }

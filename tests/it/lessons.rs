@@ -262,7 +262,6 @@ async fn a_step_counts_only_what_its_learner_did_after_entering_it() {
     );
     let reset = post_as(&server, "ana", "/api/lessons/polling/reset").await;
     assert!(!step_done(&reset, &step));
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -365,7 +364,6 @@ async fn hints_show_me_and_predictions_are_recorded() {
         .expect("post");
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -405,7 +403,6 @@ async fn sse_reconnect_with_last_event_id_ticks_its_step() {
     drop(res);
     assert!(step_done(&progress(&server, "eve", "sse").await, &step));
     assert!(!step_done(&progress(&server, "other", "sse").await, &step));
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -524,7 +521,6 @@ async fn websocket_sends_tick_and_exercises_are_judged() {
             .as_str()
             .is_some_and(|m| m.contains("Last-Event-ID"))
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -533,7 +529,6 @@ async fn unknown_lessons_are_404_problems() {
     let res = server.get("/api/lessons/nope").await;
     assert_eq!(res.status(), 404);
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    server.stop().await;
 }
 
 #[test]
@@ -629,7 +624,6 @@ async fn an_answer_counts_only_in_a_step_entered_before_it_and_plays_answers_are
         &progress(&server, "ida", "interview").await,
         "likely-follow-up-questions"
     ));
-    server.stop().await;
 }
 
 #[test]
@@ -793,5 +787,4 @@ async fn predictions_in_bytes_are_measured_from_the_learners_own_frames() {
     send_json(&mut ws, json!({"type": "subscribe", "topics": "ticker"})).await;
     next_of_type(&mut ws, "error").await;
     done_step(&server, "una", "websockets", &step).await;
-    server.stop().await;
 }

@@ -75,7 +75,6 @@ async fn a_learner_over_the_publish_rate_gets_429_with_retry_after() {
     // Another learner is not affected; nothing was published for the refused ones.
     assert_eq!(publish_as(&server, "calm").await.status(), 202);
     assert_eq!(server.status().await["last_id"], 11);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -136,7 +135,6 @@ async fn a_websocket_over_the_rate_gets_errors_and_then_1008() {
     );
     // Only the accepted publishes reached the hub.
     assert_eq!(server.status().await["last_id"], 5);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -162,7 +160,6 @@ async fn invalid_messages_are_answered_until_the_budget_runs_out() {
         }
     }
     assert_eq!(close_code(&mut ws).await, Some(1008));
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -217,7 +214,6 @@ async fn one_address_may_hold_only_so_many_connections() {
     assert_eq!(long_poll.await.expect("join").status(), 200);
     wait_for_connections(&server, 0).await;
     assert_eq!(server.get("/api/sse?limit=1").await.status(), 200);
-    server.stop().await;
 }
 
 /// A client that sends `permessage-deflate` gets no extension back: frames
@@ -245,5 +241,4 @@ async fn websocket_compression_is_never_negotiated() {
         "{:?}",
         res.headers()
     );
-    server.stop().await;
 }

@@ -107,7 +107,6 @@ async fn a_load_test_from_the_api_measures_every_kind_of_client() {
         .await
         .expect("json");
     assert_eq!(log["entries"].as_array().map(Vec::len), Some(0), "{log}");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -128,5 +127,4 @@ async fn a_load_test_needs_clients_and_stays_bounded() {
         assert_eq!(res.status(), 400, "{body}");
     }
     assert_eq!(server.get("/api/lab/load/99").await.status(), 404);
-    server.stop().await;
 }

@@ -18,7 +18,6 @@ async fn idle_poll_says_no_with_204() {
     let res = server.get(&format!("/api/poll?since={id}")).await;
     assert_eq!(res.status(), 204, "nothing after the newest id");
     assert_eq!(res.headers()["x-last-event-id"], id.to_string().as_str());
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -71,7 +70,6 @@ async fn poll_returns_news_and_a_cursor() {
         (body["more"].as_bool(), body["last_id"].as_u64()),
         (Some(true), Some(first))
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -109,7 +107,6 @@ async fn poll_after_an_evicted_id_gets_an_explicit_reset() {
         .await
         .expect("json");
     assert_eq!(body["reset"]["reason"], "unknown_id");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -127,7 +124,6 @@ async fn idle_long_poll_times_out_with_204() {
         waited < Duration::from_secs(3),
         "held far too long: {waited:?}"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -153,7 +149,6 @@ async fn waiting_long_poll_answers_within_100_ms_of_a_publish() {
         delay < Duration::from_millis(100),
         "long-poll answered {delay:?} after the publish"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -169,5 +164,4 @@ async fn long_poll_with_news_waiting_answers_at_once() {
         0,
         "the held request is released"
     );
-    server.stop().await;
 }

@@ -171,7 +171,6 @@ async fn events_from_either_instance_reach_every_client_on_both_in_one_order() {
     assert_eq!(id, last + 1);
     assert_eq!(ws_until(&mut ws_a, id).await, vec![(id, json!("from ws"))]);
     a.stop().await;
-    b.stop().await;
 }
 
 #[tokio::test]
@@ -257,7 +256,6 @@ async fn an_sse_client_moves_from_a_killed_instance_to_another_and_gets_exactly_
     // And it is live on B from there.
     let next = publish_on(&b, "m", json!(5)).await;
     assert_eq!(sse_until(&mut on_b, next).await, vec![(next, json!(5))]);
-    b.stop().await;
 }
 
 /// What the background publisher saw for one publish.
@@ -414,7 +412,6 @@ async fn redis_restarting_under_load_loses_no_accepted_event() {
     // Neither instance restarted: same servers, still answering.
     assert_eq!(a.status().await["backplane"]["state"], "connected");
     a.stop().await;
-    b.stop().await;
 }
 
 #[tokio::test]
@@ -470,7 +467,6 @@ async fn redis_losing_its_data_starts_a_new_run_that_clients_are_told_about() {
     let next = next_sse(&mut sse_b).await.expect("the new event");
     assert_eq!(next.id, new.to_string());
     a.stop().await;
-    b.stop().await;
 }
 
 #[tokio::test]
@@ -531,7 +527,6 @@ async fn chat_and_presence_span_instances() {
     drop(ws_b);
     wait_for_backplane(&a, "1 WebSocket left", |b| b["websockets"] == 1).await;
     b.stop().await;
-    a.stop().await;
 }
 
 #[tokio::test]
@@ -539,7 +534,6 @@ async fn without_redis_the_hub_stays_in_memory() {
     let server = TestServer::start().await;
     let backplane = server.status().await["backplane"].clone();
     assert_eq!(backplane, json!({"kind": "memory", "state": "local"}));
-    server.stop().await;
 }
 
 #[tokio::test]

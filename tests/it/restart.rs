@@ -97,7 +97,6 @@ async fn an_sse_client_resumes_across_a_restart_and_is_told_about_it() {
         .expect("poll json");
     assert_eq!(poll["reset"]["reason"], "restarted");
     assert_eq!(poll["events"].as_array().map(Vec::len), Some(2));
-    second.stop().await;
 }
 
 #[tokio::test]
@@ -105,5 +104,4 @@ async fn ids_from_one_are_available_for_readability() {
     let server = TestServer::start().await;
     assert_eq!(server.publish("t", json!(1)).await, 1);
     assert_eq!(server.publish("t", json!(2)).await, 2);
-    server.stop().await;
 }

@@ -125,7 +125,6 @@ async fn an_sse_client_that_honours_retry_and_last_event_id_loses_nothing() {
         .expect("reader");
     assert_eq!(connections, 4, "three drops, three reconnections");
     assert_eq!(ids, published, "0 lost, 0 duplicated, in order");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -177,7 +176,6 @@ async fn a_websocket_stays_down_unless_the_client_reconnects_and_catches_up() {
         live,
         "no duplicate of #{missed}"
     );
-    server.stop().await;
 }
 
 /// `"reconnect": false`: the learner's streams are cut and their next SSE
@@ -249,7 +247,6 @@ async fn drop_without_reconnect_answers_the_next_reconnect_with_204_once() {
     drop_without_reconnect(&server, "stopper", "all").await;
     assert_eq!(query("stopper").await.expect("sse").status(), 204);
     assert_eq!(query("stopper").await.expect("sse").status(), 200);
-    server.stop().await;
 }
 
 async fn drop_without_reconnect(server: &TestServer, learner: &str, transport: &str) -> u64 {

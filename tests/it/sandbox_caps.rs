@@ -83,5 +83,4 @@ async fn a_hundred_connections_from_one_learner_are_capped_and_others_are_served
     drop(stream);
     drop(first);
     wait_for_connections(&server, 0).await;
-    server.stop().await;
 }

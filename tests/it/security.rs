@@ -34,7 +34,6 @@ async fn pages_send_a_csp_without_inline_scripts_and_every_answer_is_nosniff() {
     );
     let api = server.get("/api/poll").await;
     assert_eq!(api.headers()["x-content-type-options"], "nosniff");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -69,5 +68,4 @@ async fn state_changing_requests_from_another_origin_are_refused() {
         .await
         .expect("get");
     assert_eq!(read.status(), 200);
-    server.stop().await;
 }

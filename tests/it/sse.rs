@@ -39,7 +39,6 @@ async fn stream_starts_with_retry_and_carries_id_event_and_json_data() {
     assert_eq!(event["data"]["text"], "line one\nline two");
     assert_eq!(lines.next(), Some(""), "blank line ends the event");
     assert_eq!(lines.next(), None, "limit=1 ended the stream");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -59,7 +58,6 @@ async fn limit_ends_the_stream_after_that_many_events() {
         .map(|e| e.id.as_str())
         .collect();
     assert_eq!(ids, vec!["1", "2", "3"]);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -73,7 +71,6 @@ async fn duration_ends_an_idle_stream() {
         events.iter().all(|e| e.id.is_empty()),
         "no events were published"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -116,7 +113,6 @@ async fn reconnect_with_last_event_id_gets_exactly_the_missed_events() {
     }
     assert_eq!(got.len(), 4);
     assert_eq!(got[0], missed[0]);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -141,7 +137,6 @@ async fn reconnect_after_the_buffer_moved_on_gets_the_reset_event() {
         got.push(next_sse(&mut stream).await.expect("event").id);
     }
     assert_eq!(got, vec!["8", "9", "10"]);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -162,7 +157,6 @@ async fn heartbeat_comments_flow_while_idle() {
     })
     .await
     .expect("a heartbeat arrived");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -176,7 +170,6 @@ async fn topics_filter_the_stream() {
         next_sse(&mut stream).await.expect("event").id,
         wanted.to_string()
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -191,5 +184,4 @@ async fn a_garbled_last_event_id_is_ignored_and_the_stream_goes_on() {
         next_sse(&mut stream).await.expect("event").id,
         id.to_string()
     );
-    server.stop().await;
 }

@@ -306,17 +306,11 @@ async fn make_traffic(server: &TestServer, learner: &str, n: usize) -> Vec<u64> 
             .expect("poll");
         assert!(res.status().is_success());
     }
-    let entries = tokio::time::timeout(PATIENCE, async {
-        loop {
-            let entries = logged(server, learner).await;
-            if entries.len() >= before + n {
-                return entries;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    let entries = eventually("the requests reaching the traffic log", || async {
+        let entries = logged(server, learner).await;
+        (entries.len() >= before + n).then_some(entries)
     })
-    .await
-    .expect("the requests reached the traffic log");
+    .await;
     entries[before..]
         .iter()
         .map(|e| e["seq"].as_u64().expect("seq"))
@@ -380,7 +374,6 @@ async fn content_type_is_exactly_text_event_stream_in_utf8() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].json()["id"], id);
     assert_eq!(events[0].json()["data"]["text"], text);
-    server.stop().await;
 }
 
 /// Rule: a stream must not be cached ("Cache-Control: no-cache" as the spec's
@@ -392,7 +385,6 @@ async fn cache_control_is_no_cache() {
         let wire = Wire::open(&server, path, "rule-2", &[]).await;
         assert_eq!(wire.header("cache-control"), ["no-cache"], "{path}");
     }
-    server.stop().await;
 }
 
 /// Rule: events must reach the client when written, so proxies are told not
@@ -404,7 +396,6 @@ async fn x_accel_buffering_is_no() {
         let wire = Wire::open(&server, path, "rule-3", &[]).await;
         assert_eq!(wire.header("x-accel-buffering"), ["no"], "{path}");
     }
-    server.stop().await;
 }
 
 /// Rule: no compression on a stream (an encoder holds events until its
@@ -453,7 +444,6 @@ async fn no_content_encoding_even_when_the_client_accepts_gzip() {
     assert_eq!(gzipped.header("content-encoding"), ["gzip"]);
     let other = Wire::open(&server, SSE, "rule-4", &offer).await;
     assert_eq!(other.header("content-encoding"), Vec::<String>::new());
-    server.stop().await;
 }
 
 /// Rule: the stream is lines of `field: value` (`event`, `data`, `id`,
@@ -516,7 +506,6 @@ async fn every_line_is_a_known_field_or_a_comment_and_ends_in_lf() {
         assert_eq!(types, kinds);
         assert!(parsed.comments >= 1);
     }
-    server.stop().await;
 }
 
 /// Rule: a line break ends a field, so data with line breaks must be split
@@ -575,7 +564,6 @@ async fn line_breaks_inside_data_never_break_a_data_line() {
         .find(|e| e["seq"] == entry["seq"])
         .expect("the same entry in the log");
     assert_eq!(entry, stored);
-    server.stop().await;
 }
 
 async fn send_text(ws: &mut Ws, text: &str) {
@@ -660,7 +648,6 @@ async fn ids_are_clean_equal_the_event_id_and_a_reset_has_none() {
     for e in &entries {
         assert_eq!(e.last_event_id, e.json()["seq"].to_string());
     }
-    server.stop().await;
 }
 
 /// Rule: comment lines keep an idle connection alive ("a comment line every
@@ -701,7 +688,6 @@ async fn heartbeat_comments_arrive_each_period_and_dispatch_nothing() {
             parsed.events
         );
     }
-    server.stop().await;
 }
 
 /// Rule: a reconnecting client sends `Last-Event-ID`; it gets exactly the
@@ -775,7 +761,6 @@ async fn last_event_id_resumes_exactly_after_it_and_an_unknown_id_resets_first()
         .map(|e| e.json()["seq"].as_u64().expect("seq"))
         .collect();
     assert_eq!(got, seqs);
-    server.stop().await;
 }
 
 /// Rule: events must reach the client as they happen, so the response is
@@ -794,7 +779,6 @@ async fn the_stream_is_flushed_before_any_event_exists() {
         assert_eq!(String::from_utf8_lossy(&wire.bytes), first, "{path}");
     }
     assert_eq!(server.status().await["last_id"], 0, "nothing was published");
-    server.stop().await;
 }
 
 /// Rule: the decoder strips one leading U+FEFF, so a server must not rely on
@@ -808,5 +792,4 @@ async fn no_byte_order_mark_at_the_start() {
         assert_ne!(&wire.bytes[..3], "\u{feff}".as_bytes(), "{path}");
         assert!(wire.bytes.starts_with(b"retry: "), "{path}");
     }
-    server.stop().await;
 }

@@ -147,7 +147,6 @@ async fn a_fixed_retry_comes_back_in_one_wave_and_jitter_spreads_it_out() {
         (mine.len(), 1),
         "the storm clients' traffic was logged"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -164,7 +163,6 @@ async fn websockets_come_back_too() {
     assert!(run["seed"].is_u64(), "a seed was chosen: {run}");
     // Nothing is left open once the storm is over.
     wait_for_connections(&server, 0).await;
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -191,5 +189,4 @@ async fn storms_are_bounded_per_learner_and_per_server() {
     let third = start(&server, "c", slow).await;
     assert_eq!(third.status(), 429, "two storms per server");
     assert_eq!(server.get("/api/lab/storm/999").await.status(), 404);
-    server.stop().await;
 }

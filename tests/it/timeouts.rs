@@ -59,7 +59,6 @@ async fn silent_and_half_sent_connections_are_closed_after_the_header_read_timeo
         waited < IDLE,
         "the header-read timeout, not the idle one: {waited:?}"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -79,7 +78,6 @@ async fn an_idle_keep_alive_is_closed_after_the_idle_timeout() {
         idle >= IDLE - Duration::from_millis(100),
         "closed after {idle:?}"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -102,7 +100,6 @@ async fn a_stream_being_answered_is_never_idle() {
         .expect("in time")
         .expect("the stream was not cut");
     assert!(body.contains("late"), "{body}");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -151,7 +148,6 @@ async fn silent_sockets_from_one_address_hit_its_cap_and_others_are_still_answer
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(answered, "room again once the silent sockets closed");
-    server.stop().await;
 }
 
 /// Keeping a request in flight until its body is sent must not hide the

@@ -47,7 +47,6 @@ async fn long_topic_lists_are_refused_on_every_transport() {
         .get(&format!("/api/poll?topics={}", topics(MAX_TOPICS)))
         .await;
     assert!(res.status().is_success(), "{}", res.status());
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -72,5 +71,4 @@ async fn the_document_states_the_byte_cap() {
             "{path}"
         );
     }
-    server.stop().await;
 }

@@ -96,7 +96,6 @@ async fn ten_polls_make_ten_entries_with_true_sizes() {
             "{path}: logged {logged} B, wire {real} B"
         );
     }
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -192,7 +191,6 @@ async fn a_learner_never_sees_another_learners_traffic() {
         .await
         .expect("delete");
     assert_eq!(res.json::<Value>().await.expect("json")["removed"], 4);
-    server.stop().await;
 }
 
 use eventsource_stream::Eventsource;
@@ -220,7 +218,6 @@ async fn cookies_identify_browsers_without_a_header() {
         "known learners get no new cookie"
     );
     assert_eq!(log_of(&server, &id, "").await.len(), 2);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -271,23 +268,16 @@ async fn sse_connection_and_event_sizes_match_what_the_client_parsed() {
     assert_eq!(retry.len(), 1);
 
     // The connection's end is logged once the response is done.
-    let closed = tokio::time::timeout(PATIENCE, async {
-        loop {
-            let entries = log_of(&server, "sse-learner", "?transport=sse").await;
-            if let Some(c) = entries.iter().find(|e| e["kind"] == "closed") {
-                return c.clone();
-            }
-            tokio::task::yield_now().await;
-        }
+    let closed = eventually("the stream's closed entry", || async {
+        let entries = log_of(&server, "sse-learner", "?transport=sse").await;
+        entries.into_iter().find(|e| e["kind"] == "closed")
     })
-    .await
-    .expect("closed entry");
+    .await;
     assert!(
         closed["close_reason"]
             .as_str()
             .is_some_and(|r| r.contains("limit"))
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -306,17 +296,14 @@ async fn websocket_frames_are_logged_both_ways_with_sizes() {
     ws.close(Some(bye)).await.expect("close");
     while let Some(Ok(_)) = ws.next().await {}
 
-    let closed = tokio::time::timeout(PATIENCE, async {
-        loop {
-            let entries = log_of(&server, "ws-learner", "?transport=websocket").await;
-            if entries.iter().any(|e| e["kind"] == "closed") {
-                return entries;
-            }
-            tokio::task::yield_now().await;
-        }
+    let closed = eventually("the socket's closed entry", || async {
+        let entries = log_of(&server, "ws-learner", "?transport=websocket").await;
+        entries
+            .iter()
+            .any(|e| e["kind"] == "closed")
+            .then_some(entries)
     })
-    .await
-    .expect("closed entry");
+    .await;
     let kinds: Vec<(&str, &str)> = closed
         .iter()
         .map(|e| {
@@ -359,7 +346,6 @@ async fn websocket_frames_are_logged_both_ways_with_sizes() {
         .find(|e| e["kind"] == "closed")
         .expect("closed");
     assert_eq!(end["close_code"], 1000);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -420,7 +406,6 @@ async fn stats_count_empty_answers_and_bytes_per_event() {
         summary.starts_with("Last 600 s: 21 polls, 20 empty, 1 update — "),
         "{summary}"
     );
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -506,7 +491,6 @@ async fn har_export_is_har_1_2_with_the_same_exchanges() {
         );
         assert_eq!(resp["status"], e["status"]);
     }
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -536,7 +520,6 @@ async fn websocket_messages_appear_in_the_har_like_chrome_writes_them() {
     assert_eq!(messages[1]["opcode"], 1);
     assert_eq!(messages[1]["data"], r#"{"type":"echo","data":"hello"}"#);
     assert!(messages[0]["time"].as_f64().is_some());
-    server.stop().await;
 }
 
 use futures_util::SinkExt;
@@ -565,5 +548,4 @@ async fn the_log_stays_within_its_bound_under_many_learners() {
         kept += n;
     }
     assert!(kept <= 50, "overall bound: {kept}");
-    server.stop().await;
 }

@@ -206,7 +206,6 @@ async fn a_backlog_is_catch_up_and_a_live_event_has_its_real_delay() {
     assert_stats(&stats_of(&server, "sse").await);
     assert_stream_entries(&entries_of(&server, "websocket").await, &backlog, live);
     assert_stats(&stats_of(&server, "websocket").await);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -235,5 +234,4 @@ async fn a_poll_that_keeps_asking_waits_no_longer_than_its_interval() {
         "published after the previous poll: {answer}"
     );
     assert!(answer["delays_ms"][0].as_f64().is_some());
-    server.stop().await;
 }

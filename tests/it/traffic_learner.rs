@@ -70,7 +70,6 @@ async fn the_id_the_page_shows_puts_terminal_traffic_in_the_browsers_log() {
     };
     assert!(has("poll", "exchange"), "{entries:?}");
     assert!(has("sse", "opened") && has("sse", "event"), "{entries:?}");
-    server.stop().await;
 }
 
 /// The web UI's own reads (the feeds' state, the fault switches) carry

@@ -47,7 +47,6 @@ async fn a_reset_sse_client_is_freed_at_once() {
     proxy.cut();
     wait_for_connections(&server, 0).await;
     assert_eq!(server.status().await["subscribers"], 0);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -58,7 +57,6 @@ async fn a_reset_websocket_is_freed_at_once() {
     wait_for_connections(&server, 1).await;
     proxy.cut();
     wait_for_connections(&server, 0).await;
-    server.stop().await;
 }
 
 /// The peer stops answering (and reading): the pings go unanswered, and the
@@ -81,7 +79,6 @@ async fn a_half_open_websocket_is_dropped_after_the_ping_timeout() {
     // Ping at 1 s, no pong by 2 s, then at most a second waiting for a close reply.
     assert!(took >= Duration::from_millis(900), "too early: {took:?}");
     assert!(took < Duration::from_secs(5), "too late: {took:?}");
-    server.stop().await;
 }
 
 /// The peer stops reading while events keep coming: once the socket buffers
@@ -124,7 +121,6 @@ async fn an_sse_reader_that_stopped_reading_is_dropped_after_the_write_timeout()
         freed > 64,
         "closed only after the buffers filled ({freed} events)"
     );
-    server.stop().await;
 }
 
 /// A client that closes its socket is noticed at once, even on a stream with
@@ -136,7 +132,6 @@ async fn a_closed_idle_stream_is_freed_at_once() {
     wait_for_connections(&server, 1).await;
     drop(stream);
     wait_for_connections(&server, 0).await;
-    server.stop().await;
 }
 
 /// A long-poll whose client gave up is not held until its timeout.
@@ -149,5 +144,4 @@ async fn an_abandoned_long_poll_is_freed_at_once() {
     waiting.abort();
     wait_for_connections(&server, 0).await;
     assert_eq!(server.status().await["subscribers"], 0);
-    server.stop().await;
 }

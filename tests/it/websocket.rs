@@ -41,7 +41,6 @@ async fn subscribe_then_receive_events() {
     assert_eq!(msg["type"], "event");
     assert_eq!(msg["event"]["id"], id);
     assert_eq!(msg["event"]["data"]["x"], 1);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -55,7 +54,6 @@ async fn subscribe_with_since_replays_what_was_missed() {
     next_of_type(&mut ws, "ack").await;
     assert_eq!(next_of_type(&mut ws, "event").await["event"]["id"], first);
     assert_eq!(next_of_type(&mut ws, "event").await["event"]["id"], second);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -88,7 +86,6 @@ async fn publish_over_the_socket_is_acked_and_delivered() {
     // Pollers see it too.
     let res = server.get(&format!("/api/poll?since={}", id - 1)).await;
     assert_eq!(res.status(), 200);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -109,7 +106,6 @@ async fn chat_reaches_the_other_client_not_the_sender() {
     // Alice got only her ack: the next thing she hears is Bob's answer.
     send_json(&mut bob, json!({"type": "chat", "text": "hi alice"})).await;
     assert_eq!(next_json(&mut alice).await["text"], "hi alice");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -136,7 +132,6 @@ async fn invalid_json_gets_an_error_and_the_connection_stays_open() {
 
     send_json(&mut ws, json!({"type": "echo", "data": {"deep": [1, 2]}})).await;
     assert_eq!(next_json(&mut ws).await["data"], json!({"deep": [1, 2]}));
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -159,7 +154,6 @@ async fn a_one_mebibyte_message_closes_with_1009() {
     .await
     .expect("closed in time");
     assert_eq!(code, Some(CloseCode::Size));
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -177,7 +171,6 @@ async fn a_foreign_origin_is_refused_and_the_own_origin_accepted() {
         .await
         .expect("same origin connects");
     assert_eq!(next_json(&mut ws).await["type"], "welcome");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -187,7 +180,6 @@ async fn a_plain_get_is_told_to_upgrade() {
     assert_eq!(res.status(), 426);
     assert_eq!(res.headers()["upgrade"], "websocket");
     assert_eq!(res.headers()["content-type"], "application/problem+json");
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -201,7 +193,6 @@ async fn a_client_close_is_answered() {
     })
     .await;
     assert!(ended.is_ok(), "the server finished the closing handshake");
-    server.stop().await;
 }
 
 /// A peer that never answers pings is closed with 1008 once the ping
@@ -265,7 +256,6 @@ async fn a_peer_that_ignores_pings_is_disconnected() {
     .expect("the server acted within the patience window");
     assert!(seen.contains(&0x9), "the server pinged first: {seen:?}");
     assert_eq!(outcome, Some(1008), "closed for not answering pings");
-    server.stop().await;
 }
 
 /// Garbage of every shape gets an answer and the connection stays up.
@@ -316,5 +306,4 @@ async fn random_messages_never_break_the_connection() {
     }
     send_json(&mut ws, serde_json::json!({"type": "ping"})).await;
     assert_eq!(next_of_type(&mut ws, "pong").await["type"], "pong");
-    server.stop().await;
 }

@@ -56,7 +56,6 @@ async fn a_new_learner_name_per_request_does_not_escape_the_address_limit() {
     // Another machine in the room still publishes.
     let elsewhere = publish_as(&client_from(2), &server, "rotating-0").await;
     assert_eq!(elsewhere.status(), 202);
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -94,7 +93,6 @@ async fn one_address_cannot_fill_the_fault_table_for_the_room() {
         .await
         .expect("json");
     assert_eq!(first["latency_ms"], 100);
-    server.stop().await;
 }
 
 fn as_learner(
@@ -231,7 +229,6 @@ async fn a_race_is_its_starters_alone() {
         .await
         .expect("json");
     assert_eq!(kept["lanes"].as_array().map(Vec::len), Some(2));
-    server.stop().await;
 }
 
 #[tokio::test]
@@ -262,7 +259,6 @@ async fn a_storm_is_its_starters_alone() {
     };
     assert_eq!(read("alice").await.expect("GET").status(), 200);
     assert_eq!(read("mallory").await.expect("GET").status(), 404);
-    server.stop().await;
 }
 
 #[tokio::test]

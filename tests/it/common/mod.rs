@@ -23,6 +23,30 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Upper bound for any single wait in a test, so a bug fails instead of hanging.
 pub const PATIENCE: Duration = Duration::from_secs(30);
 
+/// Asks `check` again (every 10 ms) until it answers `Some`, and returns
+/// that; fails the test with `what` after [`PATIENCE`]. For state the server
+/// only shows when asked (its status, a traffic log), where there is no
+/// event to wait on.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let found = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Some(found) = check().await {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    match found {
+        Ok(found) => found,
+        Err(_) => panic!("{what}: not within {PATIENCE:?}"),
+    }
+}
+
 pub struct TestServer {
     pub base: String,
     pub host: String,
@@ -121,16 +145,10 @@ impl TestServer {
     /// long-poll, an open stream...), so a test publishes only once its
     /// client is really listening.
     pub async fn wait_for_subscribers(&self, n: u64) {
-        tokio::time::timeout(PATIENCE, async {
-            loop {
-                if self.status().await["subscribers"].as_u64() == Some(n) {
-                    return;
-                }
-                tokio::task::yield_now().await;
-            }
+        eventually(&format!("the hub reaching {n} subscribers"), || async {
+            (self.status().await["subscribers"].as_u64() == Some(n)).then_some(())
         })
         .await
-        .expect("subscribers never reached the expected count");
     }
 
     /// Opens an SSE stream; `last_event_id` goes into the header.
@@ -179,12 +197,26 @@ impl TestServer {
         Ok(ws)
     }
 
+    /// Stops the server gracefully and waits for it (dropping it only
+    /// signals and abandons it).
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(done) = self.done.take() {
             let _ = tokio::time::timeout(PATIENCE, done).await;
+        }
+    }
+}
+
+/// A test that ends (or fails) without [`TestServer::stop`] still stops its server.
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(done) = self.done.take() {
+            done.abort();
         }
     }
 }
@@ -247,21 +279,11 @@ pub fn terminate(child: &tokio::process::Child) {
 /// (`connections.total` in `/api/status`): proof that closed or vanished
 /// clients were cleaned up.
 pub async fn wait_for_connections(server: &TestServer, n: u64) {
-    let outcome = tokio::time::timeout(PATIENCE, async {
-        loop {
-            let status = server.status().await;
-            if status["connections"]["total"].as_u64() == Some(n) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+    eventually(&format!("open connections reaching {n}"), || async {
+        let status = server.status().await;
+        (status["connections"]["total"].as_u64() == Some(n)).then_some(())
     })
-    .await;
-    assert!(
-        outcome.is_ok(),
-        "open connections never reached {n}: {}",
-        server.status().await["connections"]
-    );
+    .await
 }
 
 /// Next SSE event that is not the `retry`-only preamble.
