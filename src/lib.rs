@@ -24,7 +24,8 @@
 //!   bounded load tests (load lab), reconnect storms, and two instances over
 //!   Redis (cluster lab). Its fault switches and actions reach the transports
 //!   through a middleware in front of them and a valve in every open stream.
-//!   [`cluster_progress`] lets lessons count what the cluster lab's instances saw.
+//! - [`cluster_progress`] (app-layer glue) lets lessons count what the
+//!   cluster lab's instances saw, so neither imports the other.
 //! - [`grader`] is "Grade my server": a bounded client of the learner's own
 //!   SSE or WebSocket server that answers with a report card.
 //! - [`drops`] lets a learner make the server cut their own connections.
