@@ -151,7 +151,8 @@ async function showMe() {
 
 async function refreshProgress() {
   try {
-    progress = await getJson(`/api/lessons/${slug}/progress`);
+    // POST: judged and kept (a step stays done once it held); a GET only looks.
+    progress = await sendJson("POST", `/api/lessons/${slug}/progress`);
     const pct = progress.total ? Math.round((progress.done / progress.total) * 100) : 100;
     const bar = $("progress");
     bar.setAttribute("aria-valuenow", String(pct));

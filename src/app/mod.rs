@@ -23,6 +23,7 @@
 
 pub mod api;
 pub mod body_limit;
+pub mod cluster_progress;
 pub mod cors;
 pub mod frontend;
 pub mod hosts;

@@ -102,7 +102,7 @@ pub fn api_service(state: &AppState) -> OpenApiService<Apis, ()> {
                 library: state.lessons.clone(),
                 progress: state.progress.clone(),
                 traffic: state.traffic.clone(),
-                cluster: state.cluster_lab.clone(),
+                others: state.cluster_lab.clone(),
             },
             DropsApi {
                 drops: state.drops.clone(),

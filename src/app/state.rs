@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use crate::app::hosts::HostAllowList;
 use crate::backplane::Backplane;
 use crate::backplane::redis::RedisBackplane;
 use crate::chat::ChatRoom;
@@ -18,7 +19,7 @@ use crate::grader::Grader;
 use crate::hub::Hub;
 use crate::lab::Lab;
 use crate::lab::challenges::Challenges;
-use crate::lab::cluster::ClusterLab;
+use crate::lab::cluster::{ClusterLab, OwnBinary};
 use crate::lab::faults::Faults;
 use crate::lab::load::LoadLab;
 use crate::lab::storm::StormLab;
@@ -173,7 +174,15 @@ impl AppState {
             peers: PeerWatch::default(),
             grader: Arc::new(Grader::new(config.grader_allow_remote)),
             load_lab: LoadLab::new(addr, config.loadgen_program(), shutdown.clone()),
-            cluster_lab: ClusterLab::new(&config, addr, shutdown.clone()),
+            cluster_lab: ClusterLab::new(
+                &config,
+                OwnBinary {
+                    page_origins: HostAllowList::new(&config.allowed_hosts)
+                        .page_origins(addr.port()),
+                    ready_port: crate::app::server::port_from_ready_line,
+                },
+                shutdown.clone(),
+            ),
             storm_lab: StormLab::new(addr, drops.clone(), shutdown.clone()),
             connections,
             lessons,

@@ -32,6 +32,15 @@ impl Elsewhere {
     }
 }
 
+/// Whether a judgement may change what is kept: a GET only looks, a POST records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Shows what holds now and keeps nothing.
+    Look,
+    /// Keeps what became done or watched (steps stay done once their checks held).
+    Record,
+}
+
 /// One check, judged.
 #[derive(Debug, Clone)]
 pub struct CheckVerdict<'a> {
@@ -155,6 +164,27 @@ fn judge_step<'a>(
         newly_watched: !st.watched && all_watched,
         checks,
         measured: step.predict.as_ref().map(|p| mine.get(p.measure)),
+    }
+}
+
+/// Whether `verdicts` found a step newly done or newly watched, so
+/// [`keep`] has something to keep.
+pub fn anything_new(verdicts: &[StepVerdict]) -> bool {
+    verdicts.iter().any(|v| v.newly_done || v.newly_watched)
+}
+
+/// Keeps in `state` what `verdicts` found newly done or watched, and freezes
+/// the measurement beside a prediction when its step became done.
+pub fn keep(state: &mut LessonState, verdicts: &[StepVerdict]) {
+    for v in verdicts.iter().filter(|v| v.newly_done || v.newly_watched) {
+        let st = state.steps.entry(v.step.id.clone()).or_default();
+        st.done |= v.done;
+        st.watched |= v.watched;
+        if v.newly_done
+            && let Some(p) = st.prediction.as_mut()
+        {
+            p.measured = v.measured;
+        }
     }
 }
 
@@ -311,6 +341,38 @@ mod tests {
         let v = &judge(&lesson, &state, &[], &Elsewhere::new())[1];
         assert!(!v.done && v.watched, "played, so watched");
         assert_eq!((v.checks[0].value, v.checks[0].watched_value), (0, 1));
+    }
+
+    #[test]
+    fn keeping_a_verdict_marks_the_step_and_freezes_the_measurement() {
+        let lesson = parse("01-t.md", LESSON).expect("lesson");
+        let mut state = LessonState::default();
+        let mut one = entered(0);
+        one.prediction = Some(crate::lessons::progress::Prediction {
+            value: 3.0,
+            measured: None,
+        });
+        state.steps.insert("one".into(), one);
+        let entries: Vec<_> = (1..=2).map(|s| poll(s, Actor::Learner)).collect();
+        let verdicts = judge(&lesson, &state, &entries, &Elsewhere::new());
+        assert!(anything_new(&verdicts));
+        keep(&mut state, &verdicts);
+        let kept = &state.steps["one"];
+        assert!(kept.done && !kept.watched);
+        assert_eq!(kept.prediction.as_ref().and_then(|p| p.measured), Some(2));
+        // Done stays done, and nothing is new once kept.
+        let more: Vec<_> = (1..=5).map(|s| poll(s, Actor::Learner)).collect();
+        let again = judge(&lesson, &state, &more, &Elsewhere::new());
+        assert!(again[0].done && !anything_new(&again));
+        keep(&mut state, &again);
+        assert_eq!(
+            state.steps["one"]
+                .prediction
+                .as_ref()
+                .and_then(|p| p.measured),
+            Some(2),
+            "frozen when the step was done"
+        );
     }
 
     #[test]

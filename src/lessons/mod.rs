@@ -10,6 +10,8 @@
 //!   done or watched, hints taken and predictions.
 //! - [`judge`] evaluates a lesson's checks for a learner: step by step, only
 //!   the learner's own traffic in the step's window.
+//! - [`other_instances`] adds what other instances of this server (the
+//!   scaling lesson's cluster) counted of the learner's traffic.
 //! - [`exercises`] holds the answers the decision and interview exercises are judged by.
 //! - [`api`] is `/api/lessons…`.
 
@@ -21,6 +23,7 @@ pub mod fault_checks;
 pub mod grader_checks;
 pub mod highlight_css;
 pub mod judge;
+pub mod other_instances;
 pub mod parse;
 pub mod play_faults;
 pub mod progress;

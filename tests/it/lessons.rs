@@ -126,7 +126,13 @@ fn the_seed_is_covered() {
     }
 }
 
+/// The learner's progress, judged and kept (what the lesson page sends as the learner goes).
 async fn progress(server: &TestServer, learner: &str, slug: &str) -> Value {
+    post_as(server, learner, &format!("/api/lessons/{slug}/progress")).await
+}
+
+/// The learner's progress as a `GET` shows it: judged now, nothing kept.
+async fn look(server: &TestServer, learner: &str, slug: &str) -> Value {
     server
         .http
         .get(server.url(&format!("/api/lessons/{slug}/progress")))
@@ -137,6 +143,21 @@ async fn progress(server: &TestServer, learner: &str, slug: &str) -> Value {
         .json()
         .await
         .expect("json")
+}
+
+/// `done_steps` of lesson `slug` in the learner's lesson list.
+async fn listed_done(server: &TestServer, learner: &str, slug: &str) -> Option<u64> {
+    let list: Value = server
+        .http
+        .get(server.url("/api/lessons"))
+        .header("X-Learner", learner)
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    list.as_array()?.iter().find(|l| l["slug"] == slug)?["done_steps"].as_u64()
 }
 
 fn step_done(p: &Value, id: &str) -> bool {
@@ -262,6 +283,37 @@ async fn a_step_counts_only_what_its_learner_did_after_entering_it() {
     );
     let reset = post_as(&server, "ana", "/api/lessons/polling/reset").await;
     assert!(!step_done(&reset, &step));
+}
+
+#[tokio::test]
+async fn a_get_of_progress_only_looks_and_a_post_keeps_it() {
+    let server = TestServer::start().await;
+    let lesson: Value = server
+        .get("/api/lessons/polling")
+        .await
+        .json()
+        .await
+        .expect("json");
+    let step = lesson["steps"][0]["id"].as_str().expect("id").to_owned();
+    enter(&server, "gil", "polling", &step).await;
+    polls(&server, "gil", 6, false).await;
+
+    // The GET shows the step done, as a POST would keep it, and keeps nothing.
+    let looked = look(&server, "gil", "polling").await;
+    assert!(step_done(&looked, &step), "{looked}");
+    assert_eq!(listed_done(&server, "gil", "polling").await, Some(0));
+    assert_eq!(
+        look(&server, "gil", "polling").await,
+        looked,
+        "a GET changes nothing"
+    );
+
+    // The POST answers the same and keeps it: done stays done in a new window.
+    assert_eq!(progress(&server, "gil", "polling").await, looked);
+    assert_eq!(listed_done(&server, "gil", "polling").await, Some(1));
+    enter(&server, "gil", "polling", &step).await;
+    assert!(step_done(&look(&server, "gil", "polling").await, &step));
+    server.stop().await;
 }
 
 #[tokio::test]
