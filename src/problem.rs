@@ -40,12 +40,12 @@ impl poem_openapi::types::Example for Problem {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, detail: impl std::fmt::Display) -> Self {
         Problem {
             kind: "about:blank".into(),
             title: status.canonical_reason().unwrap_or("Error").into(),
             status: status.as_u16(),
-            detail: detail.into(),
+            detail: detail.to_string(),
         }
     }
 
@@ -104,37 +104,37 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    pub fn bad_request(detail: impl Into<String>) -> Self {
+    pub fn bad_request(detail: impl std::fmt::Display) -> Self {
         ApiError::BadRequest(Json(Problem::new(StatusCode::BAD_REQUEST, detail)))
     }
 
-    pub fn forbidden(detail: impl Into<String>) -> Self {
+    pub fn forbidden(detail: impl std::fmt::Display) -> Self {
         ApiError::Forbidden(Json(Problem::new(StatusCode::FORBIDDEN, detail)))
     }
 
-    pub fn not_found(detail: impl Into<String>) -> Self {
+    pub fn not_found(detail: impl std::fmt::Display) -> Self {
         ApiError::NotFound(Json(Problem::new(StatusCode::NOT_FOUND, detail)))
     }
 
-    pub fn conflict(detail: impl Into<String>) -> Self {
+    pub fn conflict(detail: impl std::fmt::Display) -> Self {
         ApiError::Conflict(Json(Problem::new(StatusCode::CONFLICT, detail)))
     }
 
-    pub fn upgrade_required(detail: impl Into<String>) -> Self {
+    pub fn upgrade_required(detail: impl std::fmt::Display) -> Self {
         ApiError::UpgradeRequired(
             Json(Problem::new(StatusCode::UPGRADE_REQUIRED, detail)),
             "websocket".into(),
         )
     }
 
-    pub fn too_many_requests(detail: impl Into<String>, retry_after_s: u64) -> Self {
+    pub fn too_many_requests(detail: impl std::fmt::Display, retry_after_s: u64) -> Self {
         ApiError::TooManyRequests(
             Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, detail)),
             retry_after_s,
         )
     }
 
-    pub fn unavailable(detail: impl Into<String>) -> Self {
+    pub fn unavailable(detail: impl std::fmt::Display) -> Self {
         ApiError::Unavailable(Json(Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail)))
     }
 }

@@ -137,6 +137,30 @@ pub async fn run(
     (outcomes, seq)
 }
 
+/// Why a lane's client stopped early (shown in the race's table).
+#[derive(Debug, thiserror::Error)]
+enum LaneError {
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+    #[error(transparent)]
+    Stream(#[from] eventsource_stream::EventStreamError<reqwest::Error>),
+    /// Boxed: tungstenite's error is large, and every lane result carries the type.
+    #[error(transparent)]
+    WebSocket(Box<tokio_tungstenite::tungstenite::Error>),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("no last_id")]
+    NoLastId,
+    #[error("bad learner id")]
+    BadLearner,
+}
+
+impl From<tokio_tungstenite::tungstenite::Error> for LaneError {
+    fn from(err: tokio_tungstenite::tungstenite::Error) -> Self {
+        LaneError::WebSocket(Box::new(err))
+    }
+}
+
 struct LaneContext {
     base: String,
     ws: String,
@@ -162,30 +186,26 @@ impl LaneContext {
         })
         .await;
         if let Ok(Err(err)) = result {
-            out.errors.push(err);
+            out.errors.push(err.to_string());
         }
         out
     }
 
-    fn http(&self) -> Result<reqwest::Client, String> {
-        reqwest::Client::builder()
-            .build()
-            .map_err(|e| e.to_string())
+    fn http(&self) -> Result<reqwest::Client, LaneError> {
+        reqwest::Client::builder().build().map_err(LaneError::from)
     }
 
     async fn record_batch(
         &self,
         out: &mut LaneOutcome,
         res: reqwest::Response,
-    ) -> Result<u64, String> {
-        let batch: serde_json::Value = res.json().await.map_err(|e| e.to_string())?;
+    ) -> Result<u64, LaneError> {
+        let batch: serde_json::Value = res.json().await?;
         let published = self.published.lock().await;
         for event in batch["events"].as_array().into_iter().flatten() {
             out.record(event, &published);
         }
-        batch["last_id"]
-            .as_u64()
-            .ok_or_else(|| "no last_id".to_owned())
+        batch["last_id"].as_u64().ok_or(LaneError::NoLastId)
     }
 
     /// One poll or long-poll: records the events and returns the next cursor.
@@ -195,20 +215,19 @@ impl LaneContext {
         out: &mut LaneOutcome,
         url: String,
         since: u64,
-    ) -> Result<u64, String> {
+    ) -> Result<u64, LaneError> {
         let res = http
             .get(url)
             .header("X-Learner", &self.learner)
             .send()
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         match res.status().as_u16() {
             200 => self.record_batch(out, res).await,
             _ => Ok(cursor_header(&res).unwrap_or(since)),
         }
     }
 
-    async fn poll(&self, out: &mut LaneOutcome) -> Result<(), String> {
+    async fn poll(&self, out: &mut LaneOutcome) -> Result<(), LaneError> {
         let http = self.http()?;
         let mut since = self.start_id;
         let mut tick = tokio::time::interval(self.poll_interval);
@@ -219,7 +238,7 @@ impl LaneContext {
         }
     }
 
-    async fn long_poll(&self, out: &mut LaneOutcome) -> Result<(), String> {
+    async fn long_poll(&self, out: &mut LaneOutcome) -> Result<(), LaneError> {
         let http = self.http()?;
         let mut since = self.start_id;
         loop {
@@ -236,21 +255,19 @@ impl LaneContext {
         }
     }
 
-    async fn sse(&self, out: &mut LaneOutcome) -> Result<(), String> {
+    async fn sse(&self, out: &mut LaneOutcome) -> Result<(), LaneError> {
         let res = self
             .http()?
             .get(format!("{}/api/sse?topics={}", self.base, self.topic))
             .header("X-Learner", &self.learner)
             .header("Last-Event-ID", self.start_id.to_string())
             .send()
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let mut events = res.bytes_stream().eventsource();
         while let Some(event) = events.next().await {
-            let event = event.map_err(|e| e.to_string())?;
+            let event = event?;
             if event.event == "race" {
-                let json: serde_json::Value =
-                    serde_json::from_str(&event.data).map_err(|e| e.to_string())?;
+                let json: serde_json::Value = serde_json::from_str(&event.data)?;
                 let published = self.published.lock().await;
                 out.record(&json, &published);
             }
@@ -258,32 +275,20 @@ impl LaneContext {
         Ok(())
     }
 
-    async fn websocket(&self, out: &mut LaneOutcome) -> Result<(), String> {
-        let mut req = self
-            .ws
-            .as_str()
-            .into_client_request()
-            .map_err(|e| e.to_string())?;
-        let learner = self
-            .learner
-            .parse()
-            .map_err(|_| "bad learner id".to_owned())?;
+    async fn websocket(&self, out: &mut LaneOutcome) -> Result<(), LaneError> {
+        let mut req = self.ws.as_str().into_client_request()?;
+        let learner = self.learner.parse().map_err(|_| LaneError::BadLearner)?;
         req.headers_mut().insert("X-Learner", learner);
-        let (mut ws, _) = tokio_tungstenite::connect_async(req)
-            .await
-            .map_err(|e| e.to_string())?;
+        let (mut ws, _) = tokio_tungstenite::connect_async(req).await?;
         let subscribe = serde_json::json!({
             "type": "subscribe", "topics": [self.topic], "since": self.start_id,
         });
-        ws.send(Message::text(subscribe.to_string()))
-            .await
-            .map_err(|e| e.to_string())?;
+        ws.send(Message::text(subscribe.to_string())).await?;
         while let Some(msg) = ws.next().await {
-            let Message::Text(text) = msg.map_err(|e| e.to_string())? else {
+            let Message::Text(text) = msg? else {
                 continue;
             };
-            let json: serde_json::Value =
-                serde_json::from_str(text.as_str()).map_err(|e| e.to_string())?;
+            let json: serde_json::Value = serde_json::from_str(text.as_str())?;
             if json["type"] == "event" {
                 let published = self.published.lock().await;
                 out.record(&json["event"], &published);

@@ -26,11 +26,16 @@ pub enum EventNames {
     Only(Vec<String>),
 }
 
+/// `named` listed more types than a stream may name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("`named` lists {0} event types; a stream may name at most {MAX_NAMES}.")]
+pub struct TooManyNames(pub usize);
+
 impl EventNames {
     /// Reads `?named=`: absent is [`EventNames::All`]; a comma-separated list
     /// (blank entries ignored, so `named=` names nothing) is at most
     /// [`MAX_NAMES`] names.
-    pub fn parse(list: Option<&str>) -> Result<Self, String> {
+    pub fn parse(list: Option<&str>) -> Result<Self, TooManyNames> {
         let Some(list) = list else {
             return Ok(EventNames::All);
         };
@@ -41,10 +46,7 @@ impl EventNames {
             }
         }
         if names.len() > MAX_NAMES {
-            return Err(format!(
-                "`named` lists {} event types; a stream may name at most {MAX_NAMES}.",
-                names.len()
-            ));
+            return Err(TooManyNames(names.len()));
         }
         Ok(EventNames::Only(names))
     }

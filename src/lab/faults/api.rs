@@ -123,7 +123,9 @@ impl FaultsApi {
         remote: &RemoteAddr,
         body: Json<FaultSwitches>,
     ) -> Result<Json<FaultSwitches>, ApiError> {
-        body.0.validate().map_err(ApiError::bad_request)?;
+        body.0
+            .validate()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?;
         self.faults
             .set(&learner.id, client_ip(remote), body.0)
             .map_err(|why| ApiError::too_many_requests(why.to_string(), 60))?;

@@ -32,13 +32,13 @@ impl Deploys {
     }
 
     /// Opens (or moves) `learner`'s window to end `length` from now.
-    pub fn start(&self, learner: &Arc<str>, length: Duration) -> Result<Instant, String> {
+    pub fn start(&self, learner: &Arc<str>, length: Duration) -> Result<Instant, TooManyDeploys> {
         let now = Instant::now();
         let mut until = self.lock();
         until.retain(|_, end| *end > now);
         if !until.contains_key(learner) && until.len() >= MAX_WINDOWS {
             self.open.store(until.len(), Ordering::Relaxed);
-            return Err("Too many deploys are running; try again in a few seconds.".into());
+            return Err(TooManyDeploys);
         }
         let end = now + length;
         until.insert(learner.clone(), end);
@@ -70,6 +70,11 @@ impl Deploys {
         self.open.load(Ordering::Relaxed) > 0
     }
 }
+
+/// Every deploy window is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Too many deploys are running; try again in a few seconds.")]
+pub struct TooManyDeploys;
 
 #[cfg(test)]
 mod tests {

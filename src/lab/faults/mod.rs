@@ -173,7 +173,11 @@ impl Faults {
     /// Starts a deploy: `502` for `length`, then cuts every open stream and
     /// socket (in that order, so even an instant reconnect meets the 502).
     /// Returns how many connections were cut.
-    pub fn deploy(&self, learner: &Arc<str>, length: Duration) -> Result<usize, String> {
+    pub fn deploy(
+        &self,
+        learner: &Arc<str>,
+        length: Duration,
+    ) -> Result<usize, deploys::TooManyDeploys> {
         self.deploys.start(learner, length)?;
         Ok(self.valves.send(learner, Order::Cut))
     }

@@ -81,16 +81,27 @@ impl FaultSwitches {
         (self.latency_ms > 0).then(|| Duration::from_millis(self.latency_ms))
     }
 
-    pub(super) fn validate(&self) -> Result<(), String> {
+    pub(super) fn validate(&self) -> Result<(), OutOfRange> {
         if self.idle_timeout_s > 300 {
-            return Err("idle_timeout_s must be 0 (off) to 300.".into());
+            return Err(OutOfRange::IdleTimeout);
         }
         if self.buffer_s > 60 {
-            return Err("buffer_s must be 0 (off) to 60.".into());
+            return Err(OutOfRange::Buffer);
         }
         if self.latency_ms > 10_000 {
-            return Err("latency_ms must be 0 (off) to 10000.".into());
+            return Err(OutOfRange::Latency);
         }
         Ok(())
     }
+}
+
+/// A switch set beyond its range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OutOfRange {
+    #[error("idle_timeout_s must be 0 (off) to 300.")]
+    IdleTimeout,
+    #[error("buffer_s must be 0 (off) to 60.")]
+    Buffer,
+    #[error("latency_ms must be 0 (off) to 10000.")]
+    Latency,
 }
