@@ -1,9 +1,9 @@
-//! The load generator (src/load/) against an in-process server: every kind
+//! The load generator (crates/loadgen/) against an in-process server: every kind
 //! of client receives what the publishers sent, with no error, and the
 //! fan-out mode accounts for every delivery.
 
 use crate::common::*;
-use realtime_playground::load::{self, Kind, Scenario};
+use loadgen::{self as load, Kind, Scenario};
 
 fn scenario(server: &TestServer) -> Scenario {
     Scenario {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use super::{Kind, Report, procfs};
+use loadgen::{Kind, Report, procfs};
 
 /// Servers in the order they are reported; the first is ours.
 pub const SERVERS: [&str; 5] = [
@@ -338,7 +338,7 @@ fn opt(v: Option<f64>, digits: usize) -> String {
 fn memory_vs_redis(run: &Run) -> String {
     let (mem, redis) = ("playground", "playground-redis");
     let sustained = |srv| run.get(srv, "sustained").map(|r| r.deliveries_per_sec);
-    let fan = |srv, p: fn(&super::report::Delays) -> Option<f64>| {
+    let fan = |srv, p: fn(&loadgen::report::Delays) -> Option<f64>| {
         run.get(srv, "fanout")
             .and_then(|r| r.transport(Kind::Sse))
             .and_then(|t| p(&t.delay))
@@ -554,7 +554,7 @@ pub fn summarize(args: &SummaryArgs) -> Result<(), String> {
     let _ = writeln!(s, "# Benchmarks: last recorded run\n");
     let _ = writeln!(
         s,
-        "Written by `bench/run.sh` (load generator: `src/load/`, binary `loadgen`). Each server \
+        "Written by `bench/run.sh` (load generator: `crates/loadgen/`, binary `loadgen`). Each server \
          runs alone on loopback, driven by the same generator in the same run; delays are \
          publish → received on the publisher's and the clients' shared clock; memory and CPU \
          come from `/proc/<pid>`. The generator runs on the same cores as the server.\n"

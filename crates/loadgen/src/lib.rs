@@ -1,15 +1,17 @@
 //! The load generator: many real clients of every transport against one
 //! server, measured from the outside.
 //!
-//! Why it lives in the library: the numbers the README promises (how many
+//! Why a crate of its own: the numbers the README promises (how many
 //! connections, how fast one event reaches all of them, how many polls a
 //! second) must be measured the same way against this server and against
-//! its peers written in other languages, by `bench/run.sh` through the thin
-//! `loadgen` binary, and later, bounded, from the browser in a lesson. So
-//! the core is one `async fn run(Scenario) -> Report` that speaks only the
-//! HTTP contract every peer implements (`POST /api/events`, `/api/poll`,
-//! `/api/long-poll`, `/api/sse`, `/api/ws`) and knows nothing of this
-//! server's internals.
+//! its peers written in other languages, by `bench/run.sh` through the
+//! `loadgen` binary, and, bounded, from the browser in the load lab (which
+//! runs `realtime-playground loadgen …`). So the core is one
+//! `async fn run(Scenario) -> Report` that speaks only the HTTP contract
+//! every peer implements (`POST /api/events`, `/api/poll`,
+//! `/api/long-poll`, `/api/sse`, `/api/ws`) and knows nothing of the
+//! server's internals: the server crate depends on this one, never the
+//! other way.
 //!
 //! How delays are measured: every publisher puts its own clock in the event
 //! (`"data": {"sent_us": <unix µs>}`) and every client subtracts it from its
@@ -25,17 +27,18 @@
 //!
 //! One file per client kind: [`poll`], [`long_poll`], [`sse`],
 //! [`websocket`], [`publisher`]; the numbers are gathered and printed by
-//! [`report`], `/proc` is read by [`procfs`], and [`summary`] turns the
-//! reports of a whole bench run into targets, ratios and `bench/RESULTS.md`.
+//! [`report`], `/proc` is read by [`procfs`]. The `loadgen` binary adds
+//! `summarize`, which turns the reports of a whole bench run into targets,
+//! ratios and `bench/RESULTS.md`.
 
 pub mod cli;
 pub mod long_poll;
+mod percentile;
 pub mod poll;
 pub mod procfs;
 pub mod publisher;
 pub mod report;
 pub mod sse;
-pub mod summary;
 pub mod websocket;
 
 use std::collections::BTreeMap;
@@ -49,6 +52,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+pub use percentile::percentile;
+pub use poll::X_LEARNER;
 pub use report::{Histogram, Report};
 
 /// Longest run accepted (warm-up and measured window together).

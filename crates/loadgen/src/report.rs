@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::procfs::CpuUse;
 use super::{Kind, Scenario, Shared};
-use crate::traffic::stats::percentile;
+use crate::percentile;
 
 /// Sub-buckets per power of two: values are kept to 1/64 (≈ 1.6 %).
 const SUB: usize = 64;
