@@ -14,7 +14,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::Scenario;
+use crate::{RunError, Scenario};
 use clap::{Args, Parser};
 
 /// Load generator for realtime-playground and its peers (loopback only).
@@ -114,8 +114,22 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> std::process::Exi
     exit_code(run(Cli::parse_from(args).run).await)
 }
 
+/// Why a run from the command line failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("{}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+}
+
 /// Success, or the error on stderr and failure.
-pub fn exit_code(result: Result<(), String>) -> std::process::ExitCode {
+pub fn exit_code<E: std::fmt::Display>(result: Result<(), E>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -126,15 +140,19 @@ pub fn exit_code(result: Result<(), String>) -> std::process::ExitCode {
 }
 
 /// Runs the scenario the flags describe, prints the table, writes the JSON.
-pub async fn run(args: RunArgs) -> Result<(), String> {
+pub async fn run(args: RunArgs) -> Result<(), CliError> {
     let report = crate::run(args.scenario()).await?;
     print!("{}", report.table());
     if let Some(path) = &args.json {
+        let write = |path: &std::path::Path, e| CliError::Write {
+            path: path.into(),
+            source: e,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| write(dir, e))?;
         }
-        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json).map_err(|e| write(path, e))?;
     }
     Ok(())
 }

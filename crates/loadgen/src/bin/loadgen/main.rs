@@ -12,7 +12,7 @@
 mod summary;
 
 use clap::{Parser, Subcommand};
-use loadgen::cli::{RunArgs, exit_code, run};
+use loadgen::cli::{CliError, RunArgs, exit_code, run};
 
 /// Load generator for realtime-playground and its peers (loopback only).
 #[derive(Debug, Parser)]
@@ -32,15 +32,32 @@ enum Command {
     FreePort,
 }
 
+/// Why a command failed; each says so in its own words.
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    #[error(transparent)]
+    Run(#[from] CliError),
+    #[error(transparent)]
+    Summary(#[from] summary::SummaryError),
+    #[error("{0}")]
+    FreePort(#[from] std::io::Error),
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     exit_code(match cli.command {
-        Some(Command::Summarize(args)) => summary::summarize(&args),
-        Some(Command::FreePort) => std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| println!("{}", a.port()))
-            .map_err(|e| e.to_string()),
-        None => run(cli.run).await,
+        Some(Command::Summarize(args)) => summary::summarize(&args).map_err(Error::from),
+        Some(Command::FreePort) => free_port().map_err(Error::from),
+        None => run(cli.run).await.map_err(Error::from),
     })
+}
+
+/// Prints a port on 127.0.0.1 that nothing listens on right now.
+fn free_port() -> std::io::Result<()> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    println!("{port}");
+    Ok(())
 }
