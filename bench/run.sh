@@ -2,7 +2,7 @@
 # Benchmarks (issue 8) in one command: builds the release binaries, starts
 # each server in turn on a free loopback port (this one, the same with the
 # traffic log on, the same with its events through Redis when redis-server is
-# installed, then the Node and FastAPI peers when bench/peers/start can run them), drives each with the same load-generator scenarios (src/load/,
+# installed, then the Node and FastAPI peers when bench/peers/start can run them), drives each with the same load-generator scenarios (crates/loadgen/,
 # binary `loadgen`), stops it, then prints the targets and the ratio table
 # and records them in bench/RESULTS.md with the machine description.
 #

@@ -29,7 +29,7 @@ use std::time::Duration;
 use clap::Parser;
 use eventsource_stream::Eventsource;
 use futures_util::{SinkExt, StreamExt};
-use realtime_playground::load::procfs;
+use loadgen::procfs;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Notify;

@@ -34,8 +34,9 @@
 //! clients (the seed's comparison table, measured), runs load tests, reconnect
 //! storms, two instances over Redis, and the fault switches (which reach the
 //! transports through a middleware and the transports' `FaultSource` seam);
-//! [`grader`] is "Grade my server"; [`load`] is the load generator behind
-//! `loadgen` and `bench/run.sh`.
+//! [`grader`] is "Grade my server". The load generator behind `loadgen`,
+//! `bench/run.sh` and the load lab is the workspace crate `loadgen`
+//! (`crates/loadgen/`): this crate uses it, never the reverse.
 //!
 //! **Lessons**: [`lessons`] loads the markdown lessons, renders them, and
 //! judges each step's checks against the learner's traffic. [`storage`] keeps
@@ -56,7 +57,6 @@ pub mod hub;
 pub mod lab;
 pub mod lessons;
 pub mod limits;
-pub mod load;
 pub mod memory;
 pub mod origin;
 pub mod problem;

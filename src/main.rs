@@ -8,9 +8,10 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    // `realtime-playground loadgen …`: the load generator, in the same binary.
+    // `realtime-playground loadgen …`: a load-generator run, in the same binary
+    // (the load lab spawns it); the bench report writer is only in `loadgen`.
     if std::env::args_os().nth(1).is_some_and(|a| a == "loadgen") {
-        return realtime_playground::load::cli::main(std::env::args_os().skip(1)).await;
+        return loadgen::cli::main(std::env::args_os().skip(1)).await;
     }
     let config = Config::parse();
     tracing_subscriber::fmt()

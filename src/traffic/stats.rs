@@ -93,14 +93,9 @@ impl poem_openapi::types::Example for Stats {
     }
 }
 
-/// Nearest-rank percentile of sorted values (`p` from 0 to 1).
-pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
-}
+/// Nearest-rank percentile of sorted values: the load generator's, so both
+/// measure the same way.
+pub use loadgen::percentile;
 
 /// Aggregates `entries` (all newer than the window start) per transport.
 pub fn compute(entries: &[Arc<Entry>], open: &HashMap<Transport, u32>, window_s: u64) -> Stats {
@@ -271,13 +266,5 @@ mod tests {
             "{}",
             poll.summary
         );
-    }
-
-    #[test]
-    fn percentiles_use_nearest_rank() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 0.5), Some(50.0));
-        assert_eq!(percentile(&v, 0.95), Some(95.0));
-        assert_eq!(percentile(&[], 0.5), None);
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::common::{PATIENCE, spawn_binary};
 use futures_util::StreamExt;
 use futures_util::future::join_all;
-use realtime_playground::load::procfs;
+use loadgen::procfs;
 
 const LEARNER: &str = "l-0123456789abcdef0123456789abcdef";
 const ENTRIES: usize = 5000;

@@ -17,7 +17,6 @@ const LAYERS: &[&[&str]] = &[
     &["feed", "traffic"],
     &["drops"],
     &["transports"],
-    &["load"],
     &["lab", "grader"],
     &["lessons"],
     &["storage"],

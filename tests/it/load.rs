@@ -1,9 +1,9 @@
-//! The load generator (src/load/) against an in-process server: every kind
+//! The load generator (crates/loadgen/) against an in-process server: every kind
 //! of client receives what the publishers sent, with no error, and the
 //! fan-out mode accounts for every delivery.
 
 use crate::common::*;
-use realtime_playground::load::{self, Kind, Scenario};
+use loadgen::{self as load, Kind, Mode, Scenario};
 
 fn scenario(server: &TestServer) -> Scenario {
     Scenario {
@@ -53,7 +53,7 @@ async fn fanout_mode_counts_every_delivery() {
     })
     .await
     .expect("run");
-    assert_eq!(report.mode, "fanout");
+    assert_eq!(report.mode, Mode::Fanout);
     assert_eq!(report.published, 5);
     assert_eq!(report.expected_deliveries, Some(5 * 10));
     assert_eq!(report.missing_deliveries, Some(0));
@@ -69,5 +69,5 @@ async fn other_machines_are_refused() {
     })
     .await
     .expect_err("refused");
-    assert!(err.contains("loopback"), "{err}");
+    assert!(err.to_string().contains("loopback"), "{err}");
 }

@@ -3,7 +3,7 @@
 //! strategy says and connects again.
 //!
 //! Each client connects from its own loopback address (as the load
-//! generator does, [`crate::load::dial_loopback`]), so hundreds of them do
+//! generator does, [`loadgen::dial_loopback`]), so hundreds of them do
 //! not hit the per-address connection cap meant for real clients.
 
 use std::net::SocketAddr;
@@ -23,8 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::load::dial_loopback;
-use crate::load::poll::X_LEARNER;
+use loadgen::{X_LEARNER, dial_loopback};
 
 /// Which transport the storm's clients use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Enum)]

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use realtime_playground::load::procfs;
+use loadgen::procfs;
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 

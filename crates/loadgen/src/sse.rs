@@ -5,7 +5,7 @@
 //! scans complete lines as they arrive and carries a partial line over to
 //! the next chunk, which costs a fraction of building every event. It
 //! speaks HTTP/1.1 through hyper's low-level connection (see
-//! [`super::poll`]), like the pollers: no client library's pool for 10,000
+//! [`crate::http1`]), like the pollers: no client library's pool for 10,000
 //! streams; hyper decodes the chunked body and this scans its frames.
 
 use std::sync::Arc;
@@ -18,8 +18,10 @@ use hyper::header::{ACCEPT, HeaderValue};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use super::poll::{handshake, hyper_error};
-use super::{Kind, Shared, now_us};
+use crate::clock::now_us;
+use crate::http1::{FetchError, handshake};
+use crate::kind::Kind;
+use crate::shared::Shared;
 
 /// Complete lines out of a byte stream: what ends in `\n` now, the rest later.
 #[derive(Default)]
@@ -81,11 +83,10 @@ pub(crate) async fn run(
         let data = match frame {
             None => return shared.error(Kind::Sse, "stream ended", "the server ended the stream"),
             Some(Err(e)) => {
-                let e = hyper_error(&e);
-                let what = if e.starts_with("closed") {
-                    "stream ended"
-                } else {
-                    "read"
+                let e = FetchError::from_hyper(e);
+                let what = match e {
+                    FetchError::Closed(_) => "stream ended",
+                    _ => "read",
                 };
                 return shared.error(Kind::Sse, what, e);
             }
@@ -115,19 +116,21 @@ async fn open(
     learner: &str,
 ) -> Result<(SendRequest<Empty<Bytes>>, Incoming), (String, String)> {
     let connect = |e: String| ("connect".to_string(), e);
-    let mut sender = handshake(shared, n).await.map_err(connect)?;
+    let mut sender = handshake(shared, n)
+        .await
+        .map_err(|e| connect(e.to_string()))?;
     let path = format!("/api/sse?topics={}", shared.topic);
     let host = HeaderValue::from_str(&shared.authority).map_err(|e| connect(e.to_string()))?;
     let learner = HeaderValue::from_str(learner).map_err(|e| connect(e.to_string()))?;
     let uri = path.parse().map_err(|e| connect(format!("{e}")))?;
-    let mut request = super::poll::get(uri, &host, &learner);
+    let mut request = crate::http1::get(uri, &host, &learner);
     request
         .headers_mut()
         .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
     let response = sender
         .send_request(request)
         .await
-        .map_err(|e| connect(hyper_error(&e)))?;
+        .map_err(|e| connect(FetchError::from_hyper(e).to_string()))?;
     if response.status() != 200 {
         return Err((
             format!("status {}", response.status().as_u16()),

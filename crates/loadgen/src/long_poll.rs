@@ -8,8 +8,9 @@ use std::time::Duration;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use super::poll::{Http1, error_kind};
-use super::{Kind, Shared};
+use crate::http1::{Answer, Http1};
+use crate::kind::Kind;
+use crate::shared::Shared;
 
 /// Seconds the server may hold one request (every peer accepts 1–60).
 const HOLD_SECS: u64 = 10;
@@ -44,10 +45,7 @@ pub(crate) async fn run(
             a = http.get(&path) => a,
             _ = shared.stop.cancelled() => return,
         };
-        match answer.and_then(|a| match a.status {
-            200 | 204 => Ok(a),
-            s => Err(format!("status {s}")),
-        }) {
+        match answer.and_then(Answer::polled) {
             Ok(a) => {
                 shared.answered(Kind::LongPoll, a.status == 204);
                 if a.status == 200 {
@@ -56,7 +54,7 @@ pub(crate) async fn run(
                 since = a.cursor().or(since);
             }
             Err(e) => {
-                shared.error(Kind::LongPoll, error_kind(&e), &e);
+                shared.error(Kind::LongPoll, e.kind(), &e);
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(100)) => {}
                     _ = shared.stop.cancelled() => return,

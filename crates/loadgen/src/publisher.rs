@@ -14,7 +14,8 @@ use std::time::Duration;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use super::{Shared, now_us};
+use crate::clock::now_us;
+use crate::shared::Shared;
 
 /// Publishes one event; the error is a short kind and a message.
 async fn publish(

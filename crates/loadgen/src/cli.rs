@@ -1,41 +1,33 @@
-//! The `loadgen` command line: the same in the `loadgen` binary and in
+//! The `loadgen` command line's run: flags → [`Scenario`] → the report as a
+//! table (and JSON). The same in the `loadgen` binary and in
 //! `realtime-playground loadgen …` (which the load lab spawns, so the
-//! server's own memory and CPU are measured without the clients').
+//! server's own memory and CPU are measured without the clients'); the
+//! binary alone adds `summarize` and `free-port` for the bench scripts.
 //!
 //! ```text
 //! loadgen --url http://127.0.0.1:8080 --pid 1234 --sse 1000 --websockets 1000 \
 //!         --publishers 4 --rate 100 --duration-secs 10 --json out.json
 //! loadgen --url … --pollers 64 --poll-interval-ms 0 --publishers 0     # poll throughput
 //! loadgen --url … --sse 10000 --fanout-events 20 --fanout-gap-ms 200  # fan-out
-//! loadgen summarize --dir target/bench/<run> --out bench/RESULTS.md   # used by bench/run.sh
 //! ```
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use crate::load::{self, Scenario, summary};
-use clap::{Args, Parser, Subcommand};
+use crate::{RunError, Scenario};
+use clap::{Args, Parser};
 
 /// Load generator for realtime-playground and its peers (loopback only).
 #[derive(Debug, Parser)]
-#[command(name = "loadgen", args_conflicts_with_subcommands = true)]
+#[command(name = "loadgen")]
 struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
     #[command(flatten)]
     run: RunArgs,
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Turn the JSON reports of a bench run into the ratio table and bench/RESULTS.md.
-    Summarize(summary::SummaryArgs),
-    /// Print a free TCP port on 127.0.0.1 (for scripts).
-    FreePort,
-}
-
+/// One run's flags.
 #[derive(Debug, Args)]
-struct RunArgs {
+pub struct RunArgs {
     /// Base URL of the server (loopback only).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
@@ -119,15 +111,25 @@ impl RunArgs {
 /// Parses `args` (the first is the program name) and runs; the exit code
 /// says whether it worked.
 pub async fn main(args: impl IntoIterator<Item = OsString>) -> std::process::ExitCode {
-    let cli = Cli::parse_from(args);
-    let result = match cli.command {
-        Some(Command::Summarize(args)) => summary::summarize(&args),
-        Some(Command::FreePort) => std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| println!("{}", a.port()))
-            .map_err(|e| e.to_string()),
-        None => run(cli.run).await,
-    };
+    exit_code(run(Cli::parse_from(args).run).await)
+}
+
+/// Why a run from the command line failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("{}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// Success, or the error on stderr and failure.
+pub fn exit_code<E: std::fmt::Display>(result: Result<(), E>) -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -137,15 +139,20 @@ pub async fn main(args: impl IntoIterator<Item = OsString>) -> std::process::Exi
     }
 }
 
-async fn run(args: RunArgs) -> Result<(), String> {
-    let report = load::run(args.scenario()).await?;
+/// Runs the scenario the flags describe, prints the table, writes the JSON.
+pub async fn run(args: RunArgs) -> Result<(), CliError> {
+    let report = crate::run(args.scenario()).await?;
     print!("{}", report.table());
     if let Some(path) = &args.json {
+        let write = |path: &std::path::Path, e| CliError::Write {
+            path: path.into(),
+            source: e,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| write(dir, e))?;
         }
-        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        std::fs::write(path, json).map_err(|e| format!("{}: {e}", path.display()))?;
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json).map_err(|e| write(path, e))?;
     }
     Ok(())
 }

@@ -8,13 +8,18 @@
 use std::sync::Arc;
 
 use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use super::{Kind, Shared, dial, now_us};
+use crate::clock::{now_us, sent_us_values};
+use crate::dial::dial;
+use crate::kind::Kind;
+use crate::shared::Shared;
 
 fn config() -> WebSocketConfig {
     WebSocketConfig::default()
@@ -29,27 +34,13 @@ pub(crate) async fn run(
     permit: OwnedSemaphorePermit,
 ) {
     let t0 = Instant::now();
-    let url = format!("{}/api/ws", shared.base.replacen("http", "ws", 1));
-    let mut req = match url.as_str().into_client_request() {
-        Ok(req) => req,
-        Err(e) => return shared.failed(Kind::Websocket, "bad url", e),
-    };
-    if let Ok(value) = learner.parse() {
-        req.headers_mut().insert("X-Learner", value);
-    }
-    let handshake = async {
-        let tcp = dial(&shared, n).await.map_err(|e| e.to_string())?;
-        tokio_tungstenite::client_async_with_config(req, tcp, Some(config()))
-            .await
-            .map_err(|e| e.to_string())
-    };
-    let connected = tokio::select! {
-        r = handshake => r,
+    let opened = tokio::select! {
+        r = open(&shared, n, &learner) => r,
         _ = shared.stop.cancelled() => return,
     };
-    let mut ws = match connected {
-        Ok((ws, _)) => ws,
-        Err(e) => return shared.failed(Kind::Websocket, "connect", e),
+    let mut ws = match opened {
+        Ok(ws) => ws,
+        Err((what, detail)) => return shared.failed(Kind::Websocket, what, detail),
     };
     let subscribe = serde_json::json!({"type": "subscribe", "topics": [shared.topic]});
     if let Err(e) = ws.send(Message::text(subscribe.to_string())).await {
@@ -82,24 +73,52 @@ pub(crate) async fn run(
         };
         let at = now_us();
         let bytes = text.as_bytes();
-        if super::sent_us_values(bytes).next().is_some() {
+        if sent_us_values(bytes).next().is_some() {
             shared.delivered(Kind::Websocket, bytes, at);
-            continue;
+        } else {
+            control(&shared, &mut permit, text.as_str(), t0);
         }
-        // A control message: welcome, ack, pong, error, reset.
-        let v: serde_json::Value = serde_json::from_slice(bytes).unwrap_or_default();
-        match v["type"].as_str() {
-            Some("ack") if v["for"] == "subscribe" && permit.take().is_some() => {
-                shared.connected(Kind::Websocket, t0.elapsed());
-            }
-            Some("error") => shared.error(
-                Kind::Websocket,
-                "error message",
-                v["code"].as_str().unwrap_or("?"),
-            ),
-            Some("reset") => shared.error(Kind::Websocket, "reset", text.as_str()),
-            _ => {}
+    }
+}
+
+/// Dials and upgrades; the error is a short kind and a message.
+async fn open(
+    shared: &Shared,
+    n: usize,
+    learner: &str,
+) -> Result<WebSocketStream<TcpStream>, (&'static str, String)> {
+    let url = format!("{}/api/ws", shared.base.replacen("http", "ws", 1));
+    let mut req = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| ("bad url", e.to_string()))?;
+    if let Ok(value) = learner.parse() {
+        req.headers_mut().insert("X-Learner", value);
+    }
+    let tcp = dial(shared, n)
+        .await
+        .map_err(|e| ("connect", e.to_string()))?;
+    let (ws, _) = tokio_tungstenite::client_async_with_config(req, tcp, Some(config()))
+        .await
+        .map_err(|e| ("connect", e.to_string()))?;
+    Ok(ws)
+}
+
+/// A control message (welcome, ack, pong, error, reset): the `ack` of the
+/// subscription makes the client connected (it was started at `t0`).
+fn control(shared: &Shared, permit: &mut Option<OwnedSemaphorePermit>, text: &str, t0: Instant) {
+    let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+    match v["type"].as_str() {
+        Some("ack") if v["for"] == "subscribe" && permit.take().is_some() => {
+            shared.connected(Kind::Websocket, t0.elapsed());
         }
+        Some("error") => shared.error(
+            Kind::Websocket,
+            "error message",
+            v["code"].as_str().unwrap_or("?"),
+        ),
+        Some("reset") => shared.error(Kind::Websocket, "reset", text),
+        _ => {}
     }
 }
 

@@ -1,0 +1,63 @@
+//! `loadgen`: drives a running server (this one or a peer) with many real
+//! clients and prints what it measured; see the [`loadgen`] library.
+//! `realtime-playground loadgen …` runs the same scenarios; `summarize` (the
+//! bench report writer) and `free-port` are for the bench scripts and live
+//! only here, out of the server's binary.
+//!
+//! ```text
+//! loadgen summarize --dir target/bench/<run> --out bench/RESULTS.md   # used by bench/run.sh
+//! loadgen free-port
+//! ```
+
+mod summary;
+
+use clap::{Parser, Subcommand};
+use loadgen::cli::{CliError, RunArgs, exit_code, run};
+
+/// Load generator for realtime-playground and its peers (loopback only).
+#[derive(Debug, Parser)]
+#[command(name = "loadgen", args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Turn the JSON reports of a bench run into the ratio table and bench/RESULTS.md.
+    Summarize(summary::SummaryArgs),
+    /// Print a free TCP port on 127.0.0.1 (for scripts).
+    FreePort,
+}
+
+/// Why a command failed; each says so in its own words.
+#[derive(Debug, thiserror::Error)]
+enum Error {
+    #[error(transparent)]
+    Run(#[from] CliError),
+    #[error(transparent)]
+    Summary(#[from] summary::SummaryError),
+    #[error("{0}")]
+    FreePort(#[from] std::io::Error),
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    exit_code(match cli.command {
+        Some(Command::Summarize(args)) => summary::summarize(&args).map_err(Error::from),
+        Some(Command::FreePort) => free_port().map_err(Error::from),
+        None => run(cli.run).await.map_err(Error::from),
+    })
+}
+
+/// Prints a port on 127.0.0.1 that nothing listens on right now.
+fn free_port() -> std::io::Result<()> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    println!("{port}");
+    Ok(())
+}
