@@ -187,12 +187,14 @@ impl LoadLab {
             match lab.generate(&finished.request, finished.id).await {
                 Ok(report) => {
                     finished.status = LoadStatus::Done;
-                    finished.report = Some(report);
+                    // The generator's own type, checked on the way in; the
+                    // API document shows it as the JSON object it is.
+                    finished.report = serde_json::to_value(report).ok();
                 }
                 Err(error) => {
                     tracing::info!(%error, "load run failed");
                     finished.status = LoadStatus::Failed;
-                    finished.error = Some(error);
+                    finished.error = Some(error.to_string());
                 }
             }
             lab.store(finished);
@@ -206,7 +208,7 @@ impl LoadLab {
     }
 
     /// Runs the generator as a child process and reads its JSON report.
-    async fn generate(&self, req: &LoadRequest, id: u64) -> Result<serde_json::Value, String> {
+    async fn generate(&self, req: &LoadRequest, id: u64) -> Result<loadgen::Report, RunFailed> {
         let out = std::env::temp_dir().join(format!(
             "realtime-playground-load-{}-{id}.json",
             std::process::id()
@@ -239,31 +241,51 @@ impl LoadLab {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| format!("cannot start the load generator: {e}"))?;
+            .map_err(RunFailed::CannotStart)?;
         let mut stderr = child.stderr.take();
         // Connecting thousands of clients takes a while; the run is bounded anyway.
         let limit = Duration::from_secs(req.duration_s + 60);
         let status = tokio::select! {
-            status = child.wait() => status.map_err(|e| e.to_string())?,
-            _ = tokio::time::sleep(limit) => return Err("the load generator took too long".into()),
-            _ = self.shutdown.wait() => return Err("the server is shutting down".into()),
+            status = child.wait() => status.map_err(RunFailed::Lost)?,
+            _ = tokio::time::sleep(limit) => return Err(RunFailed::TooLong),
+            _ = self.shutdown.wait() => return Err(RunFailed::ShuttingDown),
         };
         if !status.success() {
             let mut why = String::new();
             if let Some(s) = stderr.as_mut() {
                 let _ = s.read_to_string(&mut why).await;
             }
-            return Err(format!(
-                "the load generator failed ({status}): {}",
-                why.trim()
-            ));
+            return Err(RunFailed::Failed {
+                status,
+                why: why.trim().to_owned(),
+            });
         }
-        let json = tokio::fs::read(&out)
-            .await
-            .map_err(|e| format!("no report: {e}"))?;
+        let json = tokio::fs::read(&out).await.map_err(RunFailed::NoReport)?;
         let _ = tokio::fs::remove_file(&out).await;
-        serde_json::from_slice(&json).map_err(|e| format!("unreadable report: {e}"))
+        serde_json::from_slice(&json).map_err(RunFailed::UnreadableReport)
     }
+}
+
+/// Why a load run produced no report (its `error`).
+#[derive(Debug, thiserror::Error)]
+pub enum RunFailed {
+    #[error("cannot start the load generator: {0}")]
+    CannotStart(std::io::Error),
+    #[error("{0}")]
+    Lost(std::io::Error),
+    #[error("the load generator took too long")]
+    TooLong,
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("the load generator failed ({status}): {why}")]
+    Failed {
+        status: std::process::ExitStatus,
+        why: String,
+    },
+    #[error("no report: {0}")]
+    NoReport(std::io::Error),
+    #[error("unreadable report: {0}")]
+    UnreadableReport(serde_json::Error),
 }
 
 pub struct LoadLabApi {
