@@ -10,7 +10,7 @@ use realtime_playground::{BoundServer, Config, StartupError, bind, shutdown};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn main() -> std::process::ExitCode {
     // `realtime-playground loadgen …`: the load generator, in the same binary.
     if std::env::args_os().nth(1).is_some_and(|a| a == "loadgen") {
         return realtime_playground::load::cli::main(std::env::args_os().skip(1)).await;

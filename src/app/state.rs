@@ -6,7 +6,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use super::startup::StartupError;
 use crate::backplane::Backplane;
 use crate::backplane::redis::RedisBackplane;
 use crate::chat::ChatRoom;
@@ -30,6 +29,8 @@ use crate::shutdown::Shutdown;
 use crate::storage::{Keeping, Storage};
 use crate::traffic::TrafficLog;
 use crate::transports::context::TransportContext;
+
+use super::startup::StartupError;
 
 /// How far a live subscriber may fall behind before it is caught up from the
 /// replay buffer instead of the broadcast channel.
