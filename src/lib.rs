@@ -67,4 +67,5 @@ pub mod traffic;
 pub mod transports;
 
 pub use app::server::{BoundServer, bind};
+pub use app::startup::StartupError;
 pub use config::Config;

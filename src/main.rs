@@ -1,9 +1,12 @@
 //! `realtime-playground`: parse flags, start the server, print where it is.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::process::ExitCode;
 
 use clap::Parser;
-use realtime_playground::{Config, bind, shutdown};
+use realtime_playground::app::server::READY_LINE;
+use realtime_playground::{BoundServer, Config, StartupError, bind, shutdown};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -14,6 +17,38 @@ async fn main() -> std::process::ExitCode {
         return loadgen::cli::main(std::env::args_os().skip(1)).await;
     }
     let config = Config::parse();
+    init_logging();
+    let open = config.open;
+    let server = match bind(config).await {
+        Ok(server) => server,
+        Err(err @ StartupError::Listen(_)) => {
+            eprintln!("error: cannot listen: {err}");
+            eprintln!("hint: another program may use the port; try --port 0 to pick a free one.");
+            return ExitCode::FAILURE;
+        }
+        Err(err) => {
+            // Not the socket: the lessons, the progress file or Redis; the message says which.
+            eprintln!("error: cannot start: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let home = home_page(server.local_addr());
+    announce(&server, &home);
+    if open && let Err(err) = open_browser(&home) {
+        eprintln!("could not open a browser ({err}); open {home} yourself.");
+    }
+    let signal = stop_signal(server.state().config.until_stdin_closes);
+    match server.run(signal).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default: this crate at info).
+fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
@@ -23,22 +58,10 @@ async fn main() -> std::process::ExitCode {
         // Colours only for a terminal; a log file or a pipe gets plain text.
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+}
 
-    let open = config.open;
-    let server = match bind(config).await {
-        Ok(server) => server,
-        Err(err) if err.kind() == std::io::ErrorKind::Other => {
-            // Not the socket: the lessons or Redis (--redis-url); the message says which.
-            eprintln!("error: cannot start: {err}");
-            return std::process::ExitCode::FAILURE;
-        }
-        Err(err) => {
-            eprintln!("error: cannot listen: {err}");
-            eprintln!("hint: another program may use the port; try --port 0 to pick a free one.");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    let addr = server.local_addr();
+/// The home page's URL (an unspecified address is reached on loopback).
+fn home_page(addr: SocketAddr) -> String {
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_string()
     } else if addr.is_ipv6() {
@@ -46,51 +69,48 @@ async fn main() -> std::process::ExitCode {
     } else {
         addr.ip().to_string()
     };
-    let home = format!("http://{host}:{}/", addr.port());
-    println!(
-        "{}{}",
-        realtime_playground::app::server::READY_LINE,
-        addr.port()
-    );
+    format!("http://{host}:{}/", addr.port())
+}
+
+/// The ready line (first, for whatever reads the port), where things are,
+/// and a warning when other machines can reach the server.
+fn announce(server: &BoundServer, home: &str) {
+    let addr = server.local_addr();
+    println!("{}{}", READY_LINE, addr.port());
     println!("  Home page:  {home}");
     println!("  Swagger UI: {home}docs");
     println!("  OpenAPI:    {home}openapi.json");
     println!("  Progress:   {}", server.state().keeping);
     println!("Press Ctrl-C to stop.");
     if !addr.ip().is_loopback() {
-        eprintln!(
-            "warning: listening on {}, which other machines can reach. The playground is meant \
-             for local use: anyone who can reach this port can publish events and open \
-             connections (each learner still sees only their own traffic log).",
-            addr.ip()
-        );
-        eprintln!(
-            "hint: learners reach it by this machine's IP address (http://<address>:{port}/). \
-             To use a name instead (e.g. http://my-laptop.local:{port}/), start with \
-             --allowed-hosts my-laptop.local (or PLAYGROUND_ALLOWED_HOSTS); other names get 421.",
-            port = addr.port()
-        );
+        warn_reachable(addr);
     }
-    if open && let Err(err) = open_browser(&home) {
-        eprintln!("could not open a browser ({err}); open {home} yourself.");
-    }
-    let until_stdin_closes = server.state().config.until_stdin_closes;
-    let signal = async move {
-        if until_stdin_closes {
-            tokio::select! {
-                _ = shutdown::os_signal() => {},
-                _ = shutdown::stdin_closed() => {},
-            }
-        } else {
-            shutdown::os_signal().await
+}
+
+fn warn_reachable(addr: SocketAddr) {
+    eprintln!(
+        "warning: listening on {}, which other machines can reach. The playground is meant \
+         for local use: anyone who can reach this port can publish events and open \
+         connections (each learner still sees only their own traffic log).",
+        addr.ip()
+    );
+    eprintln!(
+        "hint: learners reach it by this machine's IP address (http://<address>:{port}/). \
+         To use a name instead (e.g. http://my-laptop.local:{port}/), start with \
+         --allowed-hosts my-laptop.local (or PLAYGROUND_ALLOWED_HOSTS); other names get 421.",
+        port = addr.port()
+    );
+}
+
+/// Ctrl-C or SIGTERM; with `--until-stdin-closes`, also the end of stdin.
+async fn stop_signal(until_stdin_closes: bool) {
+    if until_stdin_closes {
+        tokio::select! {
+            _ = shutdown::os_signal() => {},
+            _ = shutdown::stdin_closed() => {},
         }
-    };
-    match server.run(signal).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            std::process::ExitCode::FAILURE
-        }
+    } else {
+        shutdown::os_signal().await
     }
 }
 

@@ -7,7 +7,8 @@
 //! test (`tests/it/layering.rs`) keeps it that way.
 //!
 //! - [`server`] binds the socket, assembles the routes and runs until shutdown;
-//!   [`state`] builds what the endpoints share.
+//!   [`state`] builds what the endpoints share; [`startup`] says why either
+//!   failed.
 //! - [`api`] is the OpenAPI surface that is neither a transport nor a lab:
 //!   publishing, feeds, status, chat over HTTP, dropping one's connections,
 //!   the traffic log.
@@ -34,5 +35,6 @@ pub mod security;
 pub mod serve;
 pub mod server;
 pub mod sockets;
+pub mod startup;
 pub mod state;
 pub mod swagger_page;

@@ -23,6 +23,7 @@ use crate::app::idle::ConnectionTimeouts;
 use crate::app::request_span::RequestSpan;
 use crate::app::security::SecurityHeaders;
 use crate::app::sockets::SocketAcceptor;
+use crate::app::startup::StartupError;
 use crate::app::state::AppState;
 use crate::config::Config;
 use crate::grader::api::GraderApi;
@@ -224,18 +225,17 @@ pub struct BoundServer {
 
 /// Binds `config.bind:config.port` (port 0 picks a free one), connects to
 /// Redis when `--redis-url` asks for it, and starts the feeds.
-pub async fn bind(config: Config) -> io::Result<BoundServer> {
+pub async fn bind(config: Config) -> Result<BoundServer, StartupError> {
     let addr = SocketAddr::new(config.bind, config.port);
-    let acceptor = TcpAcceptor::from_tokio(listen(addr)?)?;
+    let listener = listen(addr).map_err(StartupError::Listen)?;
+    let acceptor = TcpAcceptor::from_tokio(listener).map_err(StartupError::Listen)?;
     let local_addr = acceptor
         .local_addr()
         .first()
         .and_then(|a| a.as_socket_addr().copied())
-        .ok_or_else(|| io::Error::other("the listener has no address"))?;
+        .ok_or(StartupError::NoAddress)?;
     let write_timeout = config.write_timeout();
-    let state = AppState::connect(config, local_addr)
-        .await
-        .map_err(io::Error::other)?;
+    let state = AppState::connect(config, local_addr).await?;
     let acceptor = SocketAcceptor::new(
         acceptor,
         write_timeout,

@@ -31,6 +31,8 @@ use crate::storage::{Keeping, Storage};
 use crate::traffic::TrafficLog;
 use crate::transports::context::TransportContext;
 
+use super::startup::StartupError;
+
 /// How far a live subscriber may fall behind before it is caught up from the
 /// replay buffer instead of the broadcast channel.
 const LIVE_CHANNEL_CAPACITY: usize = 256;
@@ -69,9 +71,10 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the shared state of an in-memory instance and starts the
-    /// built-in feeds. Fails if the lessons cannot be loaded.
+    /// built-in feeds. Fails if the lessons cannot be loaded or progress
+    /// has no place to be kept.
     /// `addr` is where the server listens (the lab's clients connect there).
-    pub fn new(config: Config, addr: SocketAddr) -> Result<Self, String> {
+    pub fn new(config: Config, addr: SocketAddr) -> Result<Self, StartupError> {
         let hub = Hub::starting_after(
             config.event_ids.base(),
             config.replay_buffer as usize,
@@ -94,7 +97,7 @@ impl AppState {
     /// Like [`new`](Self::new), but with `--redis-url` connects to Redis
     /// first and shares events with every instance using it. Fails when Redis
     /// cannot be reached.
-    pub async fn connect(config: Config, addr: SocketAddr) -> Result<Self, String> {
+    pub async fn connect(config: Config, addr: SocketAddr) -> Result<Self, StartupError> {
         let Some(url) = config.redis_url.clone() else {
             return Self::new(config, addr);
         };
@@ -143,10 +146,10 @@ impl AppState {
         backplane: Backplane,
         connections: Arc<Connections>,
         shutdown: Shutdown,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, StartupError> {
         let keeping = Keeping::from_config(&config)?;
-        let storage = Storage::open(keeping).map_err(|err| err.to_string())?;
-        let lessons = Arc::new(Library::load()?);
+        let storage = Storage::open(keeping)?;
+        let lessons = Arc::new(Library::load().map_err(StartupError::Lessons)?);
         let feeds = Feeds::start(
             &backplane,
             FeedSettings {

@@ -284,18 +284,9 @@ impl Run {
         );
     }
 
+    /// Reconnects with the `Last-Event-ID` of #1 and publishes #4: exactly
+    /// #2, #3 (missed) and #4 (live) must come.
     async fn resume(&self, first: &Event, id1: &str, failed_publishes: Vec<String>) {
-        let ids_line = |ids: Vec<&str>, received: String| {
-            let distinct: std::collections::HashSet<&&str> = ids.iter().collect();
-            let ok =
-                ids.iter().all(|i| !i.is_empty()) && distinct.len() == ids.len() && ids.len() >= 2;
-            Line::judged(
-                LineId::EventIds,
-                ok,
-                format!("The test events carried the ids {}.", show_ids(&ids)),
-            )
-            .received(received)
-        };
         if id1.is_empty() {
             self.card.put(ids_line(vec![id1, ""], frame_text(first)));
             self.card.put(Line::skipped(
@@ -304,9 +295,30 @@ impl Run {
             ));
             return;
         }
+        let Some(mut stream) = self.reconnect(first, id1).await else {
+            return;
+        };
+        let four = self.marker(4);
+        if let Err(e) = self.http.publish(&four).await {
+            self.card.put(Line::fail(LineId::LastEventIdResume, e));
+            return;
+        }
+        let read = match stream
+            .until(&four, ANSWER_PATIENCE, self.http.budget())
+            .await
+        {
+            Ok(read) => read,
+            Err((_, read)) => read,
+        };
+        self.judge_resume(id1, &read, &stream.sent, failed_publishes);
+    }
+
+    /// The stream resumed after #1, or `None` (with its lines put) if it
+    /// did not open with 200.
+    async fn reconnect(&self, first: &Event, id1: &str) -> Option<Events> {
         let last_event_id = ("last-event-id", id1);
-        let reconnect = match self.http.open(&[ACCEPT, last_event_id]).await {
-            Ok(s) if s.status == 200 => s,
+        match self.http.open(&[ACCEPT, last_event_id]).await {
+            Ok(s) if s.status == 200 => Some(s.events()),
             Ok(s) => {
                 let head = s.head.clone();
                 self.card.put(
@@ -318,29 +330,18 @@ impl Run {
                     .received(head),
                 );
                 self.card.put(ids_line(vec![id1], frame_text(first)));
-                return;
+                None
             }
             Err(e) => {
-                return self
-                    .card
+                self.card
                     .put(Line::fail(LineId::LastEventIdResume, e.sentence()));
+                None
             }
-        };
-        let mut stream = reconnect.events();
-        let four = self.marker(4);
-        let read = match self.http.publish(&four).await {
-            Ok(()) => match stream
-                .until(&four, ANSWER_PATIENCE, self.http.budget())
-                .await
-            {
-                Ok(read) => read,
-                Err((_, read)) => read,
-            },
-            Err(e) => {
-                self.card.put(Line::fail(LineId::LastEventIdResume, e));
-                return;
-            }
-        };
+        }
+    }
+
+    /// The ids and resume lines from what the reconnect (`sent`) read.
+    fn judge_resume(&self, id1: &str, read: &[Event], sent: &str, failed_publishes: Vec<String>) {
         let numbers: Vec<u32> = read.iter().filter_map(|e| self.number_of(e)).collect();
         let mut ids = vec![id1];
         ids.extend(
@@ -362,8 +363,7 @@ impl Run {
         self.card.put(
             Line::judged(LineId::LastEventIdResume, ok, detail)
                 .sent(format!(
-                    "Dropped the stream after #1, published #2 and #3, then\n{}\nand published #4",
-                    stream.sent
+                    "Dropped the stream after #1, published #2 and #3, then\n{sent}\nand published #4"
                 ))
                 .received(received),
         );
@@ -388,6 +388,18 @@ pub(super) fn frame_text(e: &Event) -> String {
     }
     text.push_str(&format!("event: {}\ndata: {}", e.event, e.data));
     text
+}
+
+/// Whether the test events carried distinct, non-empty ids (at least two).
+fn ids_line(ids: Vec<&str>, received: String) -> Line {
+    let distinct: std::collections::HashSet<&&str> = ids.iter().collect();
+    let ok = ids.iter().all(|i| !i.is_empty()) && distinct.len() == ids.len() && ids.len() >= 2;
+    Line::judged(
+        LineId::EventIds,
+        ok,
+        format!("The test events carried the ids {}.", show_ids(&ids)),
+    )
+    .received(received)
 }
 
 fn show_ids(ids: &[&str]) -> String {

@@ -201,6 +201,25 @@ pub struct Run {
     pub lanes: Vec<Lane>,
 }
 
+impl Run {
+    /// A run as it starts: running, nothing published yet.
+    fn starting(id: u64, req: &RunRequest, topic: String) -> Self {
+        Run {
+            id,
+            status: RunStatus::Running,
+            started_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            duration_s: req.duration_s,
+            rate_ms: req.rate_ms,
+            poll_interval_ms: req.poll_interval_ms,
+            burst: req.burst,
+            mode: req.mode,
+            topic,
+            published: 0,
+            lanes: Vec::new(),
+        }
+    }
+}
+
 #[derive(ApiResponse)]
 pub enum StartResponse {
     /// Started; poll `GET /api/lab/runs/{id}` for the result.
@@ -282,35 +301,10 @@ impl Lab {
         address: Option<IpAddr>,
     ) -> Result<Run, Refusal> {
         let mut runs = self.runs();
-        let running: Vec<&Entry> = runs
-            .0
-            .values()
-            .filter(|e| e.run.status == RunStatus::Running)
-            .collect();
-        if running
-            .iter()
-            .any(|e| e.owner == owner || (address.is_some() && e.address == address))
-        {
-            return Err(Refusal::Yours);
-        }
-        if running.len() >= MAX_RUNNING {
-            return Err(Refusal::Busy);
-        }
+        admit(&runs, &owner, address)?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let tag = format!("{id}-{}", unguessable());
-        let run = Run {
-            id,
-            status: RunStatus::Running,
-            started_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-            duration_s: req.duration_s,
-            rate_ms: req.rate_ms,
-            poll_interval_ms: req.poll_interval_ms,
-            burst: req.burst,
-            mode: req.mode,
-            topic: format!("lab-{tag}"),
-            published: 0,
-            lanes: Vec::new(),
-        };
+        let run = Run::starting(id, req, format!("lab-{tag}"));
         let entry = Entry {
             run: run.clone(),
             owner,
@@ -318,51 +312,36 @@ impl Lab {
             ended: None,
             reported: false,
         };
-        runs.0.insert(id, entry);
-        runs.1.push_back(id);
-        while runs.1.len() > KEPT_RUNS {
-            if let Some(old) = runs.1.pop_front() {
-                runs.0.remove(&old);
+        keep(&mut runs, id, entry);
+        drop(runs);
+        tokio::spawn(self.clone().race(id, tag, race_config(req, lanes)));
+        Ok(run)
+    }
+
+    /// Runs race `id` and files its result.
+    async fn race(self: Arc<Self>, id: u64, tag: String, config: RaceConfig) {
+        let (outcomes, published) = race::run(
+            self.addr,
+            self.hub.clone(),
+            self.backplane.clone(),
+            id,
+            &tag,
+            config,
+        )
+        .await;
+        let lanes = outcomes
+            .into_iter()
+            .map(|(t, o)| self.lane(&tag, t, &o, published))
+            .collect();
+        if let Some(entry) = self.runs().0.get_mut(&id) {
+            entry.ended = Some(Instant::now());
+            let run = &mut entry.run;
+            run.status = RunStatus::Done;
+            run.published = published;
+            if run.mode == RunMode::Server {
+                run.lanes = lanes;
             }
         }
-        drop(runs);
-        let config = RaceConfig {
-            duration: Duration::from_secs(req.duration_s),
-            rate: Duration::from_millis(req.rate_ms),
-            poll_interval: Duration::from_millis(req.poll_interval_ms),
-            burst: req.burst,
-            lanes: if req.mode == RunMode::Browser {
-                Vec::new()
-            } else {
-                lanes
-            },
-        };
-        let lab = self.clone();
-        tokio::spawn(async move {
-            let (outcomes, published) = race::run(
-                lab.addr,
-                lab.hub.clone(),
-                lab.backplane.clone(),
-                id,
-                &tag,
-                config,
-            )
-            .await;
-            let lanes = outcomes
-                .into_iter()
-                .map(|(t, o)| lab.lane(&tag, t, &o, published))
-                .collect();
-            if let Some(entry) = lab.runs().0.get_mut(&id) {
-                entry.ended = Some(Instant::now());
-                let run = &mut entry.run;
-                run.status = RunStatus::Done;
-                run.published = published;
-                if run.mode == RunMode::Server {
-                    run.lanes = lanes;
-                }
-            }
-        });
-        Ok(run)
     }
 
     /// The run `id` if `learner` started it.
@@ -433,5 +412,51 @@ impl Lab {
             delay_max_ms: delays.last().copied(),
             errors: o.errors.clone(),
         }
+    }
+}
+
+/// Whether one more run may start now: one per learner and per address, at
+/// most [`MAX_RUNNING`] in all.
+fn admit(runs: &Runs, owner: &Arc<str>, address: Option<IpAddr>) -> Result<(), Refusal> {
+    let running: Vec<&Entry> = runs
+        .0
+        .values()
+        .filter(|e| e.run.status == RunStatus::Running)
+        .collect();
+    if running
+        .iter()
+        .any(|e| e.owner == *owner || (address.is_some() && e.address == address))
+    {
+        return Err(Refusal::Yours);
+    }
+    if running.len() >= MAX_RUNNING {
+        return Err(Refusal::Busy);
+    }
+    Ok(())
+}
+
+/// Files a new run, forgetting the oldest beyond [`KEPT_RUNS`].
+fn keep(runs: &mut Runs, id: u64, entry: Entry) {
+    runs.0.insert(id, entry);
+    runs.1.push_back(id);
+    while runs.1.len() > KEPT_RUNS {
+        if let Some(old) = runs.1.pop_front() {
+            runs.0.remove(&old);
+        }
+    }
+}
+
+/// What the race's clients do; in browser mode the server only publishes.
+fn race_config(req: &RunRequest, lanes: Vec<Transport>) -> RaceConfig {
+    RaceConfig {
+        duration: Duration::from_secs(req.duration_s),
+        rate: Duration::from_millis(req.rate_ms),
+        poll_interval: Duration::from_millis(req.poll_interval_ms),
+        burst: req.burst,
+        lanes: if req.mode == RunMode::Browser {
+            Vec::new()
+        } else {
+            lanes
+        },
     }
 }

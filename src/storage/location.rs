@@ -23,21 +23,28 @@ impl Keeping {
     /// What the flags ask for. The default directory is
     /// `$XDG_DATA_HOME/realtime-playground`, else `~/.local/share/realtime-playground`
     /// (the platform's data directory on macOS and Windows).
-    pub fn from_config(config: &Config) -> Result<Keeping, String> {
+    pub fn from_config(config: &Config) -> Result<Keeping, KeepingError> {
         if config.ephemeral {
             return Ok(Keeping::Nowhere);
         }
         let dir = match &config.data_dir {
             Some(dir) => dir.clone(),
             None => dirs::data_dir()
-                .ok_or(
-                    "no data directory to keep progress in (neither XDG_DATA_HOME nor HOME is \
-                     set): start with --data-dir DIR, or --ephemeral to keep nothing",
-                )?
+                .ok_or(KeepingError::NoDataDir)?
                 .join(APP_DIR),
         };
         Ok(Keeping::File(dir.join(FILE_NAME)))
     }
+}
+
+/// Why the flags name no place to keep progress.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeepingError {
+    #[error(
+        "no data directory to keep progress in (neither XDG_DATA_HOME nor HOME is set): start \
+         with --data-dir DIR, or --ephemeral to keep nothing"
+    )]
+    NoDataDir,
 }
 
 impl fmt::Display for Keeping {

@@ -23,7 +23,7 @@ pub mod records;
 use std::sync::Arc;
 
 pub use file::OpenError;
-pub use location::Keeping;
+pub use location::{Keeping, KeepingError};
 use records::{Limits, Names, Records};
 
 use crate::lab::bests::{self, Bests};

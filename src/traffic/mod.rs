@@ -2,8 +2,8 @@
 //! causes, measured on the wire and told as a sentence.
 //!
 //! - [`learner`] decides whose traffic a request is (`X-Learner` or a cookie).
-//! - [`capture`] is the middleware that measures HTTP exchanges, plus the
-//!   [`Tap`] that streaming transports report events and frames to. The
+//! - [`capture`] is the middleware that measures HTTP exchanges; [`tap`] is
+//!   the [`Tap`] that streaming transports report events and frames to. The
 //!   transports only see the `Tap`; they never touch the store.
 //! - [`close_reason`] says, as a type, why the server ended a stream or a socket.
 //! - [`catch_up`] tells catch-up (old events a client asked for) from delay.
@@ -22,6 +22,7 @@ pub mod learner;
 pub mod narrate;
 pub mod stats;
 pub mod store;
+pub mod tap;
 pub mod wire;
 
 use std::sync::Arc;
@@ -29,10 +30,11 @@ use std::sync::Arc;
 use poem_openapi::{Enum, Object};
 use serde::Serialize;
 
-pub use capture::{Capture, Tap};
+pub use capture::Capture;
 pub use close_reason::CloseReason;
 pub use learner::{Learner, LearnerIdentity};
 pub use store::TrafficLog;
+pub use tap::Tap;
 
 /// Which way of getting updates an entry belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Enum)]

@@ -14,7 +14,6 @@ use poem_openapi::param::{Header, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use tokio::sync::broadcast;
-use tokio::time::Instant;
 
 use crate::connections::{Connections, Held, Permit, client_ip};
 use crate::hub::{Reset, ResetReason};
@@ -22,8 +21,9 @@ use crate::problem::ApiError;
 use crate::shutdown::Shutdown;
 use crate::traffic::stats::{self, Stats};
 use crate::traffic::{Entry, Learner, TrafficLog, Transport};
-use crate::transports::sse::{EventStream, encode_reset, heartbeat_timer, parse_last_event_id};
-use crate::transports::until;
+use crate::transports::sse::{
+    EventStream, HEARTBEAT, StreamEnds, Wake, encode_reset, parse_last_event_id,
+};
 
 #[derive(Tags)]
 enum TrafficTags {
@@ -208,19 +208,12 @@ impl TrafficApi {
                 .entries(&learner.id, transport, seq, MAX_LIMIT as usize),
             None => Vec::new(),
         };
-        let reset = unknown.map(|seq| {
-            encode_reset(&Reset {
-                reason: ResetReason::UnknownId,
-                requested_since: seq,
-                oldest_available: backlog.first().map(|e| e.seq),
-                last_id: last_seq,
-                message: format!(
-                    "Entry #{seq} was never logged here (the newest is #{last_seq}); \
-                     the server may have restarted. Your whole log follows."
-                ),
-            })
-        });
-        let heartbeat = heartbeat_timer(self.heartbeat);
+        let reset = unknown.map(|seq| unknown_id_reset(seq, &backlog, last_seq));
+        let ends = StreamEnds::new(
+            self.shutdown.token().clone(),
+            self.config.stream_deadline(*duration),
+        )
+        .heartbeat(Some(self.heartbeat));
         let state = LiveLog {
             log: self.log.clone(),
             learner: learner.id.clone(),
@@ -229,9 +222,7 @@ impl TrafficApi {
             backlog: backlog.into(),
             cursor: resume.unwrap_or(0),
             remaining: *limit,
-            deadline: self.config.stream_deadline(*duration),
-            heartbeat,
-            shutdown: self.shutdown.clone(),
+            ends,
             _permit: permit,
         };
         let retry = Bytes::from(SseEvent::retry(self.retry_ms).to_string());
@@ -311,6 +302,20 @@ impl TrafficApi {
     }
 }
 
+/// The `reset` event for an id never logged (`seq`); the whole log follows it.
+fn unknown_id_reset(seq: u64, backlog: &[Arc<Entry>], last_seq: u64) -> Bytes {
+    encode_reset(&Reset {
+        reason: ResetReason::UnknownId,
+        requested_since: seq,
+        oldest_available: backlog.first().map(|e| e.seq),
+        last_id: last_seq,
+        message: format!(
+            "Entry #{seq} was never logged here (the newest is #{last_seq}); \
+             the server may have restarted. Your whole log follows."
+        ),
+    })
+}
+
 fn example_limit() -> Option<u64> {
     Some(5)
 }
@@ -328,9 +333,8 @@ struct LiveLog {
     backlog: std::collections::VecDeque<Arc<Entry>>,
     cursor: u64,
     remaining: Option<u64>,
-    deadline: Option<Instant>,
-    heartbeat: tokio::time::Interval,
-    shutdown: Shutdown,
+    /// Shutdown, `duration` and the heartbeat, as on `/api/sse`.
+    ends: StreamEnds,
     _permit: Permit,
 }
 
@@ -363,23 +367,27 @@ impl LiveLog {
                 }
                 continue;
             }
-            tokio::select! {
-                biased;
-                _ = self.shutdown.wait() => return None,
-                _ = until(self.deadline) => return None,
-                received = self.live.recv() => match received {
-                    Ok((who, e)) if who == self.learner && self.wanted(&e) => return Some(self.encode(&e)),
-                    Ok(_) => continue,
-                    Err(broadcast::error::RecvError::Lagged(_)) => {
-                        // Fell behind: continue from the store instead.
-                        self.backlog = self
-                            .log
-                            .entries(&self.learner, self.transport, self.cursor, MAX_LIMIT as usize)
-                            .into();
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-                _ = self.heartbeat.tick() => return Some(Bytes::from_static(b": heartbeat\n\n")),
+            // Not logged, so why it ends is told to no one.
+            match self.ends.next(self.live.recv()).await {
+                Wake::End(_) => return None,
+                Wake::Ready(Ok((who, e))) if who == self.learner && self.wanted(&e) => {
+                    return Some(self.encode(&e));
+                }
+                Wake::Ready(Ok(_)) => continue,
+                Wake::Ready(Err(broadcast::error::RecvError::Lagged(_))) => {
+                    // Fell behind: continue from the store instead.
+                    self.backlog = self
+                        .log
+                        .entries(
+                            &self.learner,
+                            self.transport,
+                            self.cursor,
+                            MAX_LIMIT as usize,
+                        )
+                        .into();
+                }
+                Wake::Ready(Err(broadcast::error::RecvError::Closed)) => return None,
+                Wake::Heartbeat => return Some(Bytes::from_static(HEARTBEAT)),
             }
         }
     }

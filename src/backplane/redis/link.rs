@@ -10,6 +10,33 @@ use super::{BASE_KEY, CONNECT_TIMEOUT, RESPONSE_TIMEOUT, RETRY_MIN, RedisBackpla
 use crate::backplane::redact_url;
 use crate::config::EventIds;
 
+/// Why the backplane could not start; each names Redis by its URL without
+/// the password.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    #[error("{url} is not a usable Redis URL: {source}")]
+    BadUrl {
+        url: String,
+        source: redis::RedisError,
+    },
+    #[error("cannot reach Redis at {url}: {source} (is redis-server running?)")]
+    Unreachable {
+        url: String,
+        source: redis::RedisError,
+    },
+    #[error("Redis at {url} answered with an error: {source}")]
+    Refused {
+        url: String,
+        source: redis::RedisError,
+    },
+    /// Reading the stream or joining the chat channel failed while starting.
+    #[error("Redis at {url} failed: {source}")]
+    Failed {
+        url: String,
+        source: redis::RedisError,
+    },
+}
+
 /// A first connection to Redis and the id base every instance agrees on.
 pub struct Link {
     pub(super) client: Client,
@@ -23,10 +50,12 @@ pub struct Link {
 
 /// Connects to Redis and agrees on where ids start. Fails (with a sentence
 /// for the user) when Redis cannot be reached.
-pub async fn connect(url: &str, event_ids: EventIds) -> Result<Link, String> {
+pub async fn connect(url: &str, event_ids: EventIds) -> Result<Link, LinkError> {
     let shown = redact_url(url);
-    let client =
-        Client::open(url).map_err(|e| format!("{shown} is not a usable Redis URL: {e}"))?;
+    let client = Client::open(url).map_err(|source| LinkError::BadUrl {
+        url: shown.clone(),
+        source,
+    })?;
     let config = ConnectionManagerConfig::new()
         .set_number_of_retries(2)
         .set_min_delay(RETRY_MIN)
@@ -35,10 +64,16 @@ pub async fn connect(url: &str, event_ids: EventIds) -> Result<Link, String> {
         .set_response_timeout(Some(RESPONSE_TIMEOUT));
     let mut commands = ConnectionManager::new_with_config(client.clone(), config)
         .await
-        .map_err(|e| format!("cannot reach Redis at {shown}: {e} (is redis-server running?)"))?;
+        .map_err(|source| LinkError::Unreachable {
+            url: shown.clone(),
+            source,
+        })?;
     let base = agree_on_base(&mut commands, event_ids.base())
         .await
-        .map_err(|e| format!("Redis at {shown} answered with an error: {e}"))?;
+        .map_err(|source| LinkError::Refused {
+            url: shown.clone(),
+            source,
+        })?;
     let instance = format!("{:06x}", fastrand::u32(..0x100_0000));
     tracing::info!(url = %shown, base, %instance, "connected to Redis");
     Ok(Link {

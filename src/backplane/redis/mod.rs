@@ -42,7 +42,7 @@ mod mirror;
 mod presence;
 mod publish;
 
-pub use link::{Link, connect};
+pub use link::{Link, LinkError, connect};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -97,7 +97,7 @@ impl RedisBackplane {
         replay: usize,
         event_ids: EventIds,
         shutdown: CancellationToken,
-    ) -> Result<Arc<Self>, String> {
+    ) -> Result<Arc<Self>, LinkError> {
         let this = Arc::new(RedisBackplane {
             hub,
             chat,
@@ -112,7 +112,10 @@ impl RedisBackplane {
             health: Mutex::new(Health::connected()),
             presence: Mutex::new(None),
         });
-        let fail = |e: redis::RedisError| format!("Redis at {} failed: {e}", this.url);
+        let fail = |source| LinkError::Failed {
+            url: this.url.clone(),
+            source,
+        };
         let mut reader = this.reader_connection().await.map_err(fail)?;
         let floor = this.replay_window_start(&mut reader).await.map_err(fail)?;
         while this.read(&mut reader, None, floor).await.map_err(fail)? > 0 {}

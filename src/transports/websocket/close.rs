@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
-use crate::traffic::capture::FrameKind;
+use crate::traffic::tap::FrameKind;
 use crate::traffic::{CloseReason, Tap, Transport};
 
 /// What ended a session: the close code the client saw, and why.

@@ -21,7 +21,7 @@ use super::protocol::{ServerMessage, error, event_frame};
 use crate::chat::ChatMessage;
 use crate::hub::{Delivery, Event, Subscription, TopicFilter};
 use crate::limits::{ConnectionLimit, ErrorBudget, Publisher};
-use crate::traffic::capture::FrameKind;
+use crate::traffic::tap::FrameKind;
 use crate::traffic::{CloseReason, Tap};
 use crate::transports::context::StreamFaults;
 use crate::transports::until;
