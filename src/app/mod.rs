@@ -12,7 +12,7 @@
 //! - [`api`] is the OpenAPI surface that is neither a transport nor a lab:
 //!   publishing, feeds, status, chat over HTTP, dropping one's connections,
 //!   the traffic log.
-//! - [`serve`] is the accept loop (HTTP/1.1 by hyper); [`sockets`] frees
+//! - [`accept_loop`] is the accept loop (HTTP/1.1 by hyper); [`sockets`] frees
 //!   connections whose client stopped reading and caps sockets per address;
 //!   [`idle`] closes connections that send no request in time.
 //! - [`hosts`] answers only to the names this server was given (DNS
@@ -22,6 +22,7 @@
 //! - [`openapi`] completes the generated document; [`frontend`] serves the
 //!   embedded UI and [`swagger_page`] Swagger UI's page.
 
+pub mod accept_loop;
 pub mod api;
 pub mod body_limit;
 pub mod cluster_progress;
@@ -32,7 +33,6 @@ pub mod idle;
 pub mod openapi;
 pub mod request_span;
 pub mod security;
-pub mod serve;
 pub mod server;
 pub mod sockets;
 pub mod startup;

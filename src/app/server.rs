@@ -303,7 +303,7 @@ impl BoundServer {
         };
         let app = app(&self.state);
         let timeouts = ConnectionTimeouts::of(&self.state.config);
-        let server = crate::app::serve::serve(self.acceptor, app, signal, grace, timeouts);
+        let server = crate::app::accept_loop::serve(self.acceptor, app, signal, grace, timeouts);
         // Upgraded WebSockets are not connections hyper still serves; they get the same grace, in parallel.
         let sessions = async {
             shutdown.wait().await;
