@@ -10,11 +10,11 @@
 //! learner's entries in the step's window. Kept apart from
 //! [`super::checks`] because they need the whole window, not one entry.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 
 use crate::traffic::{Entry, EntryKind, Transport};
 
-use super::checks::Counters;
+use super::checks::{Counters, route};
 
 /// Every name this module counts, with what it means.
 pub const NAMES: &[(&str, &str)] = &[
@@ -112,131 +112,200 @@ impl Seen {
     }
 }
 
-fn route(e: &Entry) -> Option<&str> {
-    e.path.as_deref().map(|p| p.split('?').next().unwrap_or(p))
-}
-
 fn ok(e: &Entry) -> bool {
     e.status.is_some_and(|s| (200..300).contains(&s))
 }
 
 /// Adds this module's counts for `entries` (oldest first) to `c`.
 pub fn count<'a>(c: &mut Counters, entries: impl IntoIterator<Item = &'a Entry>) {
-    let (mut poll, mut sse, mut ws) = (Seen::default(), Seen::default(), Seen::default());
-    let mut half_open = false;
-    let mut after_half_open = 0;
-    // WebSocket connections open now, and when the last drop closed one.
-    let mut ws_open: HashMap<u64, ()> = HashMap::new();
-    let mut dropped_at: Option<u64> = None;
-    let mut reconnects: Vec<u64> = Vec::new();
-    let mut drops = 0;
-    // Long-poll: when the last error answer ended, and the shortest retry.
-    let mut failed_at: Option<u64> = None;
-    let mut errors = 0;
-    let mut shortest_retry: Option<u64> = None;
-    let mut longest_retry = 0;
-    let mut recovered = 0;
-    // Chat: the streams of the chat topic, what they delivered, what was shown.
-    let mut chat_streams: HashMap<u64, ()> = HashMap::new();
-    let mut chat_delivered = Seen::default();
-    let mut chat_shown = Seen::default();
+    let mut tally = Tally::default();
     for e in entries {
+        tally.see(e);
+    }
+    tally.add_to(c);
+}
+
+/// What the window showed so far.
+#[derive(Default)]
+struct Tally {
+    poll: Seen,
+    sse: Seen,
+    ws: Seen,
+    /// Whether the learner's streams went half-open, and the events they
+    /// got after.
+    half_open: bool,
+    after_half_open: u64,
+    drops: Drops,
+    retries: Retries,
+    chat: Chat,
+}
+
+impl Tally {
+    fn see(&mut self, e: &Entry) {
         match (e.transport, e.kind) {
-            (Transport::Poll, EntryKind::Exchange) => poll.add(e),
+            (Transport::Poll, EntryKind::Exchange) => self.poll.add(e),
             (Transport::Sse, EntryKind::Opened) if chat_stream(e) => {
-                chat_streams.insert(e.connection, ());
+                self.chat.streams.insert(e.connection);
             }
             (Transport::Sse, EntryKind::Event) => {
-                if chat_streams.contains_key(&e.connection) {
-                    chat_delivered.add(e);
+                if self.chat.streams.contains(&e.connection) {
+                    self.chat.delivered.add(e);
                 }
-                sse.add(e);
-                if half_open {
-                    after_half_open += e.events_delivered() as u64;
-                }
-            }
-            (Transport::Websocket, EntryKind::Event) => ws.add(e),
-            (Transport::Websocket, EntryKind::Opened) => {
-                ws_open.insert(e.connection, ());
-                if let Some(at) = dropped_at.take() {
-                    reconnects.push(e.at_ms.saturating_sub(at));
+                self.sse.add(e);
+                if self.half_open {
+                    self.after_half_open += e.events_delivered() as u64;
                 }
             }
+            (Transport::Websocket, EntryKind::Event) => self.ws.add(e),
+            (Transport::Websocket, EntryKind::Opened) => self.drops.opened(e),
             (Transport::Websocket, EntryKind::Closed) => {
-                ws_open.remove(&e.connection);
+                self.drops.open.remove(&e.connection);
             }
-            (Transport::LongPoll, EntryKind::Exchange) => {
-                // An exchange is logged when its answer ends; the next one
-                // starts `duration_ms` before it is logged.
-                let started = e
-                    .at_ms
-                    .saturating_sub(e.duration_ms.unwrap_or(0.0).round() as u64);
-                if let Some(at) = failed_at.take() {
-                    let wait = started.saturating_sub(at);
-                    shortest_retry = Some(shortest_retry.map_or(wait, |s: u64| s.min(wait)));
-                    longest_retry = longest_retry.max(wait);
-                    if ok(e) {
-                        recovered += 1;
-                    }
-                }
-                if e.status.is_some_and(|s| s >= 500) {
-                    errors += 1;
-                    failed_at = Some(e.at_ms);
-                }
-            }
-            (Transport::Api, EntryKind::Exchange) if ok(e) => match route(e) {
-                Some("/api/faults/half-open") => half_open = true,
-                Some("/api/connections/drop") if !ws_open.is_empty() => {
-                    drops += 1;
-                    dropped_at = Some(e.at_ms);
-                }
-                Some(path) => {
-                    if let Some(id) = path
-                        .strip_prefix(SHOWN_PREFIX)
-                        .and_then(|id| id.parse::<u64>().ok())
-                    {
-                        *chat_shown.0.entry(id).or_default() += 1;
-                    }
-                }
-                None => {}
-            },
+            (Transport::LongPoll, EntryKind::Exchange) => self.retries.see(e),
+            (Transport::Api, EntryKind::Exchange) if ok(e) => self.api(e),
             _ => {}
         }
     }
-    c.add("poll_events", poll.distinct());
-    c.add("poll_duplicates", poll.duplicates());
-    c.add("sse_lost", sse.lost());
-    c.add("sse_duplicates", sse.duplicates());
-    c.add("sse_events_after_half_open", after_half_open);
-    c.add("ws_lost", ws.lost());
-    c.add("ws_duplicates", ws.duplicates());
-    c.add("ws_drops", drops);
-    c.add("ws_reconnects_after_drop", reconnects.len() as u64);
-    let spread = match (reconnects.iter().min(), reconnects.iter().max()) {
-        (Some(lo), Some(hi)) if reconnects.len() >= 2 => hi - lo,
-        _ => 0,
-    };
-    c.add("ws_reconnect_spread_ms", spread);
-    c.add("long_poll_errors", errors);
-    c.add("long_poll_shortest_retry_ms", shortest_retry.unwrap_or(0));
-    // A fixed wait grows 1×; back-off doubling three times, 4× or more.
-    let growth = match shortest_retry {
-        Some(shortest) if errors >= 2 => longest_retry / shortest.max(1),
-        _ => 0,
-    };
-    c.add("long_poll_retry_growth", growth);
-    c.add("long_poll_recovered", recovered);
-    c.add("chat_shown", chat_shown.distinct());
-    c.add(
-        "chat_shown_twice",
-        chat_shown.0.values().filter(|n| **n > 1).count() as u64,
-    );
-    let not_shown = chat_delivered
-        .0
-        .keys()
-        .filter(|id| !chat_shown.0.contains_key(id))
-        .count();
-    c.add("chat_not_shown", not_shown as u64);
+
+    /// An API call that went through: a fault, a drop, a message shown.
+    fn api(&mut self, e: &Entry) {
+        match route(e) {
+            Some("/api/faults/half-open") => self.half_open = true,
+            Some("/api/connections/drop") if !self.drops.open.is_empty() => {
+                self.drops.count += 1;
+                self.drops.at = Some(e.at_ms);
+            }
+            Some(path) => {
+                if let Some(id) = path
+                    .strip_prefix(SHOWN_PREFIX)
+                    .and_then(|id| id.parse::<u64>().ok())
+                {
+                    *self.chat.shown.0.entry(id).or_default() += 1;
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn add_to(&self, c: &mut Counters) {
+        c.add("poll_events", self.poll.distinct());
+        c.add("poll_duplicates", self.poll.duplicates());
+        c.add("sse_lost", self.sse.lost());
+        c.add("sse_duplicates", self.sse.duplicates());
+        c.add("sse_events_after_half_open", self.after_half_open);
+        c.add("ws_lost", self.ws.lost());
+        c.add("ws_duplicates", self.ws.duplicates());
+        c.add("ws_drops", self.drops.count);
+        c.add(
+            "ws_reconnects_after_drop",
+            self.drops.reconnects.len() as u64,
+        );
+        c.add("ws_reconnect_spread_ms", self.drops.spread());
+        c.add("long_poll_errors", self.retries.errors);
+        c.add(
+            "long_poll_shortest_retry_ms",
+            self.retries.shortest.unwrap_or(0),
+        );
+        c.add("long_poll_retry_growth", self.retries.growth());
+        c.add("long_poll_recovered", self.retries.recovered);
+        c.add("chat_shown", self.chat.shown.distinct());
+        c.add("chat_shown_twice", self.chat.shown_twice());
+        c.add("chat_not_shown", self.chat.not_shown());
+    }
+}
+
+/// The server dropping the learner's WebSockets, and the learner's
+/// reconnects.
+#[derive(Default)]
+struct Drops {
+    /// WebSocket connections open now.
+    open: HashSet<u64>,
+    /// When the last drop closed one, until a reconnect.
+    at: Option<u64>,
+    count: u64,
+    /// How long each reconnect after a drop took, in ms.
+    reconnects: Vec<u64>,
+}
+
+impl Drops {
+    fn opened(&mut self, e: &Entry) {
+        self.open.insert(e.connection);
+        if let Some(at) = self.at.take() {
+            self.reconnects.push(e.at_ms.saturating_sub(at));
+        }
+    }
+
+    /// Between the quickest and the slowest reconnect; 0 under two.
+    fn spread(&self) -> u64 {
+        match (self.reconnects.iter().min(), self.reconnects.iter().max()) {
+            (Some(lo), Some(hi)) if self.reconnects.len() >= 2 => hi - lo,
+            _ => 0,
+        }
+    }
+}
+
+/// Long-polls answered with an error, and the waits before the next.
+#[derive(Default)]
+struct Retries {
+    /// When the last error answer ended, until the next long-poll.
+    failed_at: Option<u64>,
+    errors: u64,
+    shortest: Option<u64>,
+    longest: u64,
+    recovered: u64,
+}
+
+impl Retries {
+    fn see(&mut self, e: &Entry) {
+        // An exchange is logged when its answer ends; the next one
+        // starts `duration_ms` before it is logged.
+        let started = e
+            .at_ms
+            .saturating_sub(e.duration_ms.unwrap_or(0.0).round() as u64);
+        if let Some(at) = self.failed_at.take() {
+            let wait = started.saturating_sub(at);
+            self.shortest = Some(self.shortest.map_or(wait, |s| s.min(wait)));
+            self.longest = self.longest.max(wait);
+            if ok(e) {
+                self.recovered += 1;
+            }
+        }
+        if e.status.is_some_and(|s| s >= 500) {
+            self.errors += 1;
+            self.failed_at = Some(e.at_ms);
+        }
+    }
+
+    /// A fixed wait grows 1×; back-off doubling three times, 4× or more.
+    fn growth(&self) -> u64 {
+        match self.shortest {
+            Some(shortest) if self.errors >= 2 => self.longest / shortest.max(1),
+            _ => 0,
+        }
+    }
+}
+
+/// The streams of the chat topic, what they delivered, what was shown.
+#[derive(Default)]
+struct Chat {
+    streams: HashSet<u64>,
+    delivered: Seen,
+    shown: Seen,
+}
+
+impl Chat {
+    fn shown_twice(&self) -> u64 {
+        self.shown.0.values().filter(|n| **n > 1).count() as u64
+    }
+
+    fn not_shown(&self) -> u64 {
+        let shown = &self.shown.0;
+        self.delivered
+            .0
+            .keys()
+            .filter(|id| !shown.contains_key(id))
+            .count() as u64
+    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 use crate::lab::faults::gate::{GZIP_BUFFERED_VIA, GZIP_FLUSHED_VIA, PROXY_VIA};
 use crate::traffic::{Direction, Entry, EntryKind, Transport};
 
-use super::checks::Counters;
+use super::checks::{Counters, route};
 
 /// The query parameter a client-side watchdog adds when it reconnects.
 pub const WATCHDOG_PARAM: &str = "watchdog=1";
@@ -66,10 +66,6 @@ fn via(e: &Entry, value: &str) -> bool {
 
 fn header<'a>(e: &'a Entry, name: &'a str) -> Option<&'a str> {
     e.headers.as_ref()?.response_values(name).next()
-}
-
-fn route(e: &Entry) -> Option<&str> {
-    e.path.as_deref().map(|p| p.split('?').next().unwrap_or(p))
 }
 
 impl FaultTally {

@@ -6,7 +6,7 @@
 
 use crate::traffic::{Entry, EntryKind, Transport};
 
-use super::checks::Counters;
+use super::checks::{Counters, route};
 
 /// The grader's endpoint and the header its answers carry.
 const RUNS_PATH: &str = "/api/grader/runs";
@@ -28,7 +28,7 @@ pub fn count(c: &mut Counters, e: &Entry) {
         && e.kind == EntryKind::Exchange
         && e.method.as_deref() == Some("POST")
         && e.status == Some(200)
-        && e.path.as_deref().map(|p| p.split('?').next().unwrap_or(p)) == Some(RUNS_PATH);
+        && route(e) == Some(RUNS_PATH);
     if !graded {
         return;
     }

@@ -3,9 +3,12 @@
 //! traffic shows they did them.
 //!
 //! - [`parse`] reads a file: front matter, steps, widgets, checks, play scripts.
+//! - [`play`] and [`play_faults`] parse a play script's lines ("show me").
 //! - [`render`] turns markdown into sanitized, highlighted HTML.
 //! - [`highlight_css`] is the code colours for both page themes, each AA-readable.
-//! - [`checks`] parses conditions like `polls >= 5` and counts traffic for them.
+//! - [`checks`] parses conditions like `polls >= 5` and counts traffic for them:
+//!   [`transport_checks`], [`delivery_checks`], [`fault_checks`] and
+//!   [`grader_checks`] each count their own names.
 //! - [`progress`] remembers, per learner and step, the step's window, what is
 //!   done or watched, hints taken and predictions.
 //! - [`judge`] evaluates a lesson's checks for a learner: step by step, only
@@ -25,9 +28,11 @@ pub mod highlight_css;
 pub mod judge;
 pub mod other_instances;
 pub mod parse;
+pub mod play;
 pub mod play_faults;
 pub mod progress;
 pub mod render;
+pub mod transport_checks;
 
 use std::sync::Arc;
 

@@ -12,13 +12,14 @@
 //! Anything malformed (an unknown widget, check or action) is an error that
 //! names the file and the line, so a broken lesson fails the tests.
 
+use std::ops::Range;
+
 use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
 use serde::Deserialize;
 
 use super::checks::Check;
-use super::exercises::{Choice, Factor, Scenario};
 use super::render::{self, slugify};
-use super::{ChatSide, Lesson, PlayAction, Predict, Step};
+use super::{Lesson, PlayAction, Predict, Step};
 
 pub const WIDGETS: &[&str] = &[
     "poll",
@@ -52,7 +53,6 @@ pub const TRANSPORTS: &[&str] = &[
     "websocket",
     "compare",
 ];
-const CLIENTS: &[&str] = &["poll", "long-poll", "sse", "ws"];
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +104,41 @@ fn line_of(source: &str, offset: usize) -> usize {
 
 /// Parses one lesson file.
 pub fn parse(file: &str, source: &str) -> Result<Lesson, String> {
+    let (meta, start) = front_matter(file, source)?;
+    let body = Body {
+        file,
+        source,
+        start,
+        text: &source[start..],
+    };
+    let (headings, blocks) = body.scan()?;
+    let Some(first) = headings.first() else {
+        return Err(body.err(0, "a lesson needs at least one `## ` step"));
+    };
+    let intro = &body.text[..first.range.start];
+    let mut steps: Vec<Step> = Vec::new();
+    for (i, heading) in headings.iter().enumerate() {
+        let end = headings
+            .get(i + 1)
+            .map_or(body.text.len(), |h| h.range.start);
+        let step = body.step(heading, end, &blocks)?;
+        if steps.iter().any(|s| s.id == step.id) {
+            return Err(body.err(
+                heading.range.start,
+                format!("two steps are called {:?}", step.title),
+            ));
+        }
+        steps.push(step);
+    }
+    Ok(Lesson {
+        meta,
+        intro_html: render::to_html(intro),
+        steps,
+    })
+}
+
+/// The front matter, checked, and where the body starts.
+fn front_matter(file: &str, source: &str) -> Result<(FrontMatter, usize), String> {
     let err = |line: usize, msg: String| format!("{file}:{line}: {msg}");
     let rest = source.strip_prefix("---\n").ok_or_else(|| {
         err(
@@ -125,115 +160,94 @@ pub fn parse(file: &str, source: &str) -> Result<Lesson, String> {
             ),
         ));
     }
-    let body_start = 4 + end + 5;
-    let body = &source[body_start..];
-    let at = |offset: usize| line_of(source, body_start + offset);
+    Ok((meta, 4 + end + 5))
+}
 
-    // Where each step's heading is, and every special block.
-    let mut headings: Vec<(std::ops::Range<usize>, String)> = Vec::new();
-    let mut specials: Vec<(std::ops::Range<usize>, Special)> = Vec::new();
-    let mut open_heading: Option<(std::ops::Range<usize>, String)> = None;
-    let mut open_block: Option<(std::ops::Range<usize>, String, String)> = None;
-    for (event, range) in Parser::new_ext(body, render::options()).into_offset_iter() {
-        match event {
-            Event::Start(Tag::Heading {
-                level: HeadingLevel::H1,
-                ..
-            }) => {
-                return Err(err(
-                    at(range.start),
-                    "use `## ` for steps and `### ` inside them, not `# `".into(),
-                ));
-            }
-            Event::Start(Tag::Heading {
-                level: HeadingLevel::H2,
-                ..
-            }) => {
-                open_heading = Some((range, String::new()));
-            }
-            Event::Text(t) | Event::Code(t) if open_heading.is_some() => {
-                if let Some((_, title)) = open_heading.as_mut() {
-                    title.push_str(&t);
+/// A `## ` heading: where it stands in the body, and its text.
+struct Heading {
+    range: Range<usize>,
+    title: String,
+}
+
+/// A special block, parsed, and where it stands in the body.
+type Block = (Range<usize>, Special);
+
+/// The markdown after the front matter. Offsets are into `text`; errors
+/// name the line of the whole file.
+struct Body<'a> {
+    file: &'a str,
+    source: &'a str,
+    start: usize,
+    text: &'a str,
+}
+
+impl Body<'_> {
+    fn err(&self, offset: usize, msg: impl Into<String>) -> String {
+        let line = line_of(self.source, self.start + offset);
+        format!("{}:{line}: {}", self.file, msg.into())
+    }
+
+    /// Where each step's heading is, and every special block.
+    fn scan(&self) -> Result<(Vec<Heading>, Vec<Block>), String> {
+        let mut headings = Vec::new();
+        let mut blocks = Vec::new();
+        let mut open_heading: Option<Heading> = None;
+        // The block's range, its info string and its text so far.
+        let mut open_block: Option<(Range<usize>, String, String)> = None;
+        for (event, range) in Parser::new_ext(self.text, render::options()).into_offset_iter() {
+            match event {
+                Event::Start(Tag::Heading {
+                    level: HeadingLevel::H1,
+                    ..
+                }) => {
+                    return Err(self.err(
+                        range.start,
+                        "use `## ` for steps and `### ` inside them, not `# `",
+                    ));
                 }
-            }
-            Event::End(TagEnd::Heading(HeadingLevel::H2)) => {
-                if let Some(h) = open_heading.take() {
-                    headings.push(h);
+                Event::Start(Tag::Heading {
+                    level: HeadingLevel::H2,
+                    ..
+                }) => {
+                    let title = String::new();
+                    open_heading = Some(Heading { range, title });
                 }
-            }
-            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info)))
-                if info.starts_with("try ")
-                    || ["check", "play", "hint", "predict"].contains(&&*info) =>
-            {
-                open_block = Some((range, info.to_string(), String::new()));
-            }
-            Event::Text(t) if open_block.is_some() => {
-                if let Some((_, _, text)) = open_block.as_mut() {
-                    text.push_str(&t);
+                Event::Text(t) | Event::Code(t) if open_heading.is_some() => {
+                    if let Some(heading) = open_heading.as_mut() {
+                        heading.title.push_str(&t);
+                    }
                 }
+                Event::End(TagEnd::Heading(HeadingLevel::H2)) => {
+                    headings.extend(open_heading.take());
+                }
+                Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) if is_special(&info) => {
+                    open_block = Some((range, info.to_string(), String::new()));
+                }
+                Event::Text(t) if open_block.is_some() => {
+                    if let Some((_, _, text)) = open_block.as_mut() {
+                        text.push_str(&t);
+                    }
+                }
+                Event::End(TagEnd::CodeBlock) => {
+                    let Some((range, info, text)) = open_block.take() else {
+                        continue;
+                    };
+                    let special =
+                        Special::parse(&info, &text).map_err(|e| self.err(range.start, e))?;
+                    blocks.push((range, special));
+                }
+                _ => {}
             }
-            Event::End(TagEnd::CodeBlock) => {
-                let Some((range, info, text)) = open_block.take() else {
-                    continue;
-                };
-                let line = at(range.start);
-                let special = if let Some(widget) = info.strip_prefix("try ") {
-                    let widget = widget.trim();
-                    if !WIDGETS.contains(&widget) {
-                        return Err(err(
-                            line,
-                            format!("unknown widget {widget:?}; known: {WIDGETS:?}"),
-                        ));
-                    }
-                    Special::Widget(widget.to_owned())
-                } else if info == "check" {
-                    let checks = text
-                        .lines()
-                        .filter(|l| !l.trim().is_empty())
-                        .map(Check::parse)
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| err(line, e))?;
-                    if !checks.is_empty() && checks.iter().all(Check::holds_at_zero) {
-                        return Err(err(
-                            line,
-                            "every check here holds before the learner acts; add one that needs an action (e.g. `polls >= 1`)".into(),
-                        ));
-                    }
-                    Special::Checks(checks)
-                } else if info == "hint" {
-                    if text.trim().is_empty() {
-                        return Err(err(line, "an empty hint".into()));
-                    }
-                    Special::Hint(text)
-                } else if info == "predict" {
-                    Special::Predict(parse_predict(&text).map_err(|e| err(line, e))?)
-                } else {
-                    let actions = text
-                        .lines()
-                        .filter(|l| !l.trim().is_empty())
-                        .map(PlayAction::parse)
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(|e| err(line, e))?;
-                    Special::Play(actions)
-                };
-                specials.push((range, special));
-            }
-            _ => {}
         }
-    }
-    if headings.is_empty() {
-        return Err(err(at(0), "a lesson needs at least one `## ` step".into()));
+        Ok((headings, blocks))
     }
 
-    let intro = &body[..headings[0].0.start];
-    let mut steps = Vec::new();
-    for (i, (range, title)) in headings.iter().enumerate() {
-        let end = headings.get(i + 1).map_or(body.len(), |(r, _)| r.start);
-        let mut text = String::new();
-        let mut cursor = range.end;
+    /// The step under `heading`, which runs to `end`, with the special
+    /// blocks inside it put in their places.
+    fn step(&self, heading: &Heading, end: usize, blocks: &[Block]) -> Result<Step, String> {
         let mut step = Step {
-            id: slugify(title),
-            title: title.trim().to_owned(),
+            id: slugify(&heading.title),
+            title: heading.title.trim().to_owned(),
             html: String::new(),
             widget: None,
             checks: Vec::new(),
@@ -241,168 +255,111 @@ pub fn parse(file: &str, source: &str) -> Result<Lesson, String> {
             hints: Vec::new(),
             predict: None,
         };
-        for (block, special) in specials
+        let mut text = String::new();
+        let mut cursor = heading.range.end;
+        for (block, special) in blocks
             .iter()
-            .filter(|(r, _)| r.start >= range.end && r.end <= end)
+            .filter(|(r, _)| r.start >= heading.range.end && r.end <= end)
         {
-            text.push_str(&body[cursor..block.start]);
+            text.push_str(&self.text[cursor..block.start]);
             cursor = block.end;
-            let line = at(block.start);
-            match special {
-                Special::Widget(w) => {
-                    if step.widget.replace(w.clone()).is_some() {
-                        return Err(err(line, "at most one widget per step".into()));
-                    }
-                    text.push_str(&format!(
-                        "\n<div class=\"widget\" data-widget=\"{w}\"></div>\n\n"
-                    ));
-                }
-                Special::Checks(c) => {
-                    if !step.checks.is_empty() {
-                        return Err(err(line, "at most one check block per step".into()));
-                    }
-                    step.checks = c.clone();
-                }
-                Special::Play(p) => {
-                    if !step.play.is_empty() {
-                        return Err(err(line, "at most one play block per step".into()));
-                    }
-                    step.play = p.clone();
-                }
-                Special::Hint(h) => {
-                    if step.hints.len() == MAX_HINTS {
-                        return Err(err(line, format!("at most {MAX_HINTS} hints per step")));
-                    }
-                    step.hints.push(render::to_html(h));
-                }
-                Special::Predict(p) => {
-                    if step.predict.replace(p.clone()).is_some() {
-                        return Err(err(line, "at most one predict block per step".into()));
-                    }
-                }
-            }
+            place(&mut step, special, &mut text).map_err(|e| self.err(block.start, e))?;
         }
         let needs_checks = !step.hints.is_empty() || step.predict.is_some();
         if needs_checks && step.checks.is_empty() {
-            return Err(err(
-                at(range.start),
+            return Err(self.err(
+                heading.range.start,
                 format!(
                     "step {:?} has hints or a prediction but no check",
                     step.title
                 ),
             ));
         }
-        text.push_str(&body[cursor..end]);
+        text.push_str(&self.text[cursor..end]);
         step.html = render::to_html(&text);
-        if steps.iter().any(|s: &Step| s.id == step.id) {
-            return Err(err(
-                at(range.start),
-                format!("two steps are called {:?}", step.title),
-            ));
-        }
-        steps.push(step);
+        Ok(step)
     }
-    Ok(Lesson {
-        meta,
-        intro_html: render::to_html(intro),
-        steps,
-    })
 }
 
-impl PlayAction {
-    /// Parses one line of a `play` block.
-    pub fn parse(line: &str) -> Result<PlayAction, String> {
-        let line = line.trim();
-        let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
-        let rest = rest.trim();
-        let client = |name: &str| -> Result<String, String> {
-            CLIENTS
-                .contains(&name)
-                .then(|| name.to_owned())
-                .ok_or_else(|| format!("unknown client {name:?} in {line:?}; known: {CLIENTS:?}"))
-        };
-        Ok(match verb {
-            "say" if !rest.is_empty() => PlayAction::Say(rest.to_owned()),
-            "start" => PlayAction::Start(client(rest)?),
-            "stop" => PlayAction::Stop(client(rest)?),
-            "publish" => PlayAction::Publish(rest.to_owned()),
-            "wait" => {
-                let s: u64 = rest
-                    .parse()
-                    .map_err(|_| format!("wait needs seconds, not {rest:?}"))?;
-                if !(1..=10).contains(&s) {
-                    return Err(format!("wait must be 1 to 10 seconds, not {s}"));
-                }
-                PlayAction::Wait(s)
+/// Whether a fenced block's info string makes it a special block.
+fn is_special(info: &str) -> bool {
+    info.starts_with("try ") || ["check", "play", "hint", "predict"].contains(&info)
+}
+
+impl Special {
+    /// Parses a special block's text.
+    fn parse(info: &str, text: &str) -> Result<Special, String> {
+        if let Some(widget) = info.strip_prefix("try ") {
+            let widget = widget.trim();
+            if !WIDGETS.contains(&widget) {
+                return Err(format!("unknown widget {widget:?}; known: {WIDGETS:?}"));
             }
-            "drop" if rest == "sse" => PlayAction::DropSse,
-            "feed" => {
-                let (name, state) = rest
-                    .split_once(' ')
-                    .ok_or_else(|| format!("feed needs a name and on/off: {line:?}"))?;
-                let on = match state.trim() {
-                    "on" => true,
-                    "off" => false,
-                    other => return Err(format!("feed state must be on or off, not {other:?}")),
-                };
-                if !["ticker", "notifications"].contains(&name) {
-                    return Err(format!("unknown feed {name:?}"));
-                }
-                PlayAction::Feed(name.to_owned(), on)
-            }
-            "chat" => {
-                let (side, text) = rest
-                    .split_once(' ')
-                    .ok_or_else(|| format!("expected `chat sse|ws <text>`: {line:?}"))?;
-                let side = match side {
-                    "sse" => ChatSide::Sse,
-                    "ws" => ChatSide::Ws,
-                    other => return Err(format!("chat side must be sse or ws, not {other:?}")),
-                };
-                if text.trim().is_empty() {
-                    return Err(format!("chat needs a text: {line:?}"));
-                }
-                PlayAction::Chat(side, text.trim().to_owned())
-            }
-            "decide" => {
-                let words: Vec<&str> = rest.split_whitespace().collect();
-                let [scenario, choice, factor] = words[..] else {
-                    return Err(format!(
-                        "expected `decide <scenario> <polling|sse|websocket> <factor>`: {line:?}"
-                    ));
-                };
-                let scenario = Scenario::find(scenario)
-                    .ok_or_else(|| format!("unknown scenario {scenario:?} in {line:?}"))?;
-                let choice = Choice::parse(choice)
-                    .ok_or_else(|| format!("unknown choice {choice:?} in {line:?}"))?;
-                let factor = Factor::parse(factor)
-                    .filter(|f| scenario.options.contains(f))
-                    .ok_or_else(|| {
-                        format!(
-                            "{factor:?} is not a factor scenario {:?} offers",
-                            scenario.id
-                        )
-                    })?;
-                PlayAction::Decide {
-                    scenario: scenario.id,
-                    choice,
-                    factor,
-                }
-            }
-            "answer" if !rest.is_empty() => PlayAction::Answer(rest.to_owned()),
-            "press" if !rest.is_empty() => PlayAction::Press(rest.to_owned()),
-            "ws" => {
-                let json = rest
-                    .strip_prefix("send ")
-                    .ok_or_else(|| format!("expected `ws send <json>`: {line:?}"))?;
-                serde_json::from_str::<serde_json::Value>(json)
-                    .map_err(|e| format!("ws send needs JSON ({e}): {line:?}"))?;
-                PlayAction::WsSend(json.trim().to_owned())
-            }
-            verb if super::play_faults::VERBS.contains(&verb) => {
-                PlayAction::Fault(super::play_faults::FaultAction::parse(verb, rest, line)?)
-            }
-            _ => return Err(format!("unknown play action {line:?}")),
+            return Ok(Special::Widget(widget.to_owned()));
+        }
+        Ok(match info {
+            "check" => Special::Checks(parse_checks(text)?),
+            "hint" if text.trim().is_empty() => return Err("an empty hint".into()),
+            "hint" => Special::Hint(text.to_owned()),
+            "predict" => Special::Predict(parse_predict(text)?),
+            _ => Special::Play(
+                lines(text)
+                    .map(PlayAction::parse)
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
         })
     }
+}
+
+/// The lines of a block that are not blank.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().filter(|l| !l.trim().is_empty())
+}
+
+fn parse_checks(text: &str) -> Result<Vec<Check>, String> {
+    let checks = lines(text)
+        .map(Check::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    if !checks.is_empty() && checks.iter().all(Check::holds_at_zero) {
+        return Err("every check here holds before the learner acts; add one that needs an action (e.g. `polls >= 1`)".into());
+    }
+    Ok(checks)
+}
+
+/// Puts one special block into its step: the widget's placeholder into
+/// the step's markdown `text`, the rest into the step's fields.
+fn place(step: &mut Step, special: &Special, text: &mut String) -> Result<(), String> {
+    match special {
+        Special::Widget(w) => {
+            if step.widget.replace(w.clone()).is_some() {
+                return Err("at most one widget per step".into());
+            }
+            text.push_str(&format!(
+                "\n<div class=\"widget\" data-widget=\"{w}\"></div>\n\n"
+            ));
+        }
+        Special::Checks(c) => {
+            if !step.checks.is_empty() {
+                return Err("at most one check block per step".into());
+            }
+            step.checks = c.clone();
+        }
+        Special::Play(p) => {
+            if !step.play.is_empty() {
+                return Err("at most one play block per step".into());
+            }
+            step.play = p.clone();
+        }
+        Special::Hint(h) => {
+            if step.hints.len() == MAX_HINTS {
+                return Err(format!("at most {MAX_HINTS} hints per step"));
+            }
+            step.hints.push(render::to_html(h));
+        }
+        Special::Predict(p) => {
+            if step.predict.replace(p.clone()).is_some() {
+                return Err("at most one predict block per step".into());
+            }
+        }
+    }
+    Ok(())
 }

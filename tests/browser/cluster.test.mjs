@@ -10,15 +10,11 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { newLearner, screenshots, startBrowser, startServer } from "./harness.mjs";
+import { hasRedis, startRedis } from "./redis.mjs";
 import { audit, describe } from "./axe.mjs";
 
-const hasRedis = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
 const skipRedis = process.env.PLAYGROUND_TEST_SKIP_REDIS === "1";
 if (!hasRedis && skipRedis) {
   console.error("SKIPPED the cluster widget test: redis-server is not on PATH and PLAYGROUND_TEST_SKIP_REDIS=1. "
@@ -26,52 +22,20 @@ if (!hasRedis && skipRedis) {
 }
 
 let redis;
-let redisDir;
 let server;
 let browser;
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  redisDir = mkdtempSync(path.join(os.tmpdir(), "playground-redis-browser-"));
-  redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", redisDir],
-    { stdio: "ignore" });
-  // Ready when it accepts a connection and answers PING.
-  for (let i = 0; i < 200; i++) {
-    const pong = await new Promise((resolve) => {
-      const c = net.connect(port, "127.0.0.1");
-      c.once("error", () => resolve(false));
-      c.once("data", (d) => { c.destroy(); resolve(d.toString().startsWith("+PONG")); });
-      c.once("connect", () => c.write("PING\r\n"));
-    });
-    if (pong) return `redis://127.0.0.1:${port}/`;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("redis-server never answered PING");
-}
-
 before(async () => {
   if (!hasRedis) return;
-  const url = await startRedis();
-  server = await startServer(["--redis-url", url, "--sse-retry-ms", "1500"]);
+  redis = await startRedis("playground-redis-browser-");
+  server = await startServer(["--redis-url", redis.url, "--sse-retry-ms", "1500"]);
   browser = await startBrowser();
 });
 
 after(async () => {
   await browser?.close();
   await server?.stop();
-  redis?.kill("SIGKILL");
-  if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+  redis?.stop();
 });
 
 /** Network errors Chromium logs when an instance is killed under its clients. */

@@ -7,53 +7,23 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import net from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { newLearner, screenshots, startBrowser, startServer } from "./harness.mjs";
+import { hasRedis, startRedis } from "./redis.mjs";
 
-const hasRedis = spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
 const IDLE_MS = 3000;
 const EXPECTED_NETWORK_ERRORS = /net::ERR_(CONNECTION_REFUSED|INCOMPLETE_CHUNKED_ENCODING|CONNECTION_RESET|EMPTY_RESPONSE|CONNECTION_CLOSED)|WebSocket connection to .* failed/;
 
 let redis;
-let redisDir;
 let server;
 let browser;
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis() {
-  const port = await freePort();
-  redisDir = mkdtempSync(path.join(os.tmpdir(), "playground-redis-lessons-"));
-  redis = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--dir", redisDir], { stdio: "ignore" });
-  for (let i = 0; i < 200; i++) {
-    const pong = await new Promise((resolve) => {
-      const c = net.connect(port, "127.0.0.1");
-      c.once("error", () => resolve(false));
-      c.once("data", (d) => { c.destroy(); resolve(d.toString().startsWith("+PONG")); });
-      c.once("connect", () => c.write("PING\r\n"));
-    });
-    if (pong) return `redis://127.0.0.1:${port}/`;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error("redis-server never answered PING");
-}
-
 before(async () => {
   const args = ["--sse-heartbeat-secs", "1", "--long-poll-timeout-secs", "2", "--sse-retry-ms", "300"];
-  if (hasRedis) args.push("--redis-url", await startRedis());
+  if (hasRedis) {
+    redis = await startRedis("playground-redis-lessons-");
+    args.push("--redis-url", redis.url);
+  }
   server = await startServer(args);
   browser = await startBrowser();
 });
@@ -61,8 +31,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
-  redis?.kill("SIGKILL");
-  if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+  redis?.stop();
 });
 
 const TOGGLE_NAMES = {

@@ -7,38 +7,20 @@ use crate::common::*;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-async fn set_faults(server: &TestServer, learner: &str, switches: Value) {
-    let res = server
-        .http
-        .put(server.url("/api/faults"))
-        .header("X-Learner", learner)
-        .json(&switches)
-        .send()
-        .await
-        .expect("PUT /api/faults");
-    assert_eq!(res.status(), 200);
-}
-
 async fn open_sse(
     server: &TestServer,
     learner: &str,
     query: &str,
 ) -> impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + use<> {
-    let res = server
-        .http
-        .get(server.url(&format!("/api/sse{query}")))
-        .header("X-Learner", learner)
-        .send()
-        .await
-        .expect("sse");
-    assert_eq!(res.status(), 200);
-    Box::pin(res.bytes_stream())
+    Box::pin(server.sse_as(learner, query).await.bytes_stream())
 }
 
 #[tokio::test]
 async fn the_idle_killer_closes_silent_streams_and_spares_heartbeating_ones() {
     let server = TestServer::start().await;
-    set_faults(&server, "idle", json!({"idle_timeout_s": 2})).await;
+    server
+        .set_faults("idle", json!({"idle_timeout_s": 2}))
+        .await;
     let mut silent = open_sse(&server, "idle", "?heartbeat=0").await;
     let mut chatty = open_sse(&server, "idle", "?heartbeat=1").await;
 
@@ -120,7 +102,7 @@ async fn the_buffering_proxy_delays_events_into_bursts() {
     server.stop().await;
 
     let server = TestServer::start().await;
-    set_faults(&server, "buffered", json!({"buffer_s": 2})).await;
+    server.set_faults("buffered", json!({"buffer_s": 2})).await;
     let started = Instant::now();
     let buffered = median_delay(&server, "buffered", "buffered", 4).await;
     assert!(
@@ -149,7 +131,7 @@ async fn switches_are_validated_and_reset() {
         .await
         .expect("put");
     assert_eq!(res.status(), 400);
-    set_faults(&server, "v", json!({"latency_ms": 50})).await;
+    server.set_faults("v", json!({"latency_ms": 50})).await;
     let now: Value = server
         .http
         .get(server.url("/api/faults"))
@@ -202,14 +184,7 @@ async fn open_gzipped(
     learner: &str,
     query: &str,
 ) -> impl futures_util::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin + use<> {
-    let res = server
-        .http
-        .get(server.url(&format!("/api/sse{query}")))
-        .header("X-Learner", learner)
-        .send()
-        .await
-        .expect("sse");
-    assert_eq!(res.status(), 200);
+    let res = server.sse_as(learner, query).await;
     assert_eq!(res.headers()["content-encoding"], "gzip", "{learner}");
     Box::pin(res.bytes_stream())
 }
@@ -217,8 +192,12 @@ async fn open_gzipped(
 #[tokio::test]
 async fn gzip_buffered_holds_events_in_the_encoder_and_flushed_sends_each_at_once() {
     let server = TestServer::start().await;
-    set_faults(&server, "buffered", json!({"gzip": "buffered"})).await;
-    set_faults(&server, "flushed", json!({"gzip": "flushed"})).await;
+    server
+        .set_faults("buffered", json!({"gzip": "buffered"}))
+        .await;
+    server
+        .set_faults("flushed", json!({"gzip": "flushed"}))
+        .await;
     let mut buffered = open_gzipped(&server, "buffered", "?topics=zip&limit=6").await;
     let mut flushed = open_gzipped(&server, "flushed", "?topics=zip").await;
     server.wait_for_subscribers(2).await;

@@ -27,16 +27,6 @@ async fn act(server: &TestServer, learner: &str, path: &str, body: Value) -> Val
     res.json().await.expect("json")
 }
 
-async fn get_as(server: &TestServer, learner: &str, path: &str) -> reqwest::Response {
-    server
-        .http
-        .get(server.url(path))
-        .header("X-Learner", learner)
-        .send()
-        .await
-        .expect("GET")
-}
-
 async fn ws_upgrade(server: &TestServer, learner: &str) -> Result<Ws, tungstenite::Error> {
     let mut req = server.ws_url("/api/ws").into_client_request()?;
     req.headers_mut()
@@ -50,7 +40,8 @@ async fn ws_upgrade(server: &TestServer, learner: &str) -> Result<Ws, tungstenit
 async fn a_deploy_cuts_my_streams_then_answers_502_until_it_is_over() {
     let server = TestServer::start().await;
     let mut sse = Box::pin(
-        get_as(&server, "deployer", "/api/sse?topics=d")
+        server
+            .get_as("deployer", "/api/sse?topics=d")
             .await
             .bytes_stream(),
     );
@@ -95,7 +86,7 @@ async fn a_deploy_cuts_my_streams_then_answers_502_until_it_is_over() {
         "/api/sse?limit=1",
         resumed,
     ] {
-        let res = get_as(&server, "deployer", path).await;
+        let res = server.get_as("deployer", path).await;
         assert_eq!(res.status(), 502, "{path}");
         assert_eq!(res.headers()["content-type"], "application/problem+json");
         let retry: u64 = res.headers()["retry-after"]
@@ -112,7 +103,8 @@ async fn a_deploy_cuts_my_streams_then_answers_502_until_it_is_over() {
 
     // Nobody else notices.
     assert!(
-        get_as(&server, "bystander", "/api/poll")
+        server
+            .get_as("bystander", "/api/poll")
             .await
             .status()
             .is_success()
@@ -142,11 +134,14 @@ async fn a_deploy_cuts_my_streams_then_answers_502_until_it_is_over() {
         started.elapsed()
     );
     next_of_type(&mut back, "welcome").await;
-    assert_eq!(get_as(&server, "deployer", "/api/poll").await.status(), 200);
-    let res = get_as(&server, "deployer", "/api/sse?limit=1&last_event_id=0").await;
+    assert_eq!(server.get_as("deployer", "/api/poll").await.status(), 200);
+    let res = server
+        .get_as("deployer", "/api/sse?limit=1&last_event_id=0")
+        .await;
     assert_eq!(res.status(), 200, "SSE streams again");
 
-    let log: Value = get_as(&server, "deployer", "/api/traffic?transport=poll")
+    let log: Value = server
+        .get_as("deployer", "/api/traffic?transport=poll")
         .await
         .json()
         .await
@@ -235,7 +230,7 @@ async fn half_open_connections_go_silent_stay_open_and_are_closed_later() {
     let sse_query = "/api/sse?topics=h&heartbeat=1";
     let mut subscribed = Vec::new();
     for learner in ["frozen", "control"] {
-        let sse = watch_sse(get_as(&server, learner, sse_query).await.bytes_stream());
+        let sse = watch_sse(server.get_as(learner, sse_query).await.bytes_stream());
         let mut ws = server.ws_as(learner).await;
         send_json(&mut ws, json!({"type": "subscribe", "topics": ["h"]})).await;
         next_of_type(&mut ws, "ack").await;
@@ -291,7 +286,7 @@ async fn half_open_connections_go_silent_stay_open_and_are_closed_later() {
     assert!(frozen_sse.lock().expect("lock").ended.is_none());
 
     // A connection opened after the action works normally.
-    let fresh = watch_sse(get_as(&server, "frozen", sse_query).await.bytes_stream());
+    let fresh = watch_sse(server.get_as("frozen", sse_query).await.bytes_stream());
     // Frozen connections still hold their subscriptions: 2 frozen, 2 control, 1 fresh.
     server.wait_for_subscribers(5).await;
     let id = server.publish("h", json!({"after": "reconnect"})).await;

@@ -129,31 +129,19 @@ fn read_into(
     received
 }
 
-async fn sse(server: &TestServer, learner: &str, query: &str) -> reqwest::Response {
-    let res = server
-        .http
-        .get(server.url(&format!("/api/sse{query}")))
-        .header("X-Learner", learner)
-        .send()
-        .await
-        .expect("sse");
-    assert_eq!(res.status(), 200);
-    res
-}
-
 #[tokio::test]
 async fn an_sse_stream_stalls_until_4_kib_then_arrives_in_a_burst() {
     let server = TestServer::start().await;
     behind_the_proxy(&server).await;
     let published = Arc::new(Mutex::new(0));
-    let proxied = sse(&server, CORP, "?topics=burst&heartbeat=0").await;
+    let proxied = server.sse_as(CORP, "?topics=burst&heartbeat=0").await;
     assert!(
         proxied.headers()["via"]
             .to_str()
             .is_ok_and(|v| v.contains("corporate-proxy"))
     );
     let proxied = read_into(proxied.bytes_stream(), published.clone());
-    let direct = sse(&server, DIRECT, "?topics=burst&heartbeat=0").await;
+    let direct = server.sse_as(DIRECT, "?topics=burst&heartbeat=0").await;
     let mut direct = direct.bytes_stream();
     server.wait_for_subscribers(2).await;
 
@@ -220,10 +208,10 @@ async fn heartbeats_fill_the_buffer_too_and_the_end_of_the_stream_flushes_it() {
     let published = Arc::new(Mutex::new(0));
     let query = "?topics=quiet&heartbeat=1&duration=3";
     let proxied = read_into(
-        sse(&server, CORP, query).await.bytes_stream(),
+        server.sse_as(CORP, query).await.bytes_stream(),
         published.clone(),
     );
-    let direct = read_into(sse(&server, DIRECT, query).await.bytes_stream(), published);
+    let direct = read_into(server.sse_as(DIRECT, query).await.bytes_stream(), published);
     tokio::time::timeout(PATIENCE, async {
         while !(proxied.lock().expect("lock").ended && direct.lock().expect("lock").ended) {
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;

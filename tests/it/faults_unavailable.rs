@@ -7,42 +7,18 @@
 use crate::common::*;
 use serde_json::{Value, json};
 
-async fn set_faults(server: &TestServer, learner: &str, switches: Value) -> Value {
-    let res = server
-        .http
-        .put(server.url("/api/faults"))
-        .header("X-Learner", learner)
-        .json(&switches)
-        .send()
-        .await
-        .expect("PUT /api/faults");
-    assert_eq!(res.status(), 200);
-    res.json().await.expect("switches")
-}
-
-async fn get_as(server: &TestServer, learner: &str, path: &str) -> reqwest::Response {
-    server
-        .http
-        .get(server.url(path))
-        .header("X-Learner", learner)
-        .send()
-        .await
-        .expect("GET")
-}
-
 #[tokio::test]
 async fn my_long_polls_get_503_with_retry_after_until_i_turn_it_off() {
     let server = TestServer::start().await;
-    let on = set_faults(&server, "shed", json!({"long_poll_unavailable": true})).await;
+    let on = server
+        .set_faults("shed", json!({"long_poll_unavailable": true}))
+        .await;
     assert_eq!(on["long_poll_unavailable"], true);
 
     // Answered at once: no `since`, a 60 s timeout, and still no wait.
-    let res = tokio::time::timeout(
-        PATIENCE,
-        get_as(&server, "shed", "/api/long-poll?timeout=60"),
-    )
-    .await
-    .expect("the 503 came at once");
+    let res = tokio::time::timeout(PATIENCE, server.get_as("shed", "/api/long-poll?timeout=60"))
+        .await
+        .expect("the 503 came at once");
     assert_eq!(res.status(), 503);
     assert_eq!(res.headers()["retry-after"], "1");
     assert_eq!(res.headers()["content-type"], "application/problem+json");
@@ -56,16 +32,18 @@ async fn my_long_polls_get_503_with_retry_after_until_i_turn_it_off() {
     );
 
     // Only long-polls, and only mine.
-    assert_ne!(get_as(&server, "shed", "/api/poll").await.status(), 503);
-    let other = get_as(&server, "someone-else", "/api/long-poll?timeout=1").await;
+    assert_ne!(server.get_as("shed", "/api/poll").await.status(), 503);
+    let other = server
+        .get_as("someone-else", "/api/long-poll?timeout=1")
+        .await;
     assert_eq!(
         other.status(),
         204,
         "another learner's long-poll times out as usual"
     );
 
-    set_faults(&server, "shed", json!({})).await;
-    let back = get_as(&server, "shed", "/api/long-poll?timeout=1").await;
+    server.set_faults("shed", json!({})).await;
+    let back = server.get_as("shed", "/api/long-poll?timeout=1").await;
     assert_eq!(back.status(), 204, "the switch is off: a normal timeout");
 }
 

@@ -17,13 +17,7 @@ const BACKLOG: u64 = 50;
 const BACKLOG_AGE: Duration = Duration::from_millis(1500);
 
 async fn get_as(server: &TestServer, path: &str) -> reqwest::Response {
-    server
-        .http
-        .get(server.url(path))
-        .header("X-Learner", LEARNER)
-        .send()
-        .await
-        .expect("GET")
+    server.get_as(LEARNER, path).await
 }
 
 async fn entries_of(server: &TestServer, transport: &str) -> Vec<Value> {

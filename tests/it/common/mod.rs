@@ -2,6 +2,7 @@
 
 pub mod binary;
 pub mod grading;
+pub mod learner;
 pub mod proxy;
 pub mod redis_server;
 
