@@ -2,7 +2,6 @@
 // Usable on its own page and embeddable beside a lesson: mountTrafficPanel(el).
 
 import { getJson, sendJson } from "./api.js";
-import { followTraffic } from "./traffic-feed.js";
 import { curlLines } from "./curl-lines.js";
 import { el } from "./dom.js";
 import { bytes, clock, millis } from "./format.js";
@@ -115,17 +114,13 @@ export function mountTrafficPanel(root, { transport = "", compact = false } = {}
     }
     pause.textContent = paused ? "Resume" : "Pause";
   });
-  /** Drops what is shown (the log was cleared, or the server forgot it). */
-  const forget = () => {
+  clear.addEventListener("click", async () => {
+    await sendJson("DELETE", "/api/traffic");
     all.length = 0;
     held = [];
     chart.clear();
     rerender();
     refreshStats();
-  };
-  clear.addEventListener("click", async () => {
-    await sendJson("DELETE", "/api/traffic");
-    forget();
   });
 
   const refreshStats = async () => {
@@ -144,26 +139,27 @@ export function mountTrafficPanel(root, { transport = "", compact = false } = {}
   };
   setInterval(refreshStats, 2000);
 
-  let interrupted = false;
-  followTraffic({
-    limit: MAX_ROWS,
-    onEntry: add,
-    onPage: (page) => {
+  (async () => {
+    let since = 0;
+    try {
+      const page = await getJson("/api/traffic?limit=300");
+      for (const e of page.entries) add(e);
+      since = page.entries.at(-1)?.seq ?? 0;
       state.textContent = `Your learner id: ${page.learner}`;
       curl.setLearner(page.learner);
-      refreshStats();
-    },
-    onError: (err) => {
+    } catch (err) {
       state.textContent = `Could not load the log: ${err.message}`;
-      refreshStats();
-    },
-    onReset: forget,
-    onInterrupted: () => { interrupted = true; state.textContent = "Live updates interrupted; reconnecting…"; },
-    onLive: () => {
+    }
+    const source = new EventSource(`/api/traffic/stream?since=${since}`);
+    source.addEventListener("entry", (m) => add(JSON.parse(m.data)));
+    let interrupted = false;
+    source.onerror = () => { interrupted = true; state.textContent = "Live updates interrupted; reconnecting…"; };
+    source.onopen = () => {
       if (interrupted) state.textContent = "Live again.";
       interrupted = false;
-    },
-  });
+    };
+    refreshStats();
+  })();
 
   return { setFilter(t) { select.value = t; select.dispatchEvent(new Event("change")); } };
 }

@@ -2,33 +2,52 @@
 // traffic stream, with the four clients and a publish button beside it so
 // there is something to draw. Used by lesson 06 and the lab page.
 //
-// The diagram starts from the last minute of the log, then follows it live
-// (clients/traffic.js, which replays what a dropped stream missed).
+// The diagram starts from the last minute of the log, then follows
+// `GET /api/traffic/stream` from the newest entry it has. EventSource sends
+// Last-Event-ID when it reconnects, so a dropped stream replays what it
+// missed instead of leaving a hole in the picture.
 
-import { sendJson } from "../api.js";
+import { getJson, sendJson } from "../api.js";
 import { LongPollingClient, PollingClient, SseClient, WebSocketClient } from "../clients.js";
 import { SequenceDiagram } from "../sequence.js";
-import { followTraffic } from "../traffic-feed.js";
 import { button, el, status } from "./kit.js";
 
 const WINDOW_MS = 60_000;
 
-/** Draws the learner's log: the last `windowMs` of it, then live. Returns stop(). */
-function drawTraffic(diagram, state, windowMs) {
-  return followTraffic({
-    limit: 1000,
-    initial: (entries) => {
-      const newest = entries.at(-1)?.at_ms ?? 0;
-      return entries.filter((e) => e.at_ms > newest - windowMs);
-    },
-    onEntry: (e) => diagram.add(e),
-    onError: (err) => {
+/** Follows the learner's log: the last `windowMs` of it, then live. Returns stop(). */
+function followTraffic(diagram, state, windowMs) {
+  let source = null;
+  let stopped = false;
+  let lastSeq = 0;
+  const take = (e) => {
+    if (e.seq <= lastSeq) return; // already drawn (a replay after reconnecting)
+    lastSeq = e.seq;
+    diagram.add(e);
+  };
+  (async () => {
+    try {
+      const page = await getJson("/api/traffic?limit=1000");
+      const newest = page.entries.at(-1)?.at_ms ?? 0;
+      lastSeq = page.entries.at(-1)?.seq ?? 0;
+      for (const e of page.entries) if (e.at_ms > newest - windowMs) diagram.add(e);
+    } catch (err) {
       state.textContent = `Could not read your traffic log (${err.message}); drawing new traffic only.`;
-    },
-    onReset: () => diagram.clear(),
-    onLive: () => { state.textContent = "Drawing your traffic live."; },
-    onInterrupted: () => { state.textContent = "Live updates interrupted; the browser reconnects by itself…"; },
-  });
+    }
+    if (stopped) return;
+    source = new EventSource(`/api/traffic/stream?since=${lastSeq}`);
+    source.addEventListener("entry", (m) => take(JSON.parse(m.data)));
+    source.addEventListener("reset", () => {
+      // The server forgot the log (it restarted): its whole log follows.
+      lastSeq = 0;
+      diagram.clear();
+    });
+    source.onopen = () => { state.textContent = "Drawing your traffic live."; };
+    source.onerror = () => { state.textContent = "Live updates interrupted; the browser reconnects by itself…"; };
+  })();
+  return () => {
+    stopped = true;
+    source?.close();
+  };
 }
 
 export function mount(root) {
@@ -78,7 +97,7 @@ export function mount(root) {
   const box = el("div", { class: "seq-box" });
   root.append(el("div", { class: "widget-controls" }, toggle, publish), state, note, box);
   const diagram = new SequenceDiagram(box, { windowMs: WINDOW_MS });
-  const unfollow = drawTraffic(diagram, state, WINDOW_MS);
+  const unfollow = followTraffic(diagram, state, WINDOW_MS);
   return {
     diagram,
     startClients,
