@@ -3,7 +3,7 @@
 // records console errors and requests that leave the server's origin.
 
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, openSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
@@ -19,9 +19,12 @@ const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 /** Starts the server; resolves with { base, stop }. */
 export async function startServer(args = []) {
   // --ephemeral: no progress file, so runs never share (or touch the user's) progress.
+  // PLAYGROUND_LOG_DIR: each server's log (at RUST_LOG, default info) in its own file, to debug a failing run.
+  const logDir = process.env.PLAYGROUND_LOG_DIR;
+  const log = logDir ? openSync(path.join(logDir, `server-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.log`), "w") : "inherit";
   const child = spawn(binary, ["--port", "0", "--feeds-paused", "--ephemeral", ...args], {
-    stdio: ["ignore", "pipe", "inherit"],
-    env: { ...process.env, RUST_LOG: "warn" },
+    stdio: ["ignore", "pipe", log],
+    env: { ...process.env, RUST_LOG: logDir ? (process.env.RUST_LOG ?? "info") : "warn" },
   });
   const lines = createInterface({ input: child.stdout });
   const port = await new Promise((resolve, reject) => {

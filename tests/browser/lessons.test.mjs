@@ -16,6 +16,7 @@
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { newLearner, screenshots, startBrowser, startServer } from "./harness.mjs";
 
@@ -59,6 +60,9 @@ async function openStep(page, base, slug, step) {
 /** Plays the step with "show me", skipping the reading pauses, until it is watched or the script ends. */
 async function showMe(page, base, slug, step) {
   await page.click("#play");
+  // The page records "show me" before it starts playing: until then the
+  // Pause button is disabled as it is after the end, so wait for the start.
+  await page.waitForFunction(() => document.querySelector("#play")?.textContent.includes("Replay"));
   const skipper = setInterval(() => {
     page.evaluate(() => {
       if (document.querySelector("#narration")?.dataset.action === "say") document.querySelector("#play-next")?.click();
@@ -77,7 +81,10 @@ async function perform(page, action) {
   const pane = page.locator("#live-pane");
   const control = async (selector, what) => {
     const c = pane.locator(selector).first();
-    if (await c.count() === 0) throw new Error(`no control in the live pane for "${what}" (${selector})`);
+    // Some controls appear once the pane has loaded what they act on (the feeds).
+    await c.waitFor({ timeout: 10000 }).catch(() => {
+      throw new Error(`no control in the live pane for "${what}" (${selector})`);
+    });
     return c;
   };
   switch (action.action) {
@@ -285,6 +292,11 @@ async function walkLesson(slug) {
         if (step.predict) await page.locator(".predict-result", { hasText: "You predicted 7" }).waitFor();
       } catch (err) {
         await page.screenshot({ path: path.join(screenshots, `failed-${slug}-${step.id}.png`) });
+        if (process.env.PLAYGROUND_LOG_DIR) {
+          const traffic = await (await page.request.get(`${server.base}/api/traffic?limit=500`)).text();
+          const progress = await (await page.request.get(`${server.base}/api/lessons/${slug}/progress`)).text();
+          writeFileSync(path.join(process.env.PLAYGROUND_LOG_DIR, `failed-${slug}-${step.id}.json`), `${traffic}\n${progress}\n`);
+        }
         throw new Error(`${where}: ${err.message}`);
       }
     }
