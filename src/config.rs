@@ -172,6 +172,34 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(10..=10_000_000))]
     pub traffic_per_learner: u64,
 
+    /// Traffic-log entries the learners of one client address keep once the
+    /// log is full (an address over it loses its own oldest entries, not others').
+    #[arg(long, env = "PLAYGROUND_TRAFFIC_PER_ADDRESS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(10..=10_000_000))]
+    pub traffic_per_address: u64,
+
+    /// Most learners one client address keeps progress, challenge attempts,
+    /// best scores and traffic logs for; a new one pushes out that address's
+    /// least recently active learner (never another address's).
+    #[arg(long, env = "PLAYGROUND_LEARNERS_PER_ADDRESS", default_value_t = 256,
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub learners_per_address: u64,
+
+    /// Learners one client address may create per minute in those stores
+    /// (0 = no limit); more get `429`. A browser is one learner.
+    #[arg(
+        long,
+        env = "PLAYGROUND_NEW_LEARNERS_PER_MINUTE",
+        default_value_t = 120
+    )]
+    pub new_learners_per_minute: u32,
+
+    /// Hours a learner's progress, attempts and traffic are kept in memory
+    /// after their last request (saved progress stays in the progress file).
+    #[arg(long, env = "PLAYGROUND_LEARNER_IDLE_HOURS", default_value_t = 24,
+          value_parser = clap::value_parser!(u64).range(1..=8760))]
+    pub learner_idle_hours: u64,
+
     /// Turn the traffic log off (nothing is measured or kept).
     #[arg(long, env = "PLAYGROUND_NO_TRAFFIC_LOG")]
     pub no_traffic_log: bool,
@@ -262,6 +290,7 @@ impl Config {
             // budgets are tested where a test sets them.
             publish_rate_per_address: 1_000_000,
             publish_rate_total: 1_000_000,
+            new_learners_per_minute: 0,
             ..Config::default()
         }
     }

@@ -18,7 +18,8 @@
 //!   them per address, and tells a handler when its client hung up.
 //! - [`problem`] turns every error into an RFC 9457 problem document (every
 //!   layer answers with it); [`text`] is the string type request bodies use;
-//!   [`origin`] is the one same-origin rule.
+//!   [`origin`] is the one same-origin rule; [`learner_table`] bounds every
+//!   per-learner store by count, client address and idle time.
 //! - [`config`] lists every tunable; [`shutdown`] is the one signal
 //!   long-lived work watches; [`memory`] gives free pages back to the OS.
 //!
@@ -55,6 +56,7 @@ pub mod feed;
 pub mod grader;
 pub mod hub;
 pub mod lab;
+pub mod learner_table;
 pub mod lessons;
 pub mod limits;
 pub mod memory;

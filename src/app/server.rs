@@ -28,7 +28,7 @@ use crate::app::state::AppState;
 use crate::config::Config;
 use crate::grader::api::GraderApi;
 use crate::lab::LabApi;
-use crate::lab::challenges::ChallengesApi;
+use crate::lab::challenges_api::ChallengesApi;
 use crate::lab::cluster::ClusterLabApi;
 use crate::lab::faults::FaultsApi;
 use crate::lab::faults::gate::FaultGate;

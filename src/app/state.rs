@@ -23,12 +23,13 @@ use crate::lab::cluster::{ClusterLab, OwnBinary};
 use crate::lab::faults::Faults;
 use crate::lab::load::LoadLab;
 use crate::lab::storm::StormLab;
+use crate::learner_table::TableLimits;
 use crate::lessons::Library;
 use crate::lessons::progress::ProgressStore;
 use crate::limits::PublishLimits;
 use crate::shutdown::Shutdown;
 use crate::storage::{Keeping, Storage};
-use crate::traffic::TrafficLog;
+use crate::traffic::{LogLimits, TrafficLog};
 use crate::transports::context::TransportContext;
 
 use super::startup::StartupError;
@@ -159,8 +160,12 @@ impl AppState {
             shutdown.token(),
         );
         let traffic = TrafficLog::new(
-            config.traffic_log_size as usize,
-            config.traffic_per_learner as usize,
+            LogLimits {
+                capacity: config.traffic_log_size as usize,
+                per_learner: config.traffic_per_learner as usize,
+                per_address: config.traffic_per_address as usize,
+                idle_expiry: learner_limits(&config).idle_expiry,
+            },
             !config.no_traffic_log,
         );
         let drops: Arc<Drops> = Arc::default();
@@ -172,7 +177,7 @@ impl AppState {
                 traffic.clone(),
             )),
             faults: Arc::default(),
-            challenges: Arc::new(storage.challenges()),
+            challenges: Arc::new(storage.challenges(learner_limits(&config))),
             limits: Arc::new(PublishLimits::new(&config)),
             peers: PeerWatch::default(),
             grader: Arc::new(Grader::new(config.grader_allow_remote)),
@@ -189,7 +194,7 @@ impl AppState {
             storm_lab: StormLab::new(addr, drops.clone(), shutdown.clone()),
             connections,
             lessons,
-            progress: Arc::new(storage.progress()),
+            progress: Arc::new(storage.progress(learner_limits(&config))),
             keeping: Arc::new(storage.keeping),
             drops,
             traffic,
@@ -200,5 +205,15 @@ impl AppState {
             chat,
             shutdown,
         })
+    }
+}
+
+/// How many learners each per-learner store keeps, from the flags.
+pub fn learner_limits(config: &Config) -> TableLimits {
+    TableLimits {
+        per_address: usize::try_from(config.learners_per_address).unwrap_or(usize::MAX),
+        new_per_minute: config.new_learners_per_minute,
+        idle_expiry: std::time::Duration::from_secs(config.learner_idle_hours * 3600),
+        ..TableLimits::DEFAULT
     }
 }

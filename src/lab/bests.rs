@@ -6,14 +6,16 @@
 //! the learner's record and is saved through [`Persist`] on every
 //! improvement, loaded on the learner's first use after a restart.
 //!
-//! Bounded: the learners first seen longest ago are forgotten first (from
-//! memory only; the file has its own bound).
+//! Bounded in memory by a [`LearnerTable`] (per client address, idle
+//! expiry); the file has its own bound.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-/// Most learners whose best scores are held in memory.
-const MAX_LEARNERS: usize = 10_000;
+use tokio::time::Instant;
+
+use crate::learner_table::{LearnerTable, TableLimits, TooManyNewLearners};
+use crate::traffic::Learner;
 
 /// One learner's best scores: challenge id → score (lower is better).
 pub type Bests = BTreeMap<String, u64>;
@@ -26,71 +28,64 @@ pub trait Persist: Send + Sync {
     fn load(&self, learner: &str) -> Option<Bests>;
 }
 
-#[derive(Default)]
-struct Inner {
-    learners: HashMap<Arc<str>, Bests>,
-    recent: VecDeque<Arc<str>>,
-}
-
-#[derive(Default)]
 pub struct BestScores {
-    inner: Mutex<Inner>,
+    table: Mutex<LearnerTable<Bests>>,
     persist: Option<Arc<dyn Persist>>,
 }
 
+impl Default for BestScores {
+    fn default() -> Self {
+        BestScores::new(TableLimits::DEFAULT, None)
+    }
+}
+
 impl BestScores {
-    /// Best scores saved through `persist` on every improvement and loaded from it on first use.
-    pub fn persistent(persist: Arc<dyn Persist>) -> Self {
+    /// Best scores bounded by `limits`; with `persist`, saved on every
+    /// improvement and loaded from it on a learner's first use.
+    pub fn new(limits: TableLimits, persist: Option<Arc<dyn Persist>>) -> Self {
         BestScores {
-            inner: Mutex::default(),
-            persist: Some(persist),
+            table: Mutex::new(LearnerTable::new(limits)),
+            persist,
         }
     }
 
-    fn inner(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    fn table(&self) -> MutexGuard<'_, LearnerTable<Bests>> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The learner's scores in memory, loaded if this process has not seen them yet.
-    fn learner<'a>(&self, inner: &'a mut Inner, learner: &Arc<str>) -> &'a mut Bests {
-        if !inner.learners.contains_key(learner) {
-            while inner.learners.len() >= MAX_LEARNERS {
-                let Some(old) = inner.recent.pop_front() else {
-                    break;
-                };
-                inner.learners.remove(&old);
-            }
-            inner.recent.push_back(learner.clone());
-            let saved = self
-                .persist
-                .as_ref()
-                .and_then(|p| p.load(learner))
-                .unwrap_or_default();
-            inner.learners.insert(learner.clone(), saved);
-        }
-        inner.learners.entry(learner.clone()).or_default()
+    fn load(&self, learner: &str) -> Bests {
+        self.persist
+            .as_ref()
+            .and_then(|p| p.load(learner))
+            .unwrap_or_default()
     }
 
     /// The learner's best score for a challenge once `score` (a solved
-    /// attempt's, if any) is counted; saved when it beat the best.
+    /// attempt's, if any) is counted; saved when it beat the best. Without
+    /// a score it only looks (a learner not in memory is not admitted).
     pub fn best_after(
         &self,
-        learner: &Arc<str>,
+        who: &Learner,
         challenge: &str,
         score: Option<u64>,
-    ) -> Option<u64> {
-        let mut inner = self.inner();
-        let bests = self.learner(&mut inner, learner);
-        let best = bests.get(challenge).copied();
-        match (best, score) {
-            (Some(best), Some(score)) if best <= score => Some(best),
-            (best, None) => best,
-            (_, Some(score)) => {
+    ) -> Result<Option<u64>, TooManyNewLearners> {
+        let mut table = self.table();
+        let Some(score) = score else {
+            let kept = table
+                .get_mut(&who.id, Instant::now())
+                .map(|b| b.get(challenge).copied());
+            drop(table);
+            return Ok(kept.unwrap_or_else(|| self.load(&who.id).get(challenge).copied()));
+        };
+        let bests = table.admit(&who.id, who.address, Instant::now(), || self.load(&who.id))?;
+        match bests.get(challenge).copied() {
+            Some(best) if best <= score => Ok(Some(best)),
+            _ => {
                 bests.insert(challenge.to_owned(), score);
                 if let Some(persist) = &self.persist {
-                    persist.save(learner, bests);
+                    persist.save(&who.id, bests);
                 }
-                Some(score)
+                Ok(Some(score))
             }
         }
     }
@@ -99,6 +94,7 @@ impl BestScores {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[derive(Default)]
     struct Memory(Mutex<HashMap<String, Bests>>);
@@ -118,28 +114,29 @@ mod tests {
     #[test]
     fn only_a_better_score_replaces_the_best() {
         let scores = BestScores::default();
-        let me: Arc<str> = "me".into();
-        assert_eq!(scores.best_after(&me, "golf", None), None);
-        assert_eq!(scores.best_after(&me, "golf", Some(3)), Some(3));
+        let me = Learner::new("me", None);
+        assert_eq!(scores.best_after(&me, "golf", None), Ok(None));
+        assert_eq!(scores.best_after(&me, "golf", Some(3)), Ok(Some(3)));
         assert_eq!(
             scores.best_after(&me, "golf", Some(5)),
-            Some(3),
+            Ok(Some(3)),
             "lower is better"
         );
-        assert_eq!(scores.best_after(&me, "golf", Some(1)), Some(1));
-        assert_eq!(scores.best_after(&me, "golf", None), Some(1));
-        assert_eq!(scores.best_after(&"you".into(), "golf", None), None);
+        assert_eq!(scores.best_after(&me, "golf", Some(1)), Ok(Some(1)));
+        assert_eq!(scores.best_after(&me, "golf", None), Ok(Some(1)));
+        let you = Learner::new("you", None);
+        assert_eq!(scores.best_after(&you, "golf", None), Ok(None));
     }
 
     #[test]
     fn improvements_are_saved_and_a_new_store_loads_them() {
         let disk = Arc::new(Memory::default());
-        let me: Arc<str> = "me".into();
-        let first = BestScores::persistent(disk.clone());
-        first.best_after(&me, "golf", Some(4));
-        first.best_after(&me, "drop", Some(250));
-        let second = BestScores::persistent(disk);
-        assert_eq!(second.best_after(&me, "golf", None), Some(4));
-        assert_eq!(second.best_after(&me, "drop", None), Some(250));
+        let me = Learner::new("me", None);
+        let first = BestScores::new(TableLimits::DEFAULT, Some(disk.clone()));
+        first.best_after(&me, "golf", Some(4)).expect("admitted");
+        first.best_after(&me, "drop", Some(250)).expect("admitted");
+        let second = BestScores::new(TableLimits::DEFAULT, Some(disk));
+        assert_eq!(second.best_after(&me, "golf", None), Ok(Some(4)));
+        assert_eq!(second.best_after(&me, "drop", None), Ok(Some(250)));
     }
 }

@@ -3,22 +3,16 @@
 //! solution. The best score per learner is kept ([`super::bests`]).
 //!
 //! Each challenge is a goal text plus a judge: a function from the entries
-//! recorded since the start to a [`Verdict`].
+//! recorded since the start to a [`Verdict`]. The routes are in
+//! [`super::challenges_api`].
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
-use poem_openapi::{Enum, Object, OpenApi};
-
 use super::bests::{self, BestScores};
-use super::faults::{FaultSwitches, Faults};
-use crate::problem::ApiError;
-use crate::traffic::{CloseReason, Direction, Entry, EntryKind, Learner, TrafficLog, Transport};
-
-/// Most (learner, challenge) attempts remembered.
-const MAX_ATTEMPTS: usize = 20_000;
+use super::faults::FaultSwitches;
+use crate::learner_table::{LearnerTable, TableLimits};
+use crate::traffic::{CloseReason, Direction, Entry, EntryKind, Transport};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -39,7 +33,7 @@ pub struct Challenge {
     pub score_unit: &'static str,
     pub hint: &'static str,
     pub solution: &'static str,
-    judge: fn(&Evidence) -> Verdict,
+    pub(super) judge: fn(&Evidence) -> Verdict,
 }
 
 /// What a judge gets to look at.
@@ -297,193 +291,41 @@ fn judge_drop_and_resume(ev: &Evidence) -> Verdict {
 }
 
 #[derive(Debug, Clone, Copy, Default)]
-struct Attempt {
+pub(super) struct Attempt {
     /// Only entries after this `seq` count.
-    start_seq: Option<u64>,
-    started_ms: u64,
+    pub(super) start_seq: Option<u64>,
+    pub(super) started_ms: u64,
 }
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default()
 }
 
-#[derive(Default)]
+/// Every learner's attempts (challenge id → where "start" was pressed) and best scores.
 pub struct Challenges {
-    attempts: Mutex<HashMap<(Arc<str>, &'static str), Attempt>>,
-    bests: BestScores,
+    attempts: Mutex<LearnerTable<HashMap<&'static str, Attempt>>>,
+    pub(super) bests: BestScores,
+}
+
+impl Default for Challenges {
+    fn default() -> Self {
+        Challenges::new(TableLimits::DEFAULT, None)
+    }
 }
 
 impl Challenges {
-    /// Challenges whose best scores are saved through `persist`.
-    pub fn persistent(persist: Arc<dyn bests::Persist>) -> Self {
+    /// Challenges bounded by `limits`, their best scores saved through `persist` if given.
+    pub fn new(limits: TableLimits, persist: Option<Arc<dyn bests::Persist>>) -> Self {
         Challenges {
-            attempts: Mutex::default(),
-            bests: BestScores::persistent(persist),
+            attempts: Mutex::new(LearnerTable::new(limits)),
+            bests: BestScores::new(limits, persist),
         }
     }
 
-    fn attempts(&self) -> MutexGuard<'_, HashMap<(Arc<str>, &'static str), Attempt>> {
+    pub(super) fn attempts(&self) -> MutexGuard<'_, LearnerTable<HashMap<&'static str, Attempt>>> {
         self.attempts.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[oai(rename_all = "snake_case")]
-pub enum State {
-    /// Not started (or reset).
-    Idle,
-    Pending,
-    Solved,
-    Failed,
-}
-
-#[derive(Debug, Object)]
-pub struct ChallengeStatus {
-    pub id: String,
-    pub title: String,
-    pub goal: String,
-    pub score_unit: String,
-    pub hint: String,
-    pub solution: String,
-    pub state: State,
-    /// What the judge says about the current attempt.
-    pub message: String,
-    /// This attempt's score, when solved (lower is better).
-    #[oai(nullable)]
-    pub score: Option<u64>,
-    /// Your best score so far.
-    #[oai(nullable)]
-    pub best: Option<u64>,
-}
-
-pub struct ChallengesApi {
-    pub challenges: Arc<Challenges>,
-    pub traffic: TrafficLog,
-    pub faults: Arc<Faults>,
-}
-
-impl ChallengesApi {
-    fn find(id: &str) -> Result<&'static Challenge, ApiError> {
-        CHALLENGES
-            .iter()
-            .find(|c| c.id == id)
-            .ok_or_else(|| ApiError::not_found(format!("There is no challenge called {id:?}.")))
-    }
-
-    fn status(&self, learner: &Arc<str>, c: &'static Challenge) -> ChallengeStatus {
-        let attempt = self
-            .challenges
-            .attempts()
-            .get(&(learner.clone(), c.id))
-            .copied()
-            .unwrap_or_default();
-        let (state, message, score) = match attempt.start_seq {
-            None => (State::Idle, "Press start, then go.".to_owned(), None),
-            Some(start) => {
-                let entries = self.traffic.entries(learner, None, start, usize::MAX);
-                let evidence = Evidence {
-                    entries: &entries,
-                    faults: self.faults.of(learner),
-                    started_ms: attempt.started_ms,
-                    now_ms: now_ms(),
-                };
-                match (c.judge)(&evidence) {
-                    Verdict::Pending(m) => (State::Pending, m, None),
-                    Verdict::Failed(m) => (State::Failed, m, None),
-                    Verdict::Solved { score, message } => (State::Solved, message, Some(score)),
-                }
-            }
-        };
-        let best = self.challenges.bests.best_after(learner, c.id, score);
-        ChallengeStatus {
-            id: c.id.into(),
-            title: c.title.into(),
-            goal: c.goal.into(),
-            score_unit: c.score_unit.into(),
-            hint: c.hint.into(),
-            solution: c.solution.into(),
-            state,
-            message,
-            score,
-            best,
-        }
-    }
-
-    fn set_start(&self, learner: &Arc<str>, c: &'static Challenge, start: Option<u64>) {
-        let mut attempts = self.challenges.attempts();
-        if attempts.len() >= MAX_ATTEMPTS && !attempts.contains_key(&(learner.clone(), c.id)) {
-            // Forget idle attempts first; bounded whatever clients do.
-            attempts.retain(|_, a| a.start_seq.is_some());
-            if attempts.len() >= MAX_ATTEMPTS {
-                attempts.clear();
-            }
-        }
-        let attempt = attempts.entry((learner.clone(), c.id)).or_default();
-        attempt.start_seq = start;
-        attempt.started_ms = now_ms();
-    }
-}
-
-#[OpenApi]
-impl ChallengesApi {
-    /// The challenges, with my state and best scores
-    #[oai(path = "/lab/challenges", method = "get", tag = "super::LabTags::Lab")]
-    async fn list(&self, learner: Learner) -> Json<Vec<ChallengeStatus>> {
-        Json(
-            CHALLENGES
-                .iter()
-                .map(|c| self.status(&learner.id, c))
-                .collect(),
-        )
-    }
-
-    /// One challenge, judged now from my traffic since I started it
-    #[oai(
-        path = "/lab/challenges/:id",
-        method = "get",
-        tag = "super::LabTags::Lab"
-    )]
-    async fn get(
-        &self,
-        learner: Learner,
-        id: Path<String>,
-    ) -> Result<Json<ChallengeStatus>, ApiError> {
-        let c = Self::find(&id)?;
-        Ok(Json(self.status(&learner.id, c)))
-    }
-
-    /// Start (or restart) a challenge: only traffic from now on counts
-    #[oai(
-        path = "/lab/challenges/:id/start",
-        method = "post",
-        tag = "super::LabTags::Lab"
-    )]
-    async fn start(
-        &self,
-        learner: Learner,
-        id: Path<String>,
-    ) -> Result<Json<ChallengeStatus>, ApiError> {
-        let c = Self::find(&id)?;
-        self.set_start(&learner.id, c, Some(self.traffic.last_seq()));
-        Ok(Json(self.status(&learner.id, c)))
-    }
-
-    /// Reset a challenge (the best score stays)
-    #[oai(
-        path = "/lab/challenges/:id/reset",
-        method = "post",
-        tag = "super::LabTags::Lab"
-    )]
-    async fn reset(
-        &self,
-        learner: Learner,
-        id: Path<String>,
-    ) -> Result<Json<ChallengeStatus>, ApiError> {
-        let c = Self::find(&id)?;
-        self.set_start(&learner.id, c, None);
-        Ok(Json(self.status(&learner.id, c)))
     }
 }

@@ -22,6 +22,7 @@
 
 pub mod bests;
 pub mod challenges;
+pub mod challenges_api;
 pub mod cluster;
 pub mod faults;
 pub mod load;

@@ -7,16 +7,18 @@
 //! predictions are kept so the lesson list can tell solved-on-your-own from
 //! solved-with-help.
 //!
-//! Bounded: the least recently active learners are forgotten first, and
-//! every per-learner map is keyed by the lessons' own slugs and step ids.
+//! Bounded: learners live in a [`LearnerTable`] (per client address, idle
+//! expiry, new learners a minute), and every per-learner map is keyed by
+//! the lessons' own slugs and step ids.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 
-/// Most learners remembered.
-const MAX_LEARNERS: usize = 10_000;
+use crate::learner_table::{LearnerTable, TableLimits, TooManyNewLearners};
+use crate::traffic::Learner;
 
 /// A learner's whole progress: lesson slug → lesson state.
 pub type LearnerProgress = BTreeMap<String, LessonState>;
@@ -111,97 +113,91 @@ pub trait Persist: Send + Sync {
     fn load(&self, learner: &str) -> Option<LearnerProgress>;
 }
 
-#[derive(Default)]
-struct Inner {
-    learners: HashMap<Arc<str>, LearnerProgress>,
-    recent: VecDeque<Arc<str>>,
-}
-
-#[derive(Default)]
+/// The lesson progress of every learner this process has seen lately.
 pub struct ProgressStore {
-    inner: Mutex<Inner>,
+    table: Mutex<LearnerTable<LearnerProgress>>,
     persist: Option<Arc<dyn Persist>>,
 }
 
+impl Default for ProgressStore {
+    fn default() -> Self {
+        ProgressStore::new(TableLimits::DEFAULT, None)
+    }
+}
+
 impl ProgressStore {
-    /// A store that saves every change through `persist` and loads learners from it on first use.
-    pub fn persistent(persist: Arc<dyn Persist>) -> Self {
+    /// A store bounded by `limits`; with `persist`, every change is saved
+    /// and a learner not in memory is loaded from it.
+    pub fn new(limits: TableLimits, persist: Option<Arc<dyn Persist>>) -> Self {
         ProgressStore {
-            inner: Mutex::default(),
-            persist: Some(persist),
+            table: Mutex::new(LearnerTable::new(limits)),
+            persist,
         }
     }
 
-    fn inner(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    fn table(&self) -> MutexGuard<'_, LearnerTable<LearnerProgress>> {
+        self.table.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The learner's progress in memory, loaded from disk if this process
-    /// has not seen them yet, making room by forgetting the least recent.
-    fn learner<'a>(&self, inner: &'a mut Inner, learner: &Arc<str>) -> &'a mut LearnerProgress {
-        if !inner.learners.contains_key(learner) {
-            inner.recent.push_back(learner.clone());
-            while inner.learners.len() >= MAX_LEARNERS {
-                let Some(old) = inner.recent.pop_front() else {
-                    break;
-                };
-                inner.learners.remove(&old);
-            }
-            let mut saved = self
-                .persist
-                .as_ref()
-                .and_then(|p| p.load(learner))
-                .unwrap_or_default();
-            // Windows opened in an earlier run name that run's traffic log;
-            // this run's log starts empty, so all of it came after them.
-            // (Answers are ordered by the lesson's own clock, which is saved.)
-            for step in saved.values_mut().flat_map(|l| l.steps.values_mut()) {
-                step.entered_seq = 0;
-            }
-            inner.learners.insert(learner.clone(), saved);
+    /// A learner's saved progress, as this run reads it.
+    fn load(&self, learner: &str) -> LearnerProgress {
+        let mut saved = self
+            .persist
+            .as_ref()
+            .and_then(|p| p.load(learner))
+            .unwrap_or_default();
+        // Windows opened in an earlier run name that run's traffic log;
+        // this run's log starts empty, so all of it came after them.
+        // (Answers are ordered by the lesson's own clock, which is saved.)
+        for step in saved.values_mut().flat_map(|l| l.steps.values_mut()) {
+            step.entered_seq = 0;
         }
-        inner.learners.entry(learner.clone()).or_default()
+        saved
     }
 
     /// Runs `f` on a learner's state for a lesson (created empty on first
-    /// use) and saves the result if `f` changed it.
+    /// use) and saves the result if `f` changed it. A learner new to this
+    /// process is admitted as [`LearnerTable::admit`] says, or refused.
     pub fn update<R>(
         &self,
-        learner: &Arc<str>,
+        who: &Learner,
         slug: &str,
         f: impl FnOnce(&mut LessonState) -> R,
-    ) -> R {
-        let mut inner = self.inner();
-        let progress = self.learner(&mut inner, learner);
+    ) -> Result<R, TooManyNewLearners> {
+        let mut table = self.table();
+        let progress = table.admit(&who.id, who.address, Instant::now(), || self.load(&who.id))?;
         let before = progress.get(slug).cloned();
         let state = progress.entry(slug.to_owned()).or_default();
         let result = f(state);
         if before.as_ref() != Some(state)
             && let Some(persist) = &self.persist
         {
-            persist.save(learner, progress);
+            persist.save(&who.id, progress);
         }
-        result
+        Ok(result)
     }
 
-    /// A copy of a learner's state for a lesson (empty if they never started it).
-    pub fn get(&self, learner: &Arc<str>, slug: &str) -> LessonState {
-        let mut inner = self.inner();
-        self.learner(&mut inner, learner)
-            .get(slug)
-            .cloned()
-            .unwrap_or_default()
+    /// A copy of a learner's state for a lesson (empty if they never started
+    /// it). Only looks: a learner not in memory is read, not admitted.
+    pub fn get(&self, learner: &str, slug: &str) -> LessonState {
+        let mut table = self.table();
+        if let Some(progress) = table.get_mut(learner, Instant::now()) {
+            return progress.get(slug).cloned().unwrap_or_default();
+        }
+        drop(table);
+        self.load(learner).remove(slug).unwrap_or_default()
     }
 
     /// Starts a lesson over: every step, answer and prediction forgotten.
-    pub fn reset(&self, learner: &Arc<str>, slug: &str) {
-        self.update(learner, slug, |s| *s = LessonState::default());
+    pub fn reset(&self, who: &Learner, slug: &str) -> Result<(), TooManyNewLearners> {
+        self.update(who, slug, |s| *s = LessonState::default())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[derive(Default)]
     struct Memory(Mutex<HashMap<String, LearnerProgress>>);
@@ -221,32 +217,35 @@ mod tests {
     #[test]
     fn steps_are_kept_per_learner_and_reset_forgets_them() {
         let store = ProgressStore::default();
-        let me: Arc<str> = "me".into();
-        let you: Arc<str> = "you".into();
-        store.update(&me, "polling", |s| {
-            s.steps.entry("a".into()).or_default().done = true;
-        });
-        assert!(store.get(&me, "polling").steps["a"].done);
-        assert!(store.get(&you, "polling").steps.is_empty());
-        store.reset(&me, "polling");
-        assert!(store.get(&me, "polling").steps.is_empty());
+        let me = Learner::new("me", None);
+        store
+            .update(&me, "polling", |s| {
+                s.steps.entry("a".into()).or_default().done = true;
+            })
+            .expect("admitted");
+        assert!(store.get("me", "polling").steps["a"].done);
+        assert!(store.get("you", "polling").steps.is_empty());
+        store.reset(&me, "polling").expect("admitted");
+        assert!(store.get("me", "polling").steps.is_empty());
     }
 
     #[test]
     fn a_persistent_store_saves_changes_and_a_new_store_loads_them() {
         let disk = Arc::new(Memory::default());
-        let me: Arc<str> = "me".into();
-        let first = ProgressStore::persistent(disk.clone());
-        first.update(&me, "sse", |s| {
-            let step = s.steps.entry("b".into()).or_default();
-            step.hints_used = 2;
-            step.prediction = Some(Prediction {
-                value: 12.0,
-                measured: None,
-            });
-        });
-        let second = ProgressStore::persistent(disk);
-        let step = &second.get(&me, "sse").steps["b"];
+        let me = Learner::new("me", None);
+        let first = ProgressStore::new(TableLimits::DEFAULT, Some(disk.clone()));
+        first
+            .update(&me, "sse", |s| {
+                let step = s.steps.entry("b".into()).or_default();
+                step.hints_used = 2;
+                step.prediction = Some(Prediction {
+                    value: 12.0,
+                    measured: None,
+                });
+            })
+            .expect("admitted");
+        let second = ProgressStore::new(TableLimits::DEFAULT, Some(disk));
+        let step = &second.get("me", "sse").steps["b"];
         assert_eq!(step.hints_used, 2);
         assert!(step.helped());
         assert_eq!(step.prediction.as_ref().map(|p| p.value), Some(12.0));

@@ -28,6 +28,7 @@ use records::{Limits, Names, Records};
 
 use crate::lab::bests::{self, Bests};
 use crate::lab::challenges::Challenges;
+use crate::learner_table::TableLimits;
 use crate::lessons::progress::{self, LearnerProgress, ProgressStore};
 
 /// Learners whose records the file keeps; the one written longest ago goes first.
@@ -83,20 +84,22 @@ impl Storage {
         Ok(Storage { keeping, tables })
     }
 
-    /// The lesson progress store, saving to the file when there is one.
-    pub fn progress(&self) -> ProgressStore {
-        match &self.tables {
-            Some(t) => ProgressStore::persistent(t.progress.clone()),
-            None => ProgressStore::default(),
-        }
+    /// The lesson progress store, bounded by `limits`, saving to the file when there is one.
+    pub fn progress(&self, limits: TableLimits) -> ProgressStore {
+        let persist = self
+            .tables
+            .as_ref()
+            .map(|t| t.progress.clone() as Arc<dyn progress::Persist>);
+        ProgressStore::new(limits, persist)
     }
 
-    /// The challenges, their best scores saved to the file when there is one.
-    pub fn challenges(&self) -> Challenges {
-        match &self.tables {
-            Some(t) => Challenges::persistent(t.bests.clone()),
-            None => Challenges::default(),
-        }
+    /// The challenges, bounded by `limits`, their best scores saved to the file when there is one.
+    pub fn challenges(&self, limits: TableLimits) -> Challenges {
+        let persist = self
+            .tables
+            .as_ref()
+            .map(|t| t.bests.clone() as Arc<dyn bests::Persist>);
+        Challenges::new(limits, persist)
     }
 }
 

@@ -96,7 +96,7 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         let asked = Asked::read(req);
         let tap = Tap::new(
             self.log.clone(),
-            learner.id.clone(),
+            learner.clone(),
             transport,
             connection,
             asked.actor,
@@ -151,7 +151,7 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         let mut entry = call.entry(EntryKind::Opened, resp);
         entry.bytes_down = head;
         call.tap.opened(call.asked.bytes_up, head);
-        self.log.record(&call.learner.id, entry);
+        self.log.record(&call.learner, entry);
     }
 
     /// A plain request and its whole answer, read to be measured.
@@ -179,10 +179,9 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         call.tap.take_answer().write_to(&mut entry);
         if answered_poll {
             // The next poll of this learner listens from here.
-            self.log
-                .record_answer(&call.learner.id, entry, call.arrived);
+            self.log.record_answer(&call.learner, entry, call.arrived);
         } else {
-            self.log.record(&call.learner.id, entry);
+            self.log.record(&call.learner, entry);
         }
         resp.set_body(Body::from_bytes(body));
         resp

@@ -3,6 +3,8 @@
 //! send the cookie with fetch, EventSource, WebSocket handshakes and Swagger
 //! UI's "Try it out", so a learner's whole session lands in one log.
 
+use std::net::IpAddr;
+
 use futures_util::FutureExt;
 use poem::http::header;
 use poem::{
@@ -19,6 +21,9 @@ pub struct Learner {
     pub id: std::sync::Arc<str>,
     /// The `Set-Cookie` value this answer will carry, if the learner is new.
     pub set_cookie: Option<String>,
+    /// The client address the request came from: what per-learner stores
+    /// count learners by (a client can rename itself, not its address).
+    pub address: Option<IpAddr>,
 }
 
 fn valid(id: &str) -> bool {
@@ -30,8 +35,21 @@ fn valid(id: &str) -> bool {
 }
 
 impl Learner {
+    /// A learner known by `id`, asking from `address` (no cookie to set).
+    pub fn new(id: impl Into<std::sync::Arc<str>>, address: Option<IpAddr>) -> Learner {
+        Learner {
+            id: id.into(),
+            set_cookie: None,
+            address,
+        }
+    }
+
     /// Reads the header, then the cookie; makes up a new id if neither is usable.
     pub fn identify(req: &Request) -> Learner {
+        let address = req
+            .remote_addr()
+            .as_socket_addr()
+            .map(|a| a.ip().to_canonical());
         let from_header = req
             .headers()
             .get(HEADER)
@@ -42,6 +60,7 @@ impl Learner {
             return Learner {
                 id: id.into(),
                 set_cookie: None,
+                address,
             };
         }
         let from_cookie = req
@@ -57,6 +76,7 @@ impl Learner {
             return Learner {
                 id: id.into(),
                 set_cookie: None,
+                address,
             };
         }
         let id = new_id();
@@ -64,6 +84,7 @@ impl Learner {
         Learner {
             id: id.into(),
             set_cookie: Some(cookie),
+            address,
         }
     }
 }

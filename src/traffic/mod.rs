@@ -33,7 +33,7 @@ use serde::Serialize;
 pub use capture::Capture;
 pub use close_reason::CloseReason;
 pub use learner::{Learner, LearnerIdentity};
-pub use store::TrafficLog;
+pub use store::{LogLimits, TrafficLog};
 pub use tap::Tap;
 
 /// Which way of getting updates an entry belongs to.

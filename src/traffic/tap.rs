@@ -12,7 +12,7 @@ use poem::{FromRequest, Request, RequestBody, Result};
 
 use super::catch_up::{Delivered, ListeningSince};
 use super::close_reason::CloseReason;
-use super::{Actor, Direction, Entry, EntryKind, TrafficLog, Transport, wire};
+use super::{Actor, Direction, Entry, EntryKind, Learner, TrafficLog, Transport, wire};
 use crate::hub::Event;
 
 /// Most delays kept per entry.
@@ -51,7 +51,7 @@ pub struct Tap(Option<Arc<TapInner>>);
 
 struct TapInner {
     log: TrafficLog,
-    learner: Arc<str>,
+    learner: Learner,
     transport: Transport,
     connection: u64,
     actor: Actor,
@@ -79,7 +79,7 @@ impl<'a> FromRequest<'a> for Tap {
 impl Tap {
     pub(super) fn new(
         log: TrafficLog,
-        learner: Arc<str>,
+        learner: Learner,
         transport: Transport,
         connection: u64,
         actor: Actor,

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &[
         "problem", "config", "shutdown", "memory", "origin", "text", "hub",
     ],
-    &["connections", "limits", "chat"],
+    &["connections", "limits", "chat", "learner_table"],
     &["backplane"],
     &["feed", "traffic"],
     &["drops"],

@@ -12,14 +12,14 @@
 //! memory (the memory tests measure a spawned binary instead). `layout.rs`
 //! checks that no test file is left outside this crate.
 
-mod common;
-
 mod api;
+
 mod challenges;
 mod chat;
 mod chat_identity;
 mod claims;
 mod cluster_lab;
+mod common;
 mod echo;
 mod fanout;
 mod faults;
@@ -34,6 +34,7 @@ mod interview_cap;
 mod lab;
 mod layering;
 mod layout;
+mod learner_stores;
 mod lesson_faults;
 mod lessons;
 mod limits;

@@ -94,7 +94,13 @@ impl LessonsApi {
     /// Judges every checked step for a learner now. With [`Effect::Record`]
     /// what became done or watched is kept; with [`Effect::Look`] it is
     /// shown as it would be kept, and nothing changes.
-    async fn judged(&self, learner: &Arc<str>, lesson: &Lesson, effect: Effect) -> Progress {
+    async fn judged(
+        &self,
+        who: &Learner,
+        lesson: &Lesson,
+        effect: Effect,
+    ) -> Result<Progress, ApiError> {
+        let learner = &who.id;
         let elsewhere = self.elsewhere(learner, lesson, effect).await;
         let slug = &lesson.meta.slug;
         let mut state = self.progress.get(learner, slug);
@@ -109,19 +115,24 @@ impl LessonsApi {
                     judge::keep(&mut state, &verdicts);
                     state
                 }
-                Effect::Record => self.progress.update(learner, slug, |s| {
+                Effect::Record => self.progress.update(who, slug, |s| {
                     judge::keep(s, &verdicts);
                     s.clone()
-                }),
+                })?,
             };
         }
-        standing::progress(slug, &verdicts, &state)
+        Ok(standing::progress(slug, &verdicts, &state))
     }
 
     /// The progress of one step, judged and recorded now.
-    async fn step_now(&self, learner: &Arc<str>, lesson: &Lesson, step: usize) -> StepProgress {
-        let progress = self.judged(learner, lesson, Effect::Record).await;
-        standing::step_of(progress, &lesson.steps[step].id)
+    async fn step_now(
+        &self,
+        who: &Learner,
+        lesson: &Lesson,
+        step: usize,
+    ) -> Result<StepProgress, ApiError> {
+        let progress = self.judged(who, lesson, Effect::Record).await?;
+        Ok(standing::step_of(progress, &lesson.steps[step].id))
     }
 }
 
@@ -181,7 +192,7 @@ impl LessonsApi {
     ) -> Result<Json<Progress>, ApiError> {
         let (lessons, i) = self.find(&slug)?;
         Ok(Json(
-            self.judged(&learner.id, &lessons[i], Effect::Look).await,
+            self.judged(&learner, &lessons[i], Effect::Look).await?,
         ))
     }
 
@@ -202,7 +213,7 @@ impl LessonsApi {
     ) -> Result<Json<Progress>, ApiError> {
         let (lessons, i) = self.find(&slug)?;
         Ok(Json(
-            self.judged(&learner.id, &lessons[i], Effect::Record).await,
+            self.judged(&learner, &lessons[i], Effect::Record).await?,
         ))
     }
 
@@ -234,16 +245,16 @@ impl LessonsApi {
         } else {
             self.traffic.last_seq()
         };
-        self.progress.update(&learner.id, &lesson.meta.slug, |st| {
+        self.progress.update(&learner, &lesson.meta.slug, |st| {
             let at = st.tick();
             let step = st.steps.entry(id.clone()).or_default();
             step.entered_seq = now;
             step.entered_at = at;
-        });
+        })?;
         if uses_cluster(lesson) {
             other_instances::enter_step(&*self.others, &learner.id, &lesson.meta.slug, id).await;
         }
-        Ok(Json(self.step_now(&learner.id, lesson, s).await))
+        Ok(Json(self.step_now(&learner, lesson, s).await?))
     }
 
     /// Reveal the next hint of a step
@@ -268,13 +279,13 @@ impl LessonsApi {
         if total == 0 {
             return Err(ApiError::not_found("This step has no hints."));
         }
-        let used = self.progress.update(&learner.id, &lesson.meta.slug, |st| {
+        let used = self.progress.update(&learner, &lesson.meta.slug, |st| {
             let step_state = st.steps.entry(the_step.id.clone()).or_default();
             if !step_state.done {
                 step_state.hints_used = (step_state.hints_used + 1).min(total as u8);
             }
             usize::from(step_state.hints_used.max(1)).min(total)
-        });
+        })?;
         Ok(Json(standing::revealed(the_step, used)))
     }
 
@@ -322,13 +333,13 @@ impl LessonsApi {
         if lesson.steps[s].play.is_empty() {
             return Err(ApiError::not_found("This step has nothing to show."));
         }
-        self.progress.update(&learner.id, &lesson.meta.slug, |st| {
+        self.progress.update(&learner, &lesson.meta.slug, |st| {
             let step_state = st.steps.entry(id.clone()).or_default();
             if !step_state.done {
                 step_state.shown = true;
             }
-        });
-        Ok(Json(self.step_now(&learner.id, lesson, s).await))
+        })?;
+        Ok(Json(self.step_now(&learner, lesson, s).await?))
     }
 
     /// Predict a step's number
@@ -359,7 +370,7 @@ impl LessonsApi {
                 "A prediction is a number from 0 to 1000000.",
             ));
         }
-        let accepted = self.progress.update(&learner.id, &lesson.meta.slug, |st| {
+        let accepted = self.progress.update(&learner, &lesson.meta.slug, |st| {
             let step_state = st.steps.entry(id.clone()).or_default();
             if step_state.done {
                 return false;
@@ -369,13 +380,13 @@ impl LessonsApi {
                 measured: None,
             });
             true
-        });
+        })?;
         if !accepted {
             return Err(ApiError::conflict(
                 "This step is done: its prediction is kept as it was. Start the lesson over to predict again.",
             ));
         }
-        Ok(Json(self.step_now(&learner.id, lesson, s).await))
+        Ok(Json(self.step_now(&learner, lesson, s).await?))
     }
 
     /// Start a lesson over
@@ -393,11 +404,11 @@ impl LessonsApi {
     ) -> Result<Json<Progress>, ApiError> {
         let (lessons, i) = self.find(&slug)?;
         let lesson = &lessons[i];
-        self.progress.reset(&learner.id, &lesson.meta.slug);
+        self.progress.reset(&learner, &lesson.meta.slug)?;
         if uses_cluster(lesson) {
             other_instances::reset_lesson(&*self.others, &learner.id, &lesson.meta.slug).await;
         }
-        Ok(Json(self.judged(&learner.id, lesson, Effect::Record).await))
+        Ok(Json(self.judged(&learner, lesson, Effect::Record).await?))
     }
 
     /// Answer an exercise
@@ -426,7 +437,7 @@ impl LessonsApi {
         let (result, kept) = answers::judge(&lessons[i], &body.0)
             .map_err(|e| ApiError::bad_request(e.to_string()))?;
         self.progress
-            .update(&learner.id, &lessons[i].meta.slug, |s| kept.keep(s, played));
+            .update(&learner, &lessons[i].meta.slug, |s| kept.keep(s, played))?;
         Ok(Json(result))
     }
 }

@@ -5,18 +5,30 @@
 //! queue of `(seq, learner)` remembers the overall order so the oldest entry
 //! of all can be dropped when the total bound is reached.
 //!
+//! Learner ids are the client's to choose, so the entries are also counted
+//! by the client address that logged them first (something a client cannot
+//! rename). While there is room, any address may use it (one learner on
+//! their own machine gets the whole log); once the log is full, an address
+//! over its share makes room from its own oldest entries, never another
+//! machine's. A learner whose newest entry is older than the idle expiry
+//! (and who has nothing open) is forgotten.
+//!
 //! Each learner's log also remembers when their last poll and long-poll
 //! arrived: the next one's catch-up boundary ([`super::catch_up`]). Two
 //! numbers per learner, gone with the learner's entries.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::broadcast;
 
-use super::{Entry, EntryKind, Transport};
+use super::{Entry, EntryKind, Learner, Transport};
+
+/// How often idle learners are looked for, at most.
+const SWEEP_EVERY_MS: u64 = 60_000;
 
 #[derive(Default)]
 struct LearnerLog {
@@ -24,6 +36,41 @@ struct LearnerLog {
     /// Connections opened and not yet closed, per transport.
     open: HashMap<Transport, u32>,
     arrivals: Arrivals,
+    /// The address whose share these entries count against.
+    address: Option<IpAddr>,
+}
+
+/// One client address's part of the log: its entries, oldest first (markers
+/// of entries already gone are skipped, as in the global order).
+#[derive(Default)]
+struct AddressShare {
+    live: usize,
+    order: VecDeque<(u64, Arc<str>)>,
+}
+
+/// How much the log keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct LogLimits {
+    /// Entries for everyone together.
+    pub capacity: usize,
+    /// Entries of one learner.
+    pub per_learner: usize,
+    /// Entries of all the learners one client address logged, once the log is full.
+    pub per_address: usize,
+    /// A learner with no new entry for this long (and nothing open) is forgotten.
+    pub idle_expiry: Duration,
+}
+
+impl LogLimits {
+    /// `capacity` in all and `per_learner` each; one address may hold half the log.
+    pub fn new(capacity: usize, per_learner: usize) -> Self {
+        LogLimits {
+            capacity,
+            per_learner,
+            per_address: capacity / 2,
+            idle_expiry: Duration::from_secs(24 * 60 * 60),
+        }
+    }
 }
 
 /// When a learner's last answered poll and long-poll arrived (µs since the epoch).
@@ -59,6 +106,9 @@ struct Inner {
     /// Entries actually kept.
     live: usize,
     next_seq: u64,
+    addresses: HashMap<Option<IpAddr>, AddressShare>,
+    /// When idle learners were last looked for (ms since the epoch).
+    last_sweep_ms: u64,
 }
 
 /// The traffic log. Cheap to clone.
@@ -73,13 +123,16 @@ struct Shared {
     next_connection: AtomicU64,
     capacity: usize,
     per_learner: usize,
+    per_address: usize,
+    idle_ms: u64,
     enabled: bool,
 }
 
 impl TrafficLog {
-    /// A log of at most `capacity` entries, `per_learner` of them per learner.
-    pub fn new(capacity: usize, per_learner: usize, enabled: bool) -> Self {
-        let capacity = capacity.max(1);
+    /// A log bounded by `limits`.
+    pub fn new(limits: LogLimits, enabled: bool) -> Self {
+        let capacity = limits.capacity.max(1);
+        let per_address = limits.per_address.clamp(1, capacity);
         let (live, _) = broadcast::channel(1024);
         TrafficLog {
             shared: Arc::new(Shared {
@@ -88,11 +141,15 @@ impl TrafficLog {
                     order: VecDeque::new(),
                     live: 0,
                     next_seq: 1,
+                    addresses: HashMap::new(),
+                    last_sweep_ms: 0,
                 }),
                 live,
                 next_connection: AtomicU64::new(1),
                 capacity,
-                per_learner: per_learner.clamp(1, capacity),
+                per_learner: limits.per_learner.clamp(1, per_address),
+                per_address,
+                idle_ms: u64::try_from(limits.idle_expiry.as_millis()).unwrap_or(u64::MAX),
                 enabled,
             }),
         }
@@ -119,7 +176,7 @@ impl TrafficLog {
     /// Stamps and stores an entry; returns it. The sentence and the
     /// readable time are added when the entry is read ([`Entry::completed`]),
     /// which keeps recording cheap on the request path.
-    pub fn record(&self, learner: &Arc<str>, entry: Entry) -> Option<Arc<Entry>> {
+    pub fn record(&self, learner: &Learner, entry: Entry) -> Option<Arc<Entry>> {
         self.insert(learner, entry, None)
     }
 
@@ -127,7 +184,7 @@ impl TrafficLog {
     /// since the epoch), and remembers that arrival for the learner's next one.
     pub fn record_answer(
         &self,
-        learner: &Arc<str>,
+        learner: &Learner,
         entry: Entry,
         arrived: u64,
     ) -> Option<Arc<Entry>> {
@@ -140,24 +197,32 @@ impl TrafficLog {
         self.inner().learners.get(learner)?.arrivals.last(transport)
     }
 
-    fn insert(
-        &self,
-        learner: &Arc<str>,
-        mut entry: Entry,
-        arrived: Option<u64>,
-    ) -> Option<Arc<Entry>> {
+    fn insert(&self, who: &Learner, mut entry: Entry, arrived: Option<u64>) -> Option<Arc<Entry>> {
         if !self.shared.enabled {
             return None;
         }
+        let learner = &who.id;
         entry.at_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or_default();
         let mut inner = self.inner();
+        let mut gone = Vec::new();
+        if entry.at_ms.saturating_sub(inner.last_sweep_ms) >= SWEEP_EVERY_MS {
+            inner.last_sweep_ms = entry.at_ms;
+            self.forget_idle(&mut inner, entry.at_ms, &mut gone);
+        }
         entry.seq = inner.next_seq;
         inner.next_seq += 1;
         let entry = Arc::new(entry);
-        let log = inner.learners.entry(learner.clone()).or_default();
+        let log = inner
+            .learners
+            .entry(learner.clone())
+            .or_insert_with(|| LearnerLog {
+                address: who.address,
+                ..LearnerLog::default()
+            });
+        let address = log.address;
         if let Some(at) = arrived
             && let Some(last) = log.arrivals.of(entry.transport)
         {
@@ -177,17 +242,32 @@ impl TrafficLog {
         // Entries pushed out are freed after the lock is released: freeing
         // an entry's strings is most of the cost of recording one once the
         // log is full, and other requests wait for this lock.
-        let mut pushed_out = None;
-        if log.entries.len() > self.shared.per_learner {
-            pushed_out = log.entries.pop_front();
-        } else {
-            inner.live += 1;
+        let share = inner.addresses.entry(address).or_default();
+        share.order.push_back((entry.seq, learner.clone()));
+        if inner
+            .learners
+            .get(learner)
+            .is_some_and(|log| log.entries.len() > self.shared.per_learner)
+        {
+            gone.extend(Self::pop_oldest_of(&mut inner, learner));
+        }
+        inner.live += 1;
+        if let Some(share) = inner.addresses.get_mut(&address) {
+            share.live += 1;
         }
         inner.order.push_back((entry.seq, learner.clone()));
-        let mut evicted = None;
+        // Full: an address over its share makes room from its own entries;
+        // any other takes the oldest of all (usually its own old ones).
         while inner.live > self.shared.capacity && !inner.order.is_empty() {
-            if let Some(old) = self.evict_oldest(&mut inner) {
-                evicted.get_or_insert(old);
+            let over_share = Self::share_of(&inner, address) > self.shared.per_address;
+            let own = if over_share {
+                self.evict_oldest_of_address(&mut inner, address)
+            } else {
+                None
+            };
+            match own {
+                Some(old) => gone.push(old),
+                None => gone.extend(self.evict_oldest(&mut inner)),
             }
         }
         if inner.order.len() > 2 * self.shared.capacity {
@@ -196,36 +276,123 @@ impl TrafficLog {
         // Sent under the lock so live subscribers see entries in seq order.
         let _ = self.shared.live.send((learner.clone(), entry.clone()));
         drop(inner);
-        drop((pushed_out, evicted));
+        drop(gone);
         Some(entry)
+    }
+
+    fn share_of(inner: &Inner, address: Option<IpAddr>) -> usize {
+        inner.addresses.get(&address).map_or(0, |s| s.live)
+    }
+
+    /// Removes a learner's oldest entry, keeping the counts right.
+    fn pop_oldest_of(inner: &mut Inner, learner: &str) -> Option<Arc<Entry>> {
+        let log = inner.learners.get_mut(learner)?;
+        let old = log.entries.pop_front()?;
+        let address = log.address;
+        inner.live -= 1;
+        if let Some(share) = inner.addresses.get_mut(&address) {
+            share.live = share.live.saturating_sub(1);
+        }
+        Some(old)
+    }
+
+    /// Removes a learner if it has no entries and nothing open.
+    fn forget_if_empty(inner: &mut Inner, learner: &str) {
+        let Some(log) = inner.learners.get(learner) else {
+            return;
+        };
+        if log.entries.is_empty() && log.open.values().all(|n| *n == 0) {
+            let address = log.address;
+            inner.learners.remove(learner);
+            if inner.addresses.get(&address).is_some_and(|s| s.live == 0) {
+                inner.addresses.remove(&address);
+            }
+        }
+    }
+
+    /// Removes the oldest entry an address still has, and returns it.
+    fn evict_oldest_of_address(
+        &self,
+        inner: &mut Inner,
+        address: Option<IpAddr>,
+    ) -> Option<Arc<Entry>> {
+        loop {
+            let share = inner.addresses.get_mut(&address)?;
+            let (seq, learner) = share.order.pop_front()?;
+            let is_front = inner
+                .learners
+                .get(&learner)
+                .and_then(|log| log.entries.front())
+                .is_some_and(|e| e.seq == seq);
+            if is_front {
+                let old = Self::pop_oldest_of(inner, &learner);
+                Self::forget_if_empty(inner, &learner);
+                return old;
+            }
+        }
+    }
+
+    /// Looks for idle learners as if it were `now_ms` (ms since the epoch).
+    #[cfg(test)]
+    fn sweep_at(&self, now_ms: u64) {
+        let mut inner = self.inner();
+        let mut gone = Vec::new();
+        self.forget_idle(&mut inner, now_ms, &mut gone);
+    }
+
+    /// Forgets every learner whose newest entry is older than the idle
+    /// expiry and who has nothing open; their entries go to `gone`.
+    fn forget_idle(&self, inner: &mut Inner, now_ms: u64, gone: &mut Vec<Arc<Entry>>) {
+        let idle: Vec<Arc<str>> = inner
+            .learners
+            .iter()
+            .filter(|(_, log)| {
+                log.open.values().all(|n| *n == 0)
+                    && log
+                        .entries
+                        .back()
+                        .is_none_or(|e| now_ms.saturating_sub(e.at_ms) >= self.shared.idle_ms)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for learner in idle {
+            while let Some(old) = Self::pop_oldest_of(inner, &learner) {
+                gone.push(old);
+            }
+            Self::forget_if_empty(inner, &learner);
+        }
     }
 
     /// Drops markers of entries that are already gone.
     fn compact(inner: &mut Inner) {
         let Inner {
-            order, learners, ..
+            order,
+            learners,
+            addresses,
+            ..
         } = inner;
-        order.retain(|(seq, learner)| {
+        let kept = |(seq, learner): &(u64, Arc<str>)| {
             learners
                 .get(learner)
                 .is_some_and(|log| log.entries.binary_search_by_key(seq, |e| e.seq).is_ok())
-        });
+        };
+        order.retain(kept);
+        for share in addresses.values_mut() {
+            share.order.retain(kept);
+        }
     }
 
     /// Removes the oldest entry still kept, and returns it (to be freed
     /// outside the lock).
     fn evict_oldest(&self, inner: &mut Inner) -> Option<Arc<Entry>> {
         let (seq, learner) = inner.order.pop_front()?;
-        let log = inner.learners.get_mut(&learner)?;
+        let log = inner.learners.get(&learner)?;
         // Already gone if the per-learner bound or a clear dropped it first.
         let mut evicted = None;
         if log.entries.front().is_some_and(|e| e.seq == seq) {
-            evicted = log.entries.pop_front();
-            inner.live -= 1;
+            evicted = Self::pop_oldest_of(inner, &learner);
         }
-        if log.entries.is_empty() && log.open.values().all(|n| *n == 0) {
-            inner.learners.remove(&learner);
-        }
+        Self::forget_if_empty(inner, &learner);
         evicted
     }
 
@@ -270,8 +437,12 @@ impl TrafficLog {
             return 0;
         };
         let n = log.entries.len();
+        let address = log.address;
         log.entries.clear();
         inner.live -= n;
+        if let Some(share) = inner.addresses.get_mut(&address) {
+            share.live = share.live.saturating_sub(n);
+        }
         n
     }
 
@@ -290,72 +461,4 @@ impl TrafficLog {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::traffic::Direction;
-
-    fn entry(t: Transport) -> Entry {
-        Entry::new(t, EntryKind::Exchange, Direction::Both, 1)
-    }
-
-    #[test]
-    fn learners_see_only_their_own_entries() {
-        let log = TrafficLog::new(100, 50, true);
-        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
-        log.record(&a, entry(Transport::Poll));
-        log.record(&b, entry(Transport::Sse));
-        log.record(&a, entry(Transport::Api));
-        assert_eq!(log.entries("a", None, 0, 100).len(), 2);
-        assert_eq!(log.entries("a", Some(Transport::Poll), 0, 100).len(), 1);
-        assert_eq!(log.entries("b", None, 0, 100).len(), 1);
-        assert!(log.entries("c", None, 0, 100).is_empty());
-        let seqs: Vec<u64> = log
-            .entries("a", None, 0, 100)
-            .iter()
-            .map(|e| e.seq)
-            .collect();
-        assert_eq!(seqs, vec![1, 3], "newest last");
-        assert_eq!(log.entries("a", None, 1, 100)[0].seq, 3, "since");
-    }
-
-    #[test]
-    fn bounds_hold_per_learner_and_overall() {
-        let log = TrafficLog::new(10, 4, true);
-        let a: Arc<str> = "a".into();
-        for _ in 0..20 {
-            log.record(&a, entry(Transport::Poll));
-        }
-        assert_eq!(log.entries("a", None, 0, 100).len(), 4);
-        for i in 0..200_000 {
-            let who: Arc<str> = format!("learner-{i}").into();
-            log.record(&who, entry(Transport::Poll));
-        }
-        let (total, learners) = log.size();
-        assert!(
-            total <= 10 && learners <= 10,
-            "{total} entries, {learners} learners"
-        );
-    }
-
-    #[test]
-    fn the_last_poll_arrival_is_remembered_per_transport() {
-        let log = TrafficLog::new(10, 4, true);
-        let a: Arc<str> = "a".into();
-        assert_eq!(log.previous_arrival("a", Transport::Poll), None);
-        log.record_answer(&a, entry(Transport::Poll), 2_000);
-        log.record_answer(&a, entry(Transport::Poll), 1_000);
-        log.record_answer(&a, entry(Transport::LongPoll), 3_000);
-        log.record(&a, entry(Transport::Poll));
-        assert_eq!(log.previous_arrival("a", Transport::Poll), Some(2_000));
-        assert_eq!(log.previous_arrival("a", Transport::LongPoll), Some(3_000));
-        assert_eq!(log.previous_arrival("a", Transport::Sse), None);
-        assert_eq!(log.previous_arrival("b", Transport::Poll), None);
-    }
-
-    #[test]
-    fn disabled_log_records_nothing() {
-        let log = TrafficLog::new(10, 4, false);
-        assert!(log.record(&"a".into(), entry(Transport::Poll)).is_none());
-        assert_eq!(log.size(), (0, 0));
-    }
-}
+mod tests;
