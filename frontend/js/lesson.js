@@ -62,8 +62,9 @@ async function showStep(i, { focus = false } = {}) {
     // Entering opens the step's window: only what the learner does from now on counts.
     try {
       mine.refresh(await sendJson("POST", `/api/lessons/${encodeURIComponent(slug)}/steps/${encodeURIComponent(step.id)}/enter`));
-    } catch {
-      // The next refresh shows the state.
+    } catch (err) {
+      // The next refresh shows the state; this says why the window did not open.
+      mine.notice(`This step could not be started: ${err.message}`);
     }
     if (!current()) return;
   }

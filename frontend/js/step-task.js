@@ -123,11 +123,15 @@ export function mountStepTask(root, { slug, step, onShowMe, onProgress }) {
     if (p === undefined) return;
     last = p;
     const done = Boolean(p?.done);
+    // Not entered: the server has not opened this step's window (entering was refused).
+    const entered = p?.entered !== false;
     heading.textContent = done ? (p.helped ? "Done ✓ with help" : "Done ✓ on your own") : p?.watched ? "Watched — now you try" : "Your turn";
     root.classList.toggle("is-done", done);
     state.textContent = done
       ? ""
-      : p?.watched
+      : !entered
+        ? "This step's counters have not started yet: press Start this step over."
+        : p?.watched
         ? "Play mode showed you this step; it counts as watched. The step ticks when your own traffic does it."
         : "Counted from your own traffic since you entered this step.";
     checks.replaceChildren(...step.checks.map((c, i) => {
@@ -136,7 +140,7 @@ export function mountStepTask(root, { slug, step, onShowMe, onProgress }) {
       const you = live ? live.value : 0;
       if (c.budget) {
         // A budget holds before the learner acts: it is a limit, not progress.
-        const over = live && !live.done && !done;
+        const over = live && entered && !live.done && !done;
         return el("li", { class: over ? "over" : "budget" },
           el("span", { class: "mark", "aria-hidden": "true", text: over ? "✗" : "≤" }),
           el("span", { text: `${c.description}: you ${you} (budget: ${c.text}${over ? ", over budget: press Start this step over" : ""})${watched}` }));
@@ -152,5 +156,10 @@ export function mountStepTask(root, { slug, step, onShowMe, onProgress }) {
     }
   }
 
-  return { refresh, get progress() { return last; } };
+  /** Says why something the page did for the learner failed (e.g. entering the step). */
+  function notice(text) {
+    message.textContent = text;
+  }
+
+  return { refresh, notice, get progress() { return last; } };
 }

@@ -357,3 +357,25 @@ test("show me makes a step watched, not done, and the learner's own try then tic
     await server.stop();
   }
 });
+
+test("a step the server refuses to start says why, and no budget reads as over", { timeout: 60000 }, async () => {
+  // One new learner a minute from this address: a script's learner takes it,
+  // so the page's own learner cannot open a step's window.
+  const server = await startServer([...SERVER_ARGS, "--new-learners-per-minute", "1"]);
+  const { page, context } = await newLearner(browser, server.base);
+  try {
+    const taken = await fetch(`${server.base}/api/lessons/sse/steps/one-direction-only/hints`, {
+      method: "POST", headers: { "X-Learner": "script-learner", Origin: server.base },
+    });
+    assert.equal(taken.status, 200);
+    await page.goto(`${server.base}/lessons/sse#one-direction-only`);
+    const task = page.locator(".step-task");
+    await task.getByText("This step could not be started:").waitFor();
+    await task.getByText("learners in the last minute").waitFor();
+    await task.getByText("counters have not started yet").waitFor();
+    assert.equal(await task.locator("li.over").count(), 0, "an untouched budget is not over");
+  } finally {
+    await context.close();
+    await server.stop();
+  }
+});
