@@ -137,17 +137,15 @@ impl<V> LearnerTable<V> {
             self.sweep(now);
             self.count_creation(address, now)?;
             self.make_room(address);
-            self.slots.insert(
-                learner.clone(),
-                Slot {
-                    value: make(),
-                    address,
-                    used: now,
-                },
-            );
             self.addresses.entry(address).or_default().learners += 1;
         }
-        Ok(self.get_mut(learner, now).expect("admitted above"))
+        let slot = self.slots.entry(learner.clone()).or_insert_with(|| Slot {
+            value: make(),
+            address,
+            used: now,
+        });
+        slot.used = now;
+        Ok(&mut slot.value)
     }
 
     /// Forgets a learner.

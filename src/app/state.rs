@@ -159,12 +159,13 @@ impl AppState {
             },
             shutdown.token(),
         );
+        let learners = learner_limits(&config);
         let traffic = TrafficLog::new(
             LogLimits {
                 capacity: config.traffic_log_size as usize,
                 per_learner: config.traffic_per_learner as usize,
                 per_address: config.traffic_per_address as usize,
-                idle_expiry: learner_limits(&config).idle_expiry,
+                idle_expiry: learners.idle_expiry,
             },
             !config.no_traffic_log,
         );
@@ -177,7 +178,7 @@ impl AppState {
                 traffic.clone(),
             )),
             faults: Arc::default(),
-            challenges: Arc::new(storage.challenges(learner_limits(&config))),
+            challenges: Arc::new(storage.challenges(learners)),
             limits: Arc::new(PublishLimits::new(&config)),
             peers: PeerWatch::default(),
             grader: Arc::new(Grader::new(config.grader_allow_remote)),
@@ -194,7 +195,7 @@ impl AppState {
             storm_lab: StormLab::new(addr, drops.clone(), shutdown.clone()),
             connections,
             lessons,
-            progress: Arc::new(storage.progress(learner_limits(&config))),
+            progress: Arc::new(storage.progress(learners)),
             keeping: Arc::new(storage.keeping),
             drops,
             traffic,

@@ -57,12 +57,8 @@ async fn ten_for_three_solved_with_one_stream() {
     for i in 0..10 {
         server.publish("golf", json!({ "i": i })).await;
     }
-    let mut got = 0;
-    while got < 10 {
-        let e = events.next().await.expect("open").expect("valid");
-        if !e.id.is_empty() {
-            got += 1;
-        }
+    for _ in 0..10 {
+        next_numbered(&mut events).await;
     }
     let s = state(&server, "golfer", "ten-updates-three-requests").await;
     assert_eq!(
@@ -124,12 +120,7 @@ async fn receive_then_get_dropped(server: &TestServer, learner: &str) -> u64 {
     let mut events = eventsource_stream::Eventsource::eventsource(res.bytes_stream());
     server.wait_for_subscribers(1).await;
     let id = server.publish("golf", json!({})).await;
-    loop {
-        let e = events.next().await.expect("open").expect("valid");
-        if !e.id.is_empty() {
-            break;
-        }
-    }
+    next_numbered(&mut events).await;
     drop_sse(server, learner).await;
     while let Some(Ok(_)) = events.next().await {}
     id
@@ -149,13 +140,8 @@ async fn drop_and_resume_solved_with_last_event_id() {
     let missed = server.publish("golf", json!({})).await;
     let res = sse_as(&server, "resumer", Some(last)).await;
     let mut events = eventsource_stream::Eventsource::eventsource(res.bytes_stream());
-    loop {
-        let e = events.next().await.expect("open").expect("valid");
-        if !e.id.is_empty() {
-            assert_eq!(e.id, missed.to_string(), "the missed event is replayed");
-            break;
-        }
-    }
+    let e = next_numbered(&mut events).await;
+    assert_eq!(e.id, missed.to_string(), "the missed event is replayed");
     let s = state(&server, "resumer", "drop-and-miss-nothing").await;
     assert_eq!(s["state"], "solved", "{s}");
     assert!(s["score"].as_u64().is_some());

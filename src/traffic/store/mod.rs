@@ -147,7 +147,7 @@ impl TrafficLog {
                 live,
                 next_connection: AtomicU64::new(1),
                 capacity,
-                per_learner: limits.per_learner.clamp(1, per_address),
+                per_learner: limits.per_learner.clamp(1, capacity),
                 per_address,
                 idle_ms: u64::try_from(limits.idle_expiry.as_millis()).unwrap_or(u64::MAX),
                 enabled,
@@ -242,20 +242,15 @@ impl TrafficLog {
         // Entries pushed out are freed after the lock is released: freeing
         // an entry's strings is most of the cost of recording one once the
         // log is full, and other requests wait for this lock.
+        let over_per_learner = log.entries.len() > self.shared.per_learner;
         let share = inner.addresses.entry(address).or_default();
         share.order.push_back((entry.seq, learner.clone()));
-        if inner
-            .learners
-            .get(learner)
-            .is_some_and(|log| log.entries.len() > self.shared.per_learner)
-        {
+        share.live += 1;
+        inner.live += 1;
+        inner.order.push_back((entry.seq, learner.clone()));
+        if over_per_learner {
             gone.extend(Self::pop_oldest_of(&mut inner, learner));
         }
-        inner.live += 1;
-        if let Some(share) = inner.addresses.get_mut(&address) {
-            share.live += 1;
-        }
-        inner.order.push_back((entry.seq, learner.clone()));
         // Full: an address over its share makes room from its own entries;
         // any other takes the oldest of all (usually its own old ones).
         while inner.live > self.shared.capacity && !inner.order.is_empty() {

@@ -301,6 +301,18 @@ pub async fn next_sse(stream: &mut (impl Stream<Item = SseEvent> + Unpin)) -> Op
     .expect("timed out waiting for an SSE event")
 }
 
+/// Next event that carries an id (skips the `retry` preamble and comments).
+pub async fn next_numbered<E: std::fmt::Debug>(
+    events: &mut (impl Stream<Item = Result<eventsource_stream::Event, E>> + Unpin),
+) -> eventsource_stream::Event {
+    loop {
+        let e = events.next().await.expect("open").expect("valid");
+        if !e.id.is_empty() {
+            return e;
+        }
+    }
+}
+
 /// Next JSON text message from a WebSocket.
 pub async fn next_json(ws: &mut Ws) -> Value {
     tokio::time::timeout(PATIENCE, async {
