@@ -23,6 +23,35 @@ pub struct Config {
     #[arg(long, short, env = "PLAYGROUND_PORT", default_value_t = 8080)]
     pub port: u16,
 
+    /// Serve HTTPS, offering HTTP/2 and HTTP/1.1 (browsers speak HTTP/2 only
+    /// over TLS). Without --tls-cert/--tls-key the server uses a certificate it
+    /// generates for localhost, kept in the data directory.
+    #[arg(long, env = "PLAYGROUND_TLS")]
+    pub tls: bool,
+
+    /// PEM certificate chain to serve with --tls (e.g. from `mkcert localhost`); implies --tls.
+    #[arg(
+        long,
+        env = "PLAYGROUND_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(
+        long,
+        env = "PLAYGROUND_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// With --tls, also serve HTTPS on this port offering HTTP/1.1 only, to
+    /// compare the two protocols side by side (0 picks a free port).
+    #[arg(long, env = "PLAYGROUND_HTTP1_PORT", value_name = "PORT")]
+    pub http1_port: Option<u16>,
+
     /// Open the home page in the default browser once the server is up.
     #[arg(long, env = "PLAYGROUND_OPEN")]
     pub open: bool,
@@ -293,6 +322,11 @@ impl Config {
             new_learners_per_minute: 0,
             ..Config::default()
         }
+    }
+
+    /// Whether the server speaks HTTPS (`--tls`, or a certificate given).
+    pub fn serves_tls(&self) -> bool {
+        self.tls || self.tls_cert.is_some()
     }
 
     pub fn long_poll_timeout(&self) -> Duration {

@@ -32,7 +32,7 @@ async fn main() -> std::process::ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let home = home_page(server.local_addr());
+    let home = home_page(server.scheme(), server.local_addr());
     announce(&server, &home);
     if open && let Err(err) = open_browser(&home) {
         eprintln!("could not open a browser ({err}); open {home} yourself.");
@@ -61,7 +61,7 @@ fn init_logging() {
 }
 
 /// The home page's URL (an unspecified address is reached on loopback).
-fn home_page(addr: SocketAddr) -> String {
+fn home_page(scheme: &str, addr: SocketAddr) -> String {
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_string()
     } else if addr.is_ipv6() {
@@ -69,7 +69,7 @@ fn home_page(addr: SocketAddr) -> String {
     } else {
         addr.ip().to_string()
     };
-    format!("http://{host}:{}/", addr.port())
+    format!("{scheme}://{host}:{}/", addr.port())
 }
 
 /// The ready line (first, for whatever reads the port), where things are,
@@ -81,6 +81,19 @@ fn announce(server: &BoundServer, home: &str) {
     println!("  Swagger UI: {home}docs");
     println!("  OpenAPI:    {home}openapi.json");
     println!("  Progress:   {}", server.state().keeping);
+    if let Some(certificate) = server.certificate() {
+        println!(
+            "  TLS:        HTTP/2 and HTTP/1.1; certificate {}",
+            certificate.source
+        );
+        if let Some(http1) = server.http1_addr() {
+            println!("  HTTP/1.1:   {}", home_page("https", http1));
+        }
+        println!(
+            "  The browser will warn about the certificate once: choose Advanced, then Proceed \
+             (or serve one it trusts with --tls-cert/--tls-key, e.g. from mkcert)."
+        );
+    }
     println!("Press Ctrl-C to stop.");
     if !addr.ip().is_loopback() {
         warn_reachable(addr);

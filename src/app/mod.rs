@@ -38,3 +38,4 @@ pub mod sockets;
 pub mod startup;
 pub mod state;
 pub mod swagger_page;
+pub mod tls;

@@ -11,6 +11,7 @@ use poem::listener::{Acceptor, TcpAcceptor};
 use poem::{Endpoint, EndpointExt, Route};
 use poem_openapi::{ContactObject, OpenApiService};
 
+use crate::app::accept_loop::Listener;
 use crate::app::api::chat::ChatApi;
 use crate::app::api::drops::DropsApi;
 use crate::app::api::events::EventsApi;
@@ -25,6 +26,7 @@ use crate::app::security::SecurityHeaders;
 use crate::app::sockets::SocketAcceptor;
 use crate::app::startup::StartupError;
 use crate::app::state::AppState;
+use crate::app::tls::{Certificate, Offer};
 use crate::config::Config;
 use crate::grader::api::GraderApi;
 use crate::lab::LabApi;
@@ -36,6 +38,7 @@ use crate::lab::load::LoadLabApi;
 use crate::lab::storm::api::StormApi;
 use crate::lessons::api::LessonsApi;
 use crate::problem::ProblemDetails;
+use crate::storage::Keeping;
 use crate::traffic::{Capture, LearnerIdentity};
 use crate::transports::echo::EchoApi;
 use crate::transports::long_polling::LongPollingApi;
@@ -216,17 +219,65 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
         .with(HostAllowList::new(&state.config.allowed_hosts))
 }
 
-/// A server whose socket is bound but which is not serving yet.
+/// A server whose sockets are bound but which is not serving yet.
 pub struct BoundServer {
-    acceptor: SocketAcceptor,
+    listeners: Vec<Listener<SocketAcceptor>>,
     state: AppState,
     local_addr: SocketAddr,
+    /// `--http1-port`: the HTTPS port that offers HTTP/1.1 only.
+    http1_addr: Option<SocketAddr>,
+    certificate: Option<Certificate>,
 }
 
-/// Binds `config.bind:config.port` (port 0 picks a free one), connects to
-/// Redis when `--redis-url` asks for it, and starts the feeds.
+/// Binds `config.bind:config.port` (port 0 picks a free one), and with
+/// `--tls --http1-port` the comparison port; loads or makes the certificate;
+/// connects to Redis when `--redis-url` asks for it, and starts the feeds.
 pub async fn bind(config: Config) -> Result<BoundServer, StartupError> {
-    let addr = SocketAddr::new(config.bind, config.port);
+    if config.http1_port.is_some() && !config.serves_tls() {
+        return Err(StartupError::Http1PortWithoutTls);
+    }
+    let certificate = match config.serves_tls() {
+        true => Some(Certificate::load(&config, &Keeping::from_config(&config)?)?),
+        false => None,
+    };
+    let (acceptor, local_addr) = bound(SocketAddr::new(config.bind, config.port))?;
+    let http1 = match config.http1_port {
+        Some(port) => Some(bound(SocketAddr::new(config.bind, port))?),
+        None => None,
+    };
+    let write_timeout = config.write_timeout();
+    let state = AppState::connect(config, local_addr).await?;
+    let watched = |acceptor| {
+        SocketAcceptor::new(
+            acceptor,
+            write_timeout,
+            state.peers.clone(),
+            state.connections.clone(),
+        )
+    };
+    let tls = |offer| certificate.as_ref().map(|c| c.acceptor(offer)).transpose();
+    let mut listeners = vec![Listener {
+        acceptor: watched(acceptor),
+        tls: tls(Offer::Http2AndHttp1)?,
+    }];
+    let http1_addr = http1.as_ref().map(|(_, addr)| *addr);
+    if let Some((acceptor, _)) = http1 {
+        listeners.push(Listener {
+            acceptor: watched(acceptor),
+            tls: tls(Offer::Http1Only)?,
+        });
+    }
+    Ok(BoundServer {
+        listeners,
+        state,
+        local_addr,
+        http1_addr,
+        certificate,
+    })
+}
+
+/// A listening socket on `addr`, and the address it really got.
+fn bound(addr: SocketAddr) -> Result<(TcpAcceptor, SocketAddr), StartupError> {
     let listener = listen(addr).map_err(StartupError::Listen)?;
     let acceptor = TcpAcceptor::from_tokio(listener).map_err(StartupError::Listen)?;
     let local_addr = acceptor
@@ -234,19 +285,7 @@ pub async fn bind(config: Config) -> Result<BoundServer, StartupError> {
         .first()
         .and_then(|a| a.as_socket_addr().copied())
         .ok_or(StartupError::NoAddress)?;
-    let write_timeout = config.write_timeout();
-    let state = AppState::connect(config, local_addr).await?;
-    let acceptor = SocketAcceptor::new(
-        acceptor,
-        write_timeout,
-        state.peers.clone(),
-        state.connections.clone(),
-    );
-    Ok(BoundServer {
-        acceptor,
-        state,
-        local_addr,
-    })
+    Ok((acceptor, local_addr))
 }
 
 /// Pending connections the kernel may queue before `accept` (it caps this at
@@ -281,6 +320,25 @@ impl BoundServer {
         self.local_addr
     }
 
+    /// `--http1-port`'s address, when asked for.
+    pub fn http1_addr(&self) -> Option<SocketAddr> {
+        self.http1_addr
+    }
+
+    /// The certificate served with `--tls` (its PEM lets a client trust it).
+    pub fn certificate(&self) -> Option<&Certificate> {
+        self.certificate.as_ref()
+    }
+
+    /// `https` with `--tls`, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.certificate.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// The shared state, e.g. to publish from a test.
     pub fn state(&self) -> &AppState {
         &self.state
@@ -303,7 +361,7 @@ impl BoundServer {
         };
         let app = app(&self.state);
         let timeouts = ConnectionTimeouts::of(&self.state.config);
-        let server = crate::app::accept_loop::serve(self.acceptor, app, signal, grace, timeouts);
+        let server = crate::app::accept_loop::serve(self.listeners, app, signal, grace, timeouts);
         // Upgraded WebSockets are not connections hyper still serves; they get the same grace, in parallel.
         let sessions = async {
             shutdown.wait().await;

@@ -21,6 +21,11 @@ pub enum StartupError {
     /// The progress file cannot be opened.
     #[error(transparent)]
     Storage(#[from] OpenError),
+    /// `--tls`: the certificate could not be read, made or used.
+    #[error(transparent)]
+    Tls(#[from] crate::app::tls::TlsError),
+    #[error("--http1-port is the HTTP/1.1-only HTTPS port for comparing protocols: it needs --tls")]
+    Http1PortWithoutTls,
     /// The embedded lessons do not load (a broken build).
     #[error("{0}")]
     Lessons(String),

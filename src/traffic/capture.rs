@@ -1,8 +1,10 @@
 //! Capture: measuring each learner's traffic as it happens.
 //!
 //! [`Capture`] is a middleware. For a plain request/response it records one
-//! `exchange` entry with the request and answer sizes as HTTP/1.1 puts them
-//! on the wire. For a stream (SSE) or an upgrade (WebSocket) it records the
+//! `exchange` entry with the request and answer sizes on the wire: computed
+//! as HTTP/1.1 writes them, or, for HTTP/2, measured frame by frame by the
+//! connection's [`h2_meter`](super::h2_meter) once the answer's last frame is
+//! written (so the entry lands just before the client can read it). For a stream (SSE) or an upgrade (WebSocket) it records the
 //! opening, and hands the transport a [`Tap`] through the request extensions;
 //! the transport reports what it sends and receives to the tap, and the tap
 //! writes entries ([`super::tap`]). Transports never see the store.
@@ -18,10 +20,11 @@ use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
 use super::catch_up::{ListeningSince, has_since, now_us};
 use super::close_reason::CloseReason;
+use super::h2_meter::{MeteredStream, StreamTotals};
 use super::har::Headers;
 use super::learner::Learner;
 use super::tap::Tap;
-use super::{Actor, Direction, Entry, EntryKind, TrafficLog, Transport, wire};
+use super::{Actor, Direction, Entry, EntryKind, Protocol, TrafficLog, Transport, wire};
 
 /// Longest path and query kept, in bytes.
 const MAX_PATH: usize = 1024;
@@ -94,12 +97,19 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         let arrived = now_us();
         let connection = self.log.next_connection();
         let asked = Asked::read(req);
+        let stream = req.extensions().get::<Arc<MeteredStream>>().cloned();
+        let protocol = if stream.is_some() {
+            Protocol::Http2
+        } else {
+            Protocol::Http1
+        };
         let tap = Tap::new(
             self.log.clone(),
             learner.clone(),
             transport,
             connection,
             asked.actor,
+            protocol,
         );
         let polling = matches!(transport, Transport::Poll | Transport::LongPoll);
         tap.listening_from(if polling {
@@ -116,6 +126,7 @@ impl<E: Endpoint> CaptureEndpoint<E> {
             polling,
             asked,
             tap,
+            stream,
         }
     }
 
@@ -127,6 +138,7 @@ impl<E: Endpoint> CaptureEndpoint<E> {
             self.opened(&mut call, &resp, wire::Framing::None);
             return resp;
         }
+        let metered = call.stream.clone();
         let is_stream = resp
             .headers()
             .get(header::CONTENT_TYPE)
@@ -137,6 +149,7 @@ impl<E: Endpoint> CaptureEndpoint<E> {
             resp.set_body(Body::from_bytes_stream(CountedStream {
                 inner: Box::pin(body),
                 tap: call.tap,
+                stream: metered,
                 finished: false,
             }));
             return resp;
@@ -144,12 +157,26 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         self.exchange(call, resp).await
     }
 
-    /// An upgrade or a stream opened: its head now, the rest through the tap.
+    /// An upgrade or a stream opened: its head now (over HTTP/2, once its
+    /// HEADERS frame is written), the rest through the tap.
     fn opened(&self, call: &mut Call, resp: &Response, framing: wire::Framing) {
+        let mut entry = call.entry(EntryKind::Opened, resp);
+        if let Some(stream) = &call.stream {
+            let (log, learner, tap) = (self.log.clone(), call.learner.clone(), call.tap.clone());
+            stream.on_head_written(move |t| {
+                entry.bytes_up = t.bytes_up;
+                entry.bytes_down = t.header_bytes_down;
+                entry.header_bytes = Some(t.header_bytes_up + t.header_bytes_down);
+                entry.frames = Some(t.frames_up + t.frames_down);
+                tap.opened(t.bytes_up, t.header_bytes_down);
+                log.record(&learner, entry);
+            });
+            return;
+        }
         let head =
             wire::response_head(resp.status(), resp.headers(), framing) + call.late_headers();
-        let mut entry = call.entry(EntryKind::Opened, resp);
         entry.bytes_down = head;
+        entry.header_bytes = Some(call.asked.head_bytes + head);
         call.tap.opened(call.asked.bytes_up, head);
         self.log.record(&call.learner, entry);
     }
@@ -168,8 +195,9 @@ impl<E: Endpoint> CaptureEndpoint<E> {
             wire::Framing::Length(body_len)
         };
         let mut entry = call.entry(EntryKind::Exchange, &resp);
-        entry.bytes_down =
-            wire::response_head(status, resp.headers(), framing) + call.late_headers() + body_len;
+        let head = wire::response_head(status, resp.headers(), framing) + call.late_headers();
+        entry.bytes_down = head + body_len;
+        entry.header_bytes = Some(call.asked.head_bytes + head);
         entry.body_bytes = Some(body_len);
         entry.duration_ms = Some(call.tap.elapsed_ms());
         let answered_poll = call.polling && status.is_success();
@@ -177,15 +205,34 @@ impl<E: Endpoint> CaptureEndpoint<E> {
             entry.empty = Some(status == StatusCode::NO_CONTENT);
         }
         call.tap.take_answer().write_to(&mut entry);
-        if answered_poll {
-            // The next poll of this learner listens from here.
-            self.log.record_answer(&call.learner, entry, call.arrived);
-        } else {
-            self.log.record(&call.learner, entry);
+        let stream = call.stream.take();
+        let log = self.log.clone();
+        let record = move |entry: Entry| {
+            if answered_poll {
+                // The next poll of this learner listens from here.
+                log.record_answer(&call.learner, entry, call.arrived);
+            } else {
+                log.record(&call.learner, entry);
+            }
+        };
+        match stream {
+            Some(stream) => stream.on_end(move |t| {
+                measured(&mut entry, t);
+                record(entry);
+            }),
+            None => record(entry),
         }
         resp.set_body(Body::from_bytes(body));
         resp
     }
+}
+
+/// What HTTP/2 measured replaces what HTTP/1.1 would have taken.
+fn measured(entry: &mut Entry, t: StreamTotals) {
+    entry.bytes_up = t.bytes_up;
+    entry.bytes_down = t.bytes_down;
+    entry.header_bytes = Some(t.header_bytes_up + t.header_bytes_down);
+    entry.frames = Some(t.frames_up + t.frames_down);
 }
 
 /// One recorded request on its way through: who asked, what, and its tap.
@@ -199,6 +246,8 @@ struct Call {
     polling: bool,
     asked: Asked,
     tap: Tap,
+    /// Its HTTP/2 stream, measured by the connection's meter (HTTP/1.1: none).
+    stream: Option<Arc<MeteredStream>>,
 }
 
 impl Call {
@@ -211,6 +260,7 @@ impl Call {
         entry.method = Some(std::mem::take(&mut asked.method));
         entry.path = Some(std::mem::take(&mut asked.path));
         entry.status = Some(resp.status().as_u16());
+        entry.protocol = self.tap.protocol();
         entry.bytes_up = asked.bytes_up;
         let request_headers = std::mem::take(&mut asked.headers);
         entry.headers = Some(Arc::new(Headers::new(request_headers, resp.headers())));
@@ -238,6 +288,8 @@ struct Asked {
     /// Path and query, cut at [`MAX_PATH`] bytes.
     path: String,
     bytes_up: u64,
+    /// Of those, the request line and headers.
+    head_bytes: u64,
     /// The client asked for `Connection: close`.
     closes: bool,
     headers: String,
@@ -252,10 +304,12 @@ impl Asked {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0);
+        let head_bytes = wire::request_head(req.method(), req.uri(), req.headers());
         Asked {
             method: req.method().to_string(),
             path: shortened_path(req),
-            bytes_up: wire::request_head(req.method(), req.uri(), req.headers()) + request_body,
+            head_bytes,
+            bytes_up: head_bytes + request_body,
             closes: wire::wants_close(req.headers()),
             headers: super::har::flatten(req.headers()),
             actor: Actor::of_query(req.uri().query()),
@@ -284,6 +338,8 @@ fn shortened_path(req: &Request) -> String {
 struct CountedStream {
     inner: std::pin::Pin<Box<dyn Stream<Item = std::io::Result<Bytes>> + Send>>,
     tap: Tap,
+    /// Over HTTP/2 the meter, not the chunks, has the stream's bytes.
+    stream: Option<Arc<MeteredStream>>,
     finished: bool,
 }
 
@@ -295,11 +351,16 @@ impl Stream for CountedStream {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Self::Item>> {
         let next = self.inner.poll_next_unpin(cx);
+        let chunked = self.stream.is_none();
         match &next {
-            Poll::Ready(Some(Ok(chunk))) => self.tap.add_down(wire::chunk(chunk.len() as u64)),
+            Poll::Ready(Some(Ok(chunk))) if chunked => {
+                self.tap.add_down(wire::chunk(chunk.len() as u64))
+            }
             Poll::Ready(None) => {
                 self.finished = true;
-                self.tap.add_down(wire::LAST_CHUNK);
+                if chunked {
+                    self.tap.add_down(wire::LAST_CHUNK);
+                }
             }
             _ => {}
         }
@@ -314,6 +375,12 @@ impl Drop for CountedStream {
         } else {
             CloseReason::ClientVanished
         };
-        self.tap.stream_closed(reason);
+        match self.stream.take() {
+            Some(stream) => {
+                let tap = self.tap.clone();
+                stream.on_end(move |t| tap.stream_closed(reason, Some(t)));
+            }
+            None => self.tap.stream_closed(reason, None),
+        }
     }
 }

@@ -7,7 +7,8 @@
 //!   transports only see the `Tap`; they never touch the store.
 //! - [`close_reason`] says, as a type, why the server ended a stream or a socket.
 //! - [`catch_up`] tells catch-up (old events a client asked for) from delay.
-//! - [`wire`] computes sizes as HTTP/1.1 and RFC 6455 put them on the wire.
+//! - [`wire`] computes sizes as HTTP/1.1 and RFC 6455 put them on the wire;
+//!   [`h2_meter`] measures what HTTP/2 really put there, stream by stream.
 //! - [`store`] keeps entries in a bounded ring, bounded per learner too.
 //! - [`narrate`] turns an entry into a sentence in the seed's arrow style.
 //! - [`stats`] aggregates a learner's entries per transport.
@@ -17,6 +18,7 @@
 pub mod capture;
 pub mod catch_up;
 pub mod close_reason;
+pub mod h2_meter;
 pub mod har;
 pub mod learner;
 pub mod narrate;
@@ -35,6 +37,30 @@ pub use close_reason::CloseReason;
 pub use learner::{Learner, LearnerIdentity};
 pub use store::{LogLimits, TrafficLog};
 pub use tap::Tap;
+
+/// The HTTP version a request came on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Enum)]
+pub enum Protocol {
+    /// HTTP/1.1: one request at a time per connection, headers as text.
+    #[default]
+    #[serde(rename = "http/1.1")]
+    #[oai(rename = "http/1.1")]
+    Http1,
+    /// HTTP/2 (over TLS): many streams on one connection, headers compressed (HPACK).
+    #[serde(rename = "h2")]
+    #[oai(rename = "h2")]
+    Http2,
+}
+
+impl Protocol {
+    /// How it is written in a sentence.
+    pub fn label(self) -> &'static str {
+        match self {
+            Protocol::Http1 => "HTTP/1.1",
+            Protocol::Http2 => "HTTP/2",
+        }
+    }
+}
 
 /// Which way of getting updates an entry belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Enum)]
@@ -197,10 +223,21 @@ pub struct Entry {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    /// The HTTP version the request came on.
+    pub protocol: Protocol,
     /// Bytes client → server on the wire (request line, headers and body; or a frame).
     pub bytes_up: u64,
     /// Bytes server → client on the wire (status line, headers and body; or a frame).
     pub bytes_down: u64,
+    /// Of the bytes both ways, those that carried headers: HTTP/1.1's text heads,
+    /// or HTTP/2's HEADERS frames after HPACK compression (exchanges and streams).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_bytes: Option<u64>,
+    /// HTTP/2 frames the exchange or stream took, both ways (HTTP/2 only).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frames: Option<u64>,
     /// Response body bytes (exchanges), or the payload bytes of a frame or event.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -296,8 +333,11 @@ impl Entry {
             method: None,
             path: None,
             status: None,
+            protocol: Protocol::Http1,
             bytes_up: 0,
             bytes_down: 0,
+            header_bytes: None,
+            frames: None,
             body_bytes: None,
             duration_ms: None,
             empty: None,

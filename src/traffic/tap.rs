@@ -12,7 +12,8 @@ use poem::{FromRequest, Request, RequestBody, Result};
 
 use super::catch_up::{Delivered, ListeningSince};
 use super::close_reason::CloseReason;
-use super::{Actor, Direction, Entry, EntryKind, Learner, TrafficLog, Transport, wire};
+use super::h2_meter::StreamTotals;
+use super::{Actor, Direction, Entry, EntryKind, Learner, Protocol, TrafficLog, Transport, wire};
 use crate::hub::Event;
 
 /// Most delays kept per entry.
@@ -55,6 +56,7 @@ struct TapInner {
     transport: Transport,
     connection: u64,
     actor: Actor,
+    protocol: Protocol,
     started: Instant,
     state: Mutex<TapState>,
 }
@@ -83,6 +85,7 @@ impl Tap {
         transport: Transport,
         connection: u64,
         actor: Actor,
+        protocol: Protocol,
     ) -> Self {
         Tap(Some(Arc::new(TapInner {
             log,
@@ -90,6 +93,7 @@ impl Tap {
             transport,
             connection,
             actor,
+            protocol,
             started: Instant::now(),
             state: Mutex::new(TapState::default()),
         })))
@@ -130,7 +134,13 @@ impl Tap {
         let inner = self.0.as_ref()?;
         let mut entry = Entry::new(inner.transport, kind, direction, inner.connection);
         entry.actor = inner.actor;
+        entry.protocol = inner.protocol;
         Some(entry)
+    }
+
+    /// The HTTP version of the request this tap belongs to.
+    pub(super) fn protocol(&self) -> Protocol {
+        self.0.as_ref().map(|i| i.protocol).unwrap_or_default()
     }
 
     pub(super) fn opened(&self, up: u64, down: u64) {
@@ -183,7 +193,12 @@ impl Tap {
         self.with_state(|s| s.close_reason = Some(reason));
     }
 
-    pub(super) fn stream_closed(&self, default_reason: CloseReason) {
+    /// The stream ended; over HTTP/2 `measured` has what its frames took.
+    pub(super) fn stream_closed(
+        &self,
+        default_reason: CloseReason,
+        measured: Option<StreamTotals>,
+    ) {
         let Some((down, reason)) = self
             .with_state(|s| {
                 let first = !s.closed;
@@ -196,6 +211,12 @@ impl Tap {
         };
         if let Some(mut e) = self.entry(EntryKind::Closed, Direction::Both) {
             e.bytes_down = down;
+            if let Some(t) = measured {
+                e.bytes_up = t.bytes_up;
+                e.bytes_down = t.bytes_down;
+                e.header_bytes = Some(t.header_bytes_up + t.header_bytes_down);
+                e.frames = Some(t.frames_up + t.frames_down);
+            }
             e.duration_ms = Some(self.elapsed_ms());
             let reason = reason.unwrap_or(default_reason);
             e.close_reason = Some(reason.sentence(Transport::Sse).to_owned());

@@ -56,6 +56,7 @@ mod sse;
 mod sse_rules;
 mod storm;
 mod timeouts;
+mod tls;
 mod topic_cap;
 mod traffic;
 mod traffic_bound;

@@ -5,6 +5,7 @@ pub mod grading;
 pub mod learner;
 pub mod proxy;
 pub mod redis_server;
+pub mod tls;
 
 use std::time::Duration;
 
@@ -64,7 +65,11 @@ impl TestServer {
     }
 
     pub async fn with(config: Config) -> Self {
-        let server = bind(config).await.expect("bind");
+        Self::serving(bind(config).await.expect("bind"))
+    }
+
+    /// Serves a bound server until the test stops (or drops) it.
+    pub fn serving(server: realtime_playground::BoundServer) -> Self {
         let addr = server.local_addr();
         let state = server.state().clone();
         let (stop, stopped) = oneshot::channel::<()>();
