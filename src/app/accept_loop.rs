@@ -53,6 +53,10 @@ type App = Arc<BoxEndpoint<'static, Response>>;
 /// What hyper sends back: the app's answer, in flight until its body is dropped.
 type Answer = hyper::Response<InFlight<BoxBody<Bytes, io::Error>>>;
 
+/// HTTP/2 streams one connection may have open at once: each is a request in
+/// flight, as a connection of its own would be over HTTP/1.1.
+const MAX_STREAMS_PER_CONNECTION: u32 = 200;
+
 /// A listening socket, and whether its connections start with a TLS handshake.
 pub struct Listener<A> {
     pub acceptor: A,
@@ -238,6 +242,8 @@ where
     let conn = http2::Builder::new(TokioExecutor::new())
         .timer(TokioTimer::new())
         .enable_connect_protocol()
+        // Streams one connection may run at once (the HTTP/2 lesson quotes it).
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
         .serve_connection(TokioIo::new(metered), service);
     tokio::pin!(conn);
     if drive(conn.as_mut(), &activity, &serving).await {

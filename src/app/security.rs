@@ -69,7 +69,7 @@ const SANDBOX_WORKER_POLICY: &str =
 /// Middleware adding the headers above.
 pub struct SecurityHeaders {
     docs_policy: String,
-    page_policy: &'static str,
+    page_policy: String,
     allowed_origins: Vec<String>,
 }
 
@@ -84,7 +84,7 @@ impl SecurityHeaders {
                  img-src 'self' data:; connect-src 'self'; font-src 'self' data:; object-src 'none'; \
                  base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
             ),
-            page_policy: PAGE_POLICY,
+            page_policy: PAGE_POLICY.to_owned(),
             allowed_origins,
         }
     }
@@ -96,7 +96,30 @@ impl SecurityHeaders {
             PAGE_POLICY_LOOPBACK
         } else {
             PAGE_POLICY
-        };
+        }
+        .to_owned();
+        self
+    }
+
+    /// With `--tls --http1-port`: pages on either port may connect to both
+    /// (the HTTP/2 lesson opens streams over each).
+    pub fn pages_reach_the_tls_ports(mut self, ports: &[u16]) -> Self {
+        if !ports.is_empty() {
+            let origins: Vec<String> = ports
+                .iter()
+                .flat_map(|p| {
+                    [
+                        format!("https://localhost:{p}"),
+                        format!("https://127.0.0.1:{p}"),
+                    ]
+                })
+                .collect();
+            self.page_policy = self.page_policy.replacen(
+                "connect-src 'self'",
+                &format!("connect-src 'self' {}", origins.join(" ")),
+                1,
+            );
+        }
         self
     }
 }
@@ -109,7 +132,8 @@ impl<E: Endpoint> Middleware<E> for SecurityHeaders {
             inner,
             docs_policy: HeaderValue::from_str(&self.docs_policy)
                 .unwrap_or(HeaderValue::from_static(PAGE_POLICY)),
-            page_policy: HeaderValue::from_static(self.page_policy),
+            page_policy: HeaderValue::from_str(&self.page_policy)
+                .unwrap_or(HeaderValue::from_static(PAGE_POLICY)),
             allowed_origins: self.allowed_origins.clone(),
         }
     }

@@ -162,7 +162,11 @@ pub fn app(state: &AppState) -> impl Endpoint + 'static {
     ));
     // With Redis, the cluster lab's instances are other origins on this machine.
     let security = SecurityHeaders::new(&docs_html, state.config.allowed_origins.clone())
-        .pages_reach_loopback_ports(state.config.redis_url.is_some());
+        .pages_reach_loopback_ports(state.config.redis_url.is_some())
+        .pages_reach_the_tls_ports(&match state.config.http1_port {
+            Some(http1) => vec![state.config.port, http1],
+            None => vec![],
+        });
     let cors = Cors::new(&state.config.allowed_origins);
     let docs = poem::endpoint::make_sync(move |_| poem::web::Html(docs_html.clone()));
     let allow = crate::app::openapi::AllowHeader::new(&doc);
@@ -245,6 +249,18 @@ pub async fn bind(config: Config) -> Result<BoundServer, StartupError> {
         Some(port) => Some(bound(SocketAddr::new(config.bind, port))?),
         None => None,
     };
+    let mut config = config;
+    // From here on the configuration says which ports the server really has.
+    config.port = local_addr.port();
+    if let Some((_, addr)) = &http1 {
+        config.http1_port = Some(addr.port());
+        // The two ports are one server: each one's pages may use the other.
+        config.allowed_origins.extend(
+            [local_addr.port(), addr.port()]
+                .into_iter()
+                .flat_map(|port| LOOPBACK_NAMES.map(|name| format!("https://{name}:{port}"))),
+        );
+    }
     let write_timeout = config.write_timeout();
     let state = AppState::connect(config, local_addr).await?;
     let watched = |acceptor| {
@@ -275,6 +291,10 @@ pub async fn bind(config: Config) -> Result<BoundServer, StartupError> {
         certificate,
     })
 }
+
+/// The names a browser reaches this machine's server by (and the generated
+/// certificate is valid for).
+const LOOPBACK_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
 
 /// A listening socket on `addr`, and the address it really got.
 fn bound(addr: SocketAddr) -> Result<(TcpAcceptor, SocketAddr), StartupError> {

@@ -10,7 +10,8 @@ use crate::traffic::Entry;
 
 /// A known check name, as the `'static` string counters are keyed by:
 /// one of [`super::transport_checks::NAMES`], [`super::fault_checks::NAMES`],
-/// [`super::delivery_checks::NAMES`] and [`super::grader_checks::NAMES`].
+/// [`super::delivery_checks::NAMES`], [`super::grader_checks::NAMES`] and
+/// [`super::protocol_checks::NAMES`].
 /// A lesson naming anything else is rejected.
 pub fn known(name: &str) -> Option<&'static str> {
     all_names().map(|(n, _)| n).find(|n| *n == name)
@@ -23,6 +24,7 @@ pub fn all_names() -> impl Iterator<Item = (&'static str, &'static str)> {
         .chain(super::fault_checks::NAMES)
         .chain(super::delivery_checks::NAMES)
         .chain(super::grader_checks::NAMES)
+        .chain(super::protocol_checks::NAMES)
         .map(|(n, d)| (*n, *d))
 }
 
@@ -131,6 +133,7 @@ impl Counters {
         let mut c = Counters::default();
         super::transport_checks::count(&mut c, entries.iter().copied());
         super::delivery_checks::count(&mut c, entries.iter().copied());
+        super::protocol_checks::count(&mut c, entries.iter().copied());
         let mut faults = FaultTally::default();
         for e in entries {
             faults.count(&mut c, e);

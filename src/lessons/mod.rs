@@ -31,6 +31,7 @@ pub mod parse;
 pub mod play;
 pub mod play_faults;
 pub mod progress;
+pub mod protocol_checks;
 pub mod render;
 pub mod transport_checks;
 

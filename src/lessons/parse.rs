@@ -37,6 +37,7 @@ pub const WIDGETS: &[&str] = &[
     "sequence",
     "faults",
     "grader",
+    "http2",
     // "Write the code yourself": the editor, a starting file and a scenario
     // (frontend/js/widgets/exercise-*.js).
     "exercise-poll-since",

@@ -8,7 +8,17 @@ use super::play_faults::{FaultAction, VERBS as FAULT_VERBS};
 use super::{ChatSide, PlayAction};
 
 /// The live clients `start` and `stop` name.
-const CLIENTS: &[&str] = &["poll", "long-poll", "sse", "ws"];
+const CLIENTS: &[&str] = &[
+    "poll",
+    "long-poll",
+    "sse",
+    "ws",
+    // The HTTP/2 lesson's widget: ten streams or fifty polls over each protocol.
+    "streams-h2",
+    "streams-h1",
+    "polls-h2",
+    "polls-h1",
+];
 
 /// The feeds `feed` switches.
 const FEEDS: &[&str] = &["ticker", "notifications"];

@@ -3,7 +3,7 @@
 //!
 //! Every sentence is built from the entry's own numbers; nothing is canned.
 
-use super::{Direction, Entry, EntryKind, Transport};
+use super::{Direction, Entry, EntryKind, Protocol, Transport};
 
 /// Sizes the way people say them: `297 B`, `4.1 KB`, `2.3 MB` (powers of 1000).
 pub fn bytes(n: u64) -> String {
@@ -58,6 +58,14 @@ pub fn narrate(e: &Entry) -> String {
         (EntryKind::Exchange, Transport::Poll) => poll(e),
         (EntryKind::Exchange, Transport::LongPoll) => long_poll(e),
         (EntryKind::Exchange, _) => exchange(e),
+        (EntryKind::Opened, Transport::Websocket) if e.protocol == Protocol::Http2 => format!(
+            "Client → \"Open a WebSocket on a new stream of this HTTP/2 connection, please\" \
+             (CONNECT, RFC 8441)  Server → \"{} {}\" (handshake: {} up, {} down)",
+            e.status.unwrap_or(200),
+            reason(e.status.unwrap_or(200)),
+            bytes(e.bytes_up),
+            bytes(e.bytes_down)
+        ),
         (EntryKind::Opened, Transport::Websocket) => format!(
             "Client → \"Upgrade this connection to a WebSocket, please.\"  Server → \"{} {}\" \
              (handshake: {} up, {} down)",
@@ -68,12 +76,17 @@ pub fn narrate(e: &Entry) -> String {
         ),
         (EntryKind::Opened, _) => format!(
             "Client → opens a stream ({} {})  Server → \"{} — here is the stream, I'll keep it \
-             open.\" ({} up, {} down for the headers)",
+             open.\" ({} up, {} down for the headers{})",
             e.method.as_deref().unwrap_or("GET"),
             e.path.as_deref().unwrap_or("/api/sse"),
             e.status.unwrap_or(200),
             bytes(e.bytes_up),
-            bytes(e.bytes_down)
+            bytes(e.bytes_down),
+            if e.protocol == Protocol::Http2 {
+                ", as one stream of an HTTP/2 connection"
+            } else {
+                ""
+            }
         ),
         (EntryKind::Event, t) => {
             let over = if t == Transport::Websocket {
@@ -106,6 +119,17 @@ fn reason(status: u16) -> &'static str {
 }
 
 fn wire_tail(e: &Entry) -> String {
+    if e.protocol == Protocol::Http2 {
+        return format!(
+            "{}, {} body, {} on the wire over HTTP/2, of which {} headers after HPACK, {} frames, {}",
+            e.status.unwrap_or(0),
+            bytes(e.body_bytes.unwrap_or(0)),
+            bytes(e.bytes_up + e.bytes_down),
+            bytes(e.header_bytes.unwrap_or(0)),
+            e.frames.unwrap_or(0),
+            millis(e.duration_ms.unwrap_or(0.0))
+        );
+    }
     format!(
         "{}, {} body, {} on the wire, {}",
         e.status.unwrap_or(0),
@@ -238,6 +262,12 @@ fn closed(e: &Entry, t: Transport) -> String {
             bytes(e.bytes_up),
             bytes(e.bytes_down)
         ),
+        _ if e.protocol == Protocol::Http2 => format!(
+            "The SSE stream closed after {lifetime}{why}: {} down in {} HTTP/2 frames, one stream \
+             of a connection that other requests could share",
+            bytes(e.bytes_down),
+            e.frames.unwrap_or(0)
+        ),
         _ => format!(
             "The SSE stream closed after {lifetime}{why}: {} in total",
             bytes(e.bytes_down)
@@ -265,6 +295,25 @@ mod tests {
         assert_eq!(
             narrate(&e),
             "Client → \"Any update since #41?\"  Server → \"No.\" (204, 0 B body, 297 B on the wire, 3 ms)"
+        );
+    }
+
+    #[test]
+    fn an_http2_poll_says_what_hpack_left_of_the_headers() {
+        let mut e = base(Transport::Poll, EntryKind::Exchange, Direction::Both);
+        e.protocol = Protocol::Http2;
+        e.path = Some("/api/poll?since=41".into());
+        e.status = Some(204);
+        e.body_bytes = Some(0);
+        e.bytes_up = 20;
+        e.bytes_down = 25;
+        e.header_bytes = Some(45);
+        e.frames = Some(2);
+        e.duration_ms = Some(3.0);
+        assert_eq!(
+            narrate(&e),
+            "Client → \"Any update since #41?\"  Server → \"No.\" (204, 0 B body, 45 B on the wire \
+             over HTTP/2, of which 45 B headers after HPACK, 2 frames, 3 ms)"
         );
     }
 

@@ -162,8 +162,21 @@ pub struct Status {
     /// How events reach this instance: `memory` (this process alone) or
     /// `redis` (shared with other instances), and whether that works now.
     pub backplane: BackplaneStatus,
+    /// With `--tls`: the HTTPS ports, so a page can reach the protocol it is not on.
+    #[oai(nullable)]
+    pub tls: Option<TlsPorts>,
     /// Server version.
     pub version: String,
+}
+
+/// The HTTPS ports of a server started with `--tls`.
+#[derive(Debug, Object)]
+pub struct TlsPorts {
+    /// The main port: HTTP/2 (and HTTP/1.1 for clients without HTTP/2).
+    pub http2: u16,
+    /// `--http1-port`: HTTP/1.1 only, to compare the two.
+    #[oai(nullable)]
+    pub http1: Option<u16>,
 }
 
 impl poem_openapi::types::Example for Status {
@@ -182,6 +195,7 @@ impl poem_openapi::types::Example for Status {
             },
             feeds: vec![FeedState::example()],
             backplane: BackplaneStatus::example(),
+            tls: None,
             version: env!("CARGO_PKG_VERSION").into(),
         }
     }
@@ -254,6 +268,10 @@ impl EventsApi {
             connections: self.state.connections.snapshot(),
             feeds: self.state.feeds.iter().map(FeedState::from).collect(),
             backplane: self.state.backplane.status(),
+            tls: self.state.config.serves_tls().then(|| TlsPorts {
+                http2: self.state.config.port,
+                http1: self.state.config.http1_port,
+            }),
             version: env!("CARGO_PKG_VERSION").into(),
         })
     }
