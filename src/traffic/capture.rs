@@ -4,8 +4,8 @@
 //! `exchange` entry with the request and answer sizes on the wire: computed
 //! as HTTP/1.1 writes them, or, for HTTP/2, measured frame by frame by the
 //! connection's [`h2_meter`](super::h2_meter) once the answer's last frame is
-//! written (so the entry lands just before the client can read it). For a stream (SSE) or an upgrade (WebSocket) it records the
-//! opening, and hands the transport a [`Tap`] through the request extensions;
+//! written (so the entry lands just before the client can read it). For a
+//! stream (SSE) or an upgrade (WebSocket) it records the opening, and hands the transport a [`Tap`] through the request extensions;
 //! the transport reports what it sends and receives to the tap, and the tap
 //! writes entries ([`super::tap`]). Transports never see the store.
 
@@ -20,7 +20,7 @@ use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result};
 
 use super::catch_up::{ListeningSince, has_since, now_us};
 use super::close_reason::CloseReason;
-use super::h2_meter::{MeteredStream, StreamTotals};
+use super::h2_meter::MeteredStream;
 use super::har::Headers;
 use super::learner::Learner;
 use super::tap::Tap;
@@ -217,7 +217,7 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         };
         match stream {
             Some(stream) => stream.on_end(move |t| {
-                measured(&mut entry, t);
+                entry.measured_over_http2(t);
                 record(entry);
             }),
             None => record(entry),
@@ -225,14 +225,6 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         resp.set_body(Body::from_bytes(body));
         resp
     }
-}
-
-/// What HTTP/2 measured replaces what HTTP/1.1 would have taken.
-fn measured(entry: &mut Entry, t: StreamTotals) {
-    entry.bytes_up = t.bytes_up;
-    entry.bytes_down = t.bytes_down;
-    entry.header_bytes = Some(t.header_bytes_up + t.header_bytes_down);
-    entry.frames = Some(t.frames_up + t.frames_down);
 }
 
 /// One recorded request on its way through: who asked, what, and its tap.

@@ -353,6 +353,14 @@ impl Entry {
         }
     }
 
+    /// What HTTP/2's frames took replaces what HTTP/1.1 would have taken.
+    pub fn measured_over_http2(&mut self, t: h2_meter::StreamTotals) {
+        self.bytes_up = t.bytes_up;
+        self.bytes_down = t.bytes_down;
+        self.header_bytes = Some(t.header_bytes_up + t.header_bytes_down);
+        self.frames = Some(t.frames_up + t.frames_down);
+    }
+
     /// A copy with the readable time and the narration filled in.
     pub fn completed(&self) -> Entry {
         let mut e = self.clone();

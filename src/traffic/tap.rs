@@ -212,10 +212,7 @@ impl Tap {
         if let Some(mut e) = self.entry(EntryKind::Closed, Direction::Both) {
             e.bytes_down = down;
             if let Some(t) = measured {
-                e.bytes_up = t.bytes_up;
-                e.bytes_down = t.bytes_down;
-                e.header_bytes = Some(t.header_bytes_up + t.header_bytes_down);
-                e.frames = Some(t.frames_up + t.frames_down);
+                e.measured_over_http2(t);
             }
             e.duration_ms = Some(self.elapsed_ms());
             let reason = reason.unwrap_or(default_reason);
