@@ -68,6 +68,7 @@ export class SequenceDiagram {
     this.following = true;
     this.scrollDue = false; // follow the newest at the start of the next frame
     this.autoScrollTop = 0;
+    this.ownScrollPending = false; // set by applyScroll until the scroll event it causes
     this.frame = 0;
     this.colW = COL_MIN;
     this.drawnOrigin = null;
@@ -107,7 +108,9 @@ export class SequenceDiagram {
     }, this.head, this.svg);
     this.scroller.addEventListener("scroll", () => {
       const s = this.scroller;
-      if (Math.abs(s.scrollTop - this.autoScrollTop) < 1) return; // our own scroll, not the reader's
+      const ours = this.ownScrollPending && Math.abs(s.scrollTop - this.autoScrollTop) < 1;
+      this.ownScrollPending = false;
+      if (ours) return; // our own scroll, not the reader's (the drawing may have grown since)
       this.following = s.scrollTop + s.clientHeight >= s.scrollHeight - 8;
     }, { passive: true });
     // The summary goes below the drawing: when its wording changes, nothing above moves.
@@ -272,6 +275,7 @@ export class SequenceDiagram {
     const s = this.scroller;
     s.scrollTop = s.scrollHeight;
     this.autoScrollTop = s.scrollTop;
+    this.ownScrollPending = true;
   }
 
   drawBand(band) {
