@@ -24,7 +24,7 @@ use super::h2_meter::MeteredStream;
 use super::har::Headers;
 use super::learner::Learner;
 use super::tap::Tap;
-use super::{Actor, Direction, Entry, EntryKind, Protocol, TrafficLog, Transport, wire};
+use super::{Actor, Direction, Entry, EntryKind, TrafficLog, Transport, wire};
 
 /// Longest path and query kept, in bytes.
 const MAX_PATH: usize = 1024;
@@ -98,18 +98,13 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         let connection = self.log.next_connection();
         let asked = Asked::read(req);
         let stream = req.extensions().get::<Arc<MeteredStream>>().cloned();
-        let protocol = if stream.is_some() {
-            Protocol::Http2
-        } else {
-            Protocol::Http1
-        };
         let tap = Tap::new(
             self.log.clone(),
             learner.clone(),
             transport,
             connection,
             asked.actor,
-            protocol,
+            stream.as_deref().map(MeteredStream::place),
         );
         let polling = matches!(transport, Transport::Poll | Transport::LongPoll);
         tap.listening_from(if polling {
@@ -164,10 +159,8 @@ impl<E: Endpoint> CaptureEndpoint<E> {
         if let Some(stream) = &call.stream {
             let (log, learner, tap) = (self.log.clone(), call.learner.clone(), call.tap.clone());
             stream.on_head_written(move |t| {
-                entry.bytes_up = t.bytes_up;
-                entry.bytes_down = t.header_bytes_down;
-                entry.header_bytes = Some(t.header_bytes_up + t.header_bytes_down);
-                entry.frames = Some(t.frames_up + t.frames_down);
+                entry.measured_over_http2(t);
+                entry.bytes_down = t.header_bytes_down; // the opening is the head; events follow
                 tap.opened(t.bytes_up, t.header_bytes_down);
                 log.record(&learner, entry);
             });
@@ -253,6 +246,7 @@ impl Call {
         entry.path = Some(std::mem::take(&mut asked.path));
         entry.status = Some(resp.status().as_u16());
         entry.protocol = self.tap.protocol();
+        entry.http2 = self.tap.http2();
         entry.bytes_up = asked.bytes_up;
         let request_headers = std::mem::take(&mut asked.headers);
         entry.headers = Some(Arc::new(Headers::new(request_headers, resp.headers())));

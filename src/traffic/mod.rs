@@ -194,6 +194,15 @@ pub fn is_page_bookkeeping(req: &poem::Request) -> bool {
     req.method() == poem::http::Method::GET && req.headers().contains_key(PAGE_HEADER)
 }
 
+/// Where an HTTP/2 exchange or stream ran: many share one connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Object)]
+pub struct Http2Stream {
+    /// The connection, numbered by the server in the order they came.
+    pub connection: u64,
+    /// The stream's id on it (1, 3, 5, … for the client's requests).
+    pub stream: u32,
+}
+
 /// One line of the traffic log.
 #[derive(Debug, Clone, Serialize, Object)]
 #[oai(example)]
@@ -238,6 +247,10 @@ pub struct Entry {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frames: Option<u64>,
+    /// Which HTTP/2 connection carried it, and as which stream (HTTP/2 only).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http2: Option<Http2Stream>,
     /// Response body bytes (exchanges), or the payload bytes of a frame or event.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -338,6 +351,7 @@ impl Entry {
             bytes_down: 0,
             header_bytes: None,
             frames: None,
+            http2: None,
             body_bytes: None,
             duration_ms: None,
             empty: None,
@@ -355,6 +369,10 @@ impl Entry {
 
     /// What HTTP/2's frames took replaces what HTTP/1.1 would have taken.
     pub fn measured_over_http2(&mut self, t: h2_meter::StreamTotals) {
+        self.http2 = Some(Http2Stream {
+            connection: t.connection,
+            stream: t.stream,
+        });
         self.bytes_up = t.bytes_up;
         self.bytes_down = t.bytes_down;
         self.header_bytes = Some(t.header_bytes_up + t.header_bytes_down);

@@ -60,7 +60,8 @@ pub fn narrate(e: &Entry) -> String {
         (EntryKind::Exchange, _) => exchange(e),
         (EntryKind::Opened, Transport::Websocket) if e.protocol == Protocol::Http2 => format!(
             "Client → \"Open a WebSocket on a new stream of this HTTP/2 connection, please\" \
-             (CONNECT, RFC 8441)  Server → \"{} {}\" (handshake: {} up, {} down)",
+             (CONNECT, RFC 8441, {})  Server → \"{} {}\" (handshake: {} up, {} down)",
+            over_http2(e),
             e.status.unwrap_or(200),
             reason(e.status.unwrap_or(200)),
             bytes(e.bytes_up),
@@ -83,9 +84,9 @@ pub fn narrate(e: &Entry) -> String {
             bytes(e.bytes_up),
             bytes(e.bytes_down),
             if e.protocol == Protocol::Http2 {
-                ", as one stream of an HTTP/2 connection"
+                format!(", {}", over_http2(e))
             } else {
-                ""
+                String::new()
             }
         ),
         (EntryKind::Event, t) => {
@@ -118,13 +119,26 @@ fn reason(status: u16) -> &'static str {
         .unwrap_or("")
 }
 
+/// "as stream 5 of HTTP/2 connection 2": which requests shared a connection.
+fn over_http2(e: &Entry) -> String {
+    match e.http2 {
+        Some(h) => format!(
+            "as stream {} of HTTP/2 connection {}",
+            h.stream, h.connection
+        ),
+        None => "over HTTP/2".into(),
+    }
+}
+
 fn wire_tail(e: &Entry) -> String {
     if e.protocol == Protocol::Http2 {
         return format!(
-            "{}, {} body, {} on the wire over HTTP/2, of which {} headers after HPACK, {} frames, {}",
+            "{}, {} body, {} on the wire {}, of which {} headers after HPACK, \
+             {} frames, {}",
             e.status.unwrap_or(0),
             bytes(e.body_bytes.unwrap_or(0)),
             bytes(e.bytes_up + e.bytes_down),
+            over_http2(e),
             bytes(e.header_bytes.unwrap_or(0)),
             e.frames.unwrap_or(0),
             millis(e.duration_ms.unwrap_or(0.0))
@@ -263,10 +277,11 @@ fn closed(e: &Entry, t: Transport) -> String {
             bytes(e.bytes_down)
         ),
         _ if e.protocol == Protocol::Http2 => format!(
-            "The SSE stream closed after {lifetime}{why}: {} down in {} HTTP/2 frames, one stream \
-             of a connection that other requests could share",
+            "The SSE stream closed after {lifetime}{why}: {} down in {} HTTP/2 frames, {} \
+             (a connection other requests share)",
             bytes(e.bytes_down),
-            e.frames.unwrap_or(0)
+            e.frames.unwrap_or(0),
+            over_http2(e)
         ),
         _ => format!(
             "The SSE stream closed after {lifetime}{why}: {} in total",
@@ -309,11 +324,15 @@ mod tests {
         e.bytes_down = 25;
         e.header_bytes = Some(45);
         e.frames = Some(2);
+        e.http2 = Some(crate::traffic::Http2Stream {
+            connection: 2,
+            stream: 7,
+        });
         e.duration_ms = Some(3.0);
         assert_eq!(
             narrate(&e),
             "Client → \"Any update since #41?\"  Server → \"No.\" (204, 0 B body, 45 B on the wire \
-             over HTTP/2, of which 45 B headers after HPACK, 2 frames, 3 ms)"
+             as stream 7 of HTTP/2 connection 2, of which 45 B headers after HPACK, 2 frames, 3 ms)"
         );
     }
 

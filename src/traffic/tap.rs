@@ -13,7 +13,9 @@ use poem::{FromRequest, Request, RequestBody, Result};
 use super::catch_up::{Delivered, ListeningSince};
 use super::close_reason::CloseReason;
 use super::h2_meter::StreamTotals;
-use super::{Actor, Direction, Entry, EntryKind, Learner, Protocol, TrafficLog, Transport, wire};
+use super::{
+    Actor, Direction, Entry, EntryKind, Http2Stream, Learner, Protocol, TrafficLog, Transport, wire,
+};
 use crate::hub::Event;
 
 /// Most delays kept per entry.
@@ -56,7 +58,8 @@ struct TapInner {
     transport: Transport,
     connection: u64,
     actor: Actor,
-    protocol: Protocol,
+    /// Set for a request that came over HTTP/2.
+    http2: Option<Http2Stream>,
     started: Instant,
     state: Mutex<TapState>,
 }
@@ -85,7 +88,7 @@ impl Tap {
         transport: Transport,
         connection: u64,
         actor: Actor,
-        protocol: Protocol,
+        http2: Option<Http2Stream>,
     ) -> Self {
         Tap(Some(Arc::new(TapInner {
             log,
@@ -93,7 +96,7 @@ impl Tap {
             transport,
             connection,
             actor,
-            protocol,
+            http2,
             started: Instant::now(),
             state: Mutex::new(TapState::default()),
         })))
@@ -134,13 +137,22 @@ impl Tap {
         let inner = self.0.as_ref()?;
         let mut entry = Entry::new(inner.transport, kind, direction, inner.connection);
         entry.actor = inner.actor;
-        entry.protocol = inner.protocol;
+        entry.protocol = self.protocol();
+        entry.http2 = inner.http2;
         Some(entry)
     }
 
     /// The HTTP version of the request this tap belongs to.
     pub(super) fn protocol(&self) -> Protocol {
-        self.0.as_ref().map(|i| i.protocol).unwrap_or_default()
+        match self.http2() {
+            Some(_) => Protocol::Http2,
+            None => Protocol::Http1,
+        }
+    }
+
+    /// Where an HTTP/2 request ran: its connection and stream.
+    pub(super) fn http2(&self) -> Option<Http2Stream> {
+        self.0.as_ref().and_then(|i| i.http2)
     }
 
     pub(super) fn opened(&self, up: u64, down: u64) {

@@ -16,7 +16,12 @@ mkdirSync(screenshots, { recursive: true });
 const binary = process.env.PLAYGROUND_BIN ?? path.join(root, "target", "debug", "realtime-playground");
 const browserPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
 
-/** Starts the server; resolves with { base, stop }. */
+/**
+ * Starts the server; resolves with { base, stop } (and `http1`, the origin
+ * of the HTTP/1.1-only port, when `args` has `--http1-port`). With `--tls`
+ * the base is https://localhost:P, the name its certificate is for: the
+ * context must then be made with `ignoreHTTPSErrors`.
+ */
 export async function startServer(args = []) {
   // --ephemeral: no progress file, so runs never share (or touch the user's) progress.
   // PLAYGROUND_LOG_DIR: each server's log (at RUST_LOG, default info) in its own file, to debug a failing run.
@@ -27,20 +32,26 @@ export async function startServer(args = []) {
     env: { ...process.env, RUST_LOG: logDir ? (process.env.RUST_LOG ?? "info") : "warn" },
   });
   const lines = createInterface({ input: child.stdout });
-  const port = await new Promise((resolve, reject) => {
+  // The ready line comes first; the TLS lines (the HTTP/1.1 port) before "Press Ctrl-C".
+  const { port, http1 } = await new Promise((resolve, reject) => {
     // A debug build starts in about 3 s; a machine busy compiling can take ten times that.
     const timer = setTimeout(() => reject(new Error("the server did not print its port within 60 s")), 60000);
     child.once("exit", (code) => reject(new Error(`the server exited with ${code}`)));
+    const found = { port: null, http1: null };
     lines.on("line", (line) => {
-      const m = line.match(/running on port (\d+)/);
-      if (m) {
+      const ready = line.match(/running on port (\d+)/);
+      if (ready) found.port = Number(ready[1]);
+      const h1 = line.match(/^ {2}HTTP\/1\.1: +https:\/\/[^/]+:(\d+)\//);
+      if (h1) found.http1 = `https://localhost:${h1[1]}`;
+      if (found.port && /^Press Ctrl-C/.test(line)) {
         clearTimeout(timer);
-        resolve(Number(m[1]));
+        resolve(found);
       }
     });
   });
   return {
-    base: `http://127.0.0.1:${port}`,
+    base: args.includes("--tls") ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
+    http1,
     stop: () => new Promise((resolve) => {
       child.once("exit", resolve);
       child.kill("SIGTERM");
@@ -58,9 +69,13 @@ export async function startBrowser() {
   });
 }
 
-/** A fresh learner (own cookie jar) with problem tracking; `options` go to the browser context. */
+/**
+ * A fresh learner (own cookie jar) with problem tracking; `options` go to the
+ * browser context, except `alsoOrigins`: origins besides `base` the page may reach.
+ */
 export async function newLearner(browser, base, viewport = { width: 1280, height: 800 }, options = {}) {
-  const context = await browser.newContext({ ...options, viewport });
+  const { alsoOrigins = [], ...contextOptions } = options;
+  const context = await browser.newContext({ ...contextOptions, viewport });
   const page = await context.newPage();
   const problems = { consoleErrors: [], foreignRequests: [] };
   page.on("console", (m) => {
@@ -70,7 +85,8 @@ export async function newLearner(browser, base, viewport = { width: 1280, height
   page.on("request", (r) => {
     const url = r.url();
     // blob: URLs of this origin are the editor's sandbox importing the learner's code.
-    if (!url.startsWith(base) && !url.startsWith(base.replace("http", "ws")) && !url.startsWith("data:") && !url.startsWith(`blob:${base}/`)) {
+    const ours = [base, ...alsoOrigins].some((o) => url.startsWith(o) || url.startsWith(o.replace("http", "ws")));
+    if (!ours && !url.startsWith("data:") && !url.startsWith(`blob:${base}/`)) {
       problems.foreignRequests.push(url);
     }
   });

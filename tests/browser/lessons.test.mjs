@@ -12,7 +12,8 @@
 //
 // Each lesson gets its own server (feeds are server-wide, so lessons that
 // pause and start them must not share one) and runs concurrently with two
-// others.
+// others. Lesson 14 (HTTP/2) is walked on a server started with --tls and
+// --http1-port, over https://localhost with the certificate accepted.
 
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
@@ -21,6 +22,8 @@ import path from "node:path";
 import { newLearner, screenshots, startBrowser, startServer } from "./harness.mjs";
 
 const SERVER_ARGS = ["--sse-heartbeat-secs", "1", "--long-poll-timeout-secs", "2", "--sse-retry-ms", "300"];
+/** Lessons that need the server started otherwise, as their text tells the learner. */
+const LESSON_ARGS = { http2: ["--tls", "--http1-port", "0"] };
 /** How long a learner waits without acting, in ms: longer than the page's 1.5 s progress refresh. */
 const IDLE_MS = 2500;
 
@@ -241,8 +244,10 @@ async function nextTo(page, lesson, from, to) {
 }
 
 async function walkLesson(slug) {
-  const server = await startServer(SERVER_ARGS);
-  const { page, problems, context } = await newLearner(browser, server.base);
+  const server = await startServer([...SERVER_ARGS, ...(LESSON_ARGS[slug] ?? [])]);
+  // Over TLS: the generated certificate accepted, as the lesson tells the learner to.
+  const tls = server.base.startsWith("https:") ? { ignoreHTTPSErrors: true, alsoOrigins: [server.http1].filter(Boolean) } : {};
+  const { page, problems, context } = await newLearner(browser, server.base, undefined, tls);
   try {
     const lesson = await (await page.request.get(`${server.base}/api/lessons/${slug}`)).json();
     let here = null; // the step the page shows, when the learner is on one

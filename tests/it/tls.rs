@@ -87,6 +87,27 @@ async fn poll_long_poll_and_sse_work_over_http2() {
     for e in &entries {
         assert_eq!(e["protocol"], "h2", "every entry says HTTP/2: {e}");
     }
+    // The poll and the stream came on `client`'s one connection, as two of
+    // its streams; the long-poll on the other client's connection.
+    let place = |e: &Value| {
+        let p = &e["http2"];
+        (p["connection"].as_u64(), p["stream"].as_u64())
+    };
+    let of = |transport: &str| {
+        entries
+            .iter()
+            .find(|e| e["transport"] == transport && e["kind"] != "closed")
+            .map(place)
+            .expect(transport)
+    };
+    let (poll, sse, long_poll) = (of("poll"), of("sse"), of("long_poll"));
+    assert!(
+        poll.0.is_some() && poll.1.is_some(),
+        "numbered: {entries:?}"
+    );
+    assert_eq!(poll.0, sse.0, "one connection: {entries:?}");
+    assert_ne!(poll.1, sse.1, "a stream each: {entries:?}");
+    assert_ne!(poll.0, long_poll.0, "the other client's connection");
     let closed = entries
         .iter()
         .find(|e| e["transport"] == "sse" && e["kind"] == "closed")

@@ -20,6 +20,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -43,6 +44,10 @@ const END_STREAM: u8 = 0x1;
 /// What one stream took on the wire, frame headers included.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StreamTotals {
+    /// The connection, numbered by the meter in the order connections came.
+    pub connection: u64,
+    /// The stream's id on that connection (odd: the client opened it).
+    pub stream: u32,
     pub bytes_up: u64,
     pub bytes_down: u64,
     /// Of those, HEADERS and CONTINUATION frames (the HPACK-compressed headers).
@@ -102,6 +107,7 @@ impl Cursor {
 
 #[derive(Default)]
 struct State {
+    connection: u64,
     streams: HashMap<u32, StreamState>,
     unclaimed: VecDeque<u32>,
     newest_opened: u32,
@@ -112,6 +118,9 @@ struct Shared {
     state: Mutex<State>,
     cursors: Mutex<(Cursor, Cursor)>,
 }
+
+/// Numbers for HTTP/2 connections, so the log can show streams sharing one.
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
 /// The connection's meter: requests claim their stream from it.
 #[derive(Clone)]
@@ -126,7 +135,10 @@ pub struct FrameMeter<Io> {
 impl<Io> FrameMeter<Io> {
     pub fn new(io: Io) -> Self {
         let shared = Shared {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                connection: NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed),
+                ..State::default()
+            }),
             cursors: Mutex::new((Cursor::new(Side::Read), Cursor::new(Side::Write))),
         };
         FrameMeter {
@@ -277,7 +289,15 @@ impl State {
                         self.streams.remove(&old);
                     }
                     self.unclaimed.push_back(stream);
-                    self.streams.entry(stream).or_default();
+                    let connection = self.connection;
+                    self.streams.entry(stream).or_insert_with(|| StreamState {
+                        totals: StreamTotals {
+                            connection,
+                            stream,
+                            ..StreamTotals::default()
+                        },
+                        ..StreamState::default()
+                    });
                 }
                 let Some(s) = self.streams.get_mut(&stream) else {
                     return;
@@ -345,14 +365,26 @@ impl MeteredStream {
         self.id
     }
 
+    /// The connection and stream id, as the log shows them.
+    pub fn place(&self) -> super::Http2Stream {
+        super::Http2Stream {
+            connection: self.meter.lock().connection,
+            stream: self.id,
+        }
+    }
+
     /// What the stream has taken so far.
     pub fn totals(&self) -> StreamTotals {
-        self.meter
-            .lock()
+        let state = self.meter.lock();
+        state
             .streams
             .get(&self.id)
             .map(|s| s.totals)
-            .unwrap_or_default()
+            .unwrap_or(StreamTotals {
+                connection: state.connection,
+                stream: self.id,
+                ..StreamTotals::default()
+            })
     }
 
     /// Runs `f` once the answer's HEADERS frame is written (at once if it was).
