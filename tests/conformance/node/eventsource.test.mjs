@@ -6,15 +6,23 @@
 // `retry:`. Every wait is on something the client or server reports (an
 // event seen, a stream opened, an error event), bounded by PATIENCE so a
 // bug fails instead of hanging.
+//
+// CONFORMANCE_TLS=1 runs the same tests over HTTPS and HTTP/2: the server
+// with --tls (its generated certificate kept in a temporary data directory,
+// trusted by the client as its only CA), every request through undici with
+// HTTP/2 allowed, and each test checks the server logged its streams as h2.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { EventSource } from "eventsource";
+import { Agent, fetch as undiciFetch } from "undici";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const BIN =
@@ -23,14 +31,20 @@ const BIN =
 const RETRY_MS = 50;
 const PATIENCE = 10_000;
 
+const TLS = process.env.CONFORMANCE_TLS === "1";
 let server;
 let base;
+let dataDir;
+/** Every request of the suite: Node's fetch, or over TLS undici's with HTTP/2 allowed. */
+let request = fetch;
 
 before(async () => {
   // The 500-event feed is published from this one address as fast as the
   // server answers: the publish limits are not what this suite checks.
   const unlimited = ["--publish-rate-per-learner", "--publish-rate-per-address", "--publish-rate-total"].flatMap((f) => [f, "1000000"]);
-  server = spawn(BIN, ["--port", "0", "--feeds-paused", "--ephemeral", "--sse-retry-ms", String(RETRY_MS), ...unlimited], {
+  if (TLS) dataDir = mkdtempSync(path.join(tmpdir(), "playground-conformance-"));
+  const keeping = TLS ? ["--tls", "--data-dir", dataDir] : ["--ephemeral"];
+  server = spawn(BIN, ["--port", "0", "--feeds-paused", ...keeping, "--sse-retry-ms", String(RETRY_MS), ...unlimited], {
     stdio: ["ignore", "pipe", "inherit"],
     env: { ...process.env, RUST_LOG: "warn" },
   });
@@ -45,7 +59,14 @@ before(async () => {
     }),
     "the server's port line",
   );
-  base = `http://127.0.0.1:${port}`;
+  if (TLS) {
+    // The certificate is written before the port line is printed.
+    const agent = new Agent({ connect: { ca: readFileSync(path.join(dataDir, "tls", "localhost-cert.pem")) }, allowH2: true });
+    request = (url, init = {}) => undiciFetch(url, { ...init, dispatcher: agent });
+    base = `https://localhost:${port}`; // the name the certificate is for
+  } else {
+    base = `http://127.0.0.1:${port}`;
+  }
 });
 
 after(async () => {
@@ -53,7 +74,18 @@ after(async () => {
     server.kill("SIGTERM");
     await once(server, "exit");
   }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
+
+/** Over TLS: the server logged `learner`'s SSE requests as HTTP/2 (ALPN chose h2). */
+async function assertProtocol(learner) {
+  if (!TLS) return;
+  const res = await request(`${base}/api/traffic?limit=500`, { headers: { "X-Learner": learner } });
+  const { entries } = await res.json();
+  const streams = entries.filter((e) => e.transport === "sse" && e.kind === "opened");
+  assert.ok(streams.length > 0, "the streams are in the log");
+  assert.deepEqual([...new Set(streams.map((e) => e.protocol))], ["h2"], "every stream over HTTP/2");
+}
 
 /** Rejects if `promise` takes longer than PATIENCE. */
 function within(promise, what) {
@@ -82,7 +114,7 @@ function until(emitter, types, predicate, what) {
 }
 
 async function post(pathname, body, learner) {
-  const res = await fetch(base + pathname, {
+  const res = await request(base + pathname, {
     method: "POST",
     headers: { "content-type": "application/json", ...(learner ? { "X-Learner": learner } : {}) },
     body: JSON.stringify(body),
@@ -112,7 +144,7 @@ function openEventSource(learner, topic) {
         lastSeen: seen.length ? String(seen.at(-1)) : null,
         at: performance.now(),
       });
-      return fetch(url, { ...init, headers: { ...init.headers, "X-Learner": learner } });
+      return request(url, { ...init, headers: { ...init.headers, "X-Learner": learner } });
     },
   });
   es.addEventListener("open", () => state.opens++);
@@ -168,6 +200,7 @@ test("20 server-side drops during a 500-event feed: EventSource resumes with ret
     assert.ok(Math.min(...delays) >= RETRY_MS - 5, `reconnect delays ${delays.map(Math.round)} ≥ ${RETRY_MS} ms`);
     assert.ok(Math.max(...delays) < 1500, `reconnect delays ${delays.map(Math.round)} far below 3000 ms`);
     console.log(`reconnect delay after a drop: min ${Math.min(...delays).toFixed(0)} ms, max ${Math.max(...delays).toFixed(0)} ms (retry: ${RETRY_MS})`);
+    await assertProtocol(learner);
   } finally {
     es.close();
   }
@@ -198,6 +231,7 @@ test("a 204 answer to the reconnect stops EventSource for good (drop with reconn
     await more;
     assert.equal(requests.length, 2, "no request after the 204");
     assert.equal(es.readyState, es.CLOSED);
+    await assertProtocol(learner);
   } finally {
     es.close();
   }

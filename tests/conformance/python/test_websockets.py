@@ -6,14 +6,22 @@ the script runs them all, prints ok / FAIL per check, and exits nonzero if
 any failed. The server is the already-built debug binary (override with
 PLAYGROUND_BIN), started with --port 0 and short ping settings.
 
+CONFORMANCE_TLS=1 runs the same checks over `wss://`: the server with --tls
+(its generated certificate kept in a temporary data directory, the only CA
+the clients trust). websockets speaks HTTP/1.1, so this is the classic
+upgrade inside TLS on the port that also offers HTTP/2.
+
 Run: tests/conformance/python/.venv/bin/python tests/conformance/python/test_websockets.py
 """
 
 import asyncio
 import os
 import re
+import shutil
 import signal
+import ssl
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -31,23 +39,40 @@ PING_INTERVAL = 1  # --ws-ping-interval-secs
 PING_TIMEOUT = 1  # --ws-ping-timeout-secs
 MAX_MESSAGE = 1024  # --ws-max-message-bytes
 PATIENCE = 10.0  # upper bound for any single wait, so a bug fails instead of hanging
+TLS = os.environ.get("CONFORMANCE_TLS") == "1"
 
 
 class Server:
-    """The binary on a free port; `base` is ws://127.0.0.1:PORT."""
+    """The binary on a free port; `base` is ws://127.0.0.1:PORT, or
+    wss://localhost:PORT over TLS with `ssl` the context that trusts it."""
 
-    def __init__(self, proc: asyncio.subprocess.Process, port: int):
+    def __init__(self, proc: asyncio.subprocess.Process, port: int, data_dir: str | None):
         self.proc = proc
         self.port = port
-        self.base = f"ws://127.0.0.1:{port}"
+        self.data_dir = data_dir
+        self.ssl = None
+        if data_dir:
+            self.ssl = ssl.create_default_context(cafile=os.path.join(data_dir, "tls", "localhost-cert.pem"))
+            self.base = f"wss://localhost:{port}"  # the name the certificate is for
+        else:
+            self.base = f"ws://127.0.0.1:{port}"
+
+    def connect(self, path: str, **options):
+        """websockets' client for `path`, over TLS when the server is."""
+        return connect(self.base + path, ssl=self.ssl, **options)
+
+    async def raw(self, path: str) -> "RawClient":
+        return await RawClient.open(self.base + path, self.ssl)
 
     @classmethod
     async def start(cls) -> "Server":
+        data_dir = tempfile.mkdtemp(prefix="playground-conformance-") if TLS else None
+        keeping = ["--tls", "--data-dir", data_dir] if data_dir else ["--ephemeral"]
         proc = await asyncio.create_subprocess_exec(
             BIN,
             "--port", "0",
             "--feeds-paused",
-            "--ephemeral",
+            *keeping,
             "--ws-ping-interval-secs", str(PING_INTERVAL),
             "--ws-ping-timeout-secs", str(PING_TIMEOUT),
             "--ws-max-message-bytes", str(MAX_MESSAGE),
@@ -65,12 +90,14 @@ class Server:
         port = await asyncio.wait_for(port_line(), PATIENCE)
         # Keep draining stdout so the server never blocks on a full pipe.
         asyncio.get_running_loop().create_task(proc.stdout.read())
-        return cls(proc, port)
+        return cls(proc, port, data_dir)
 
     async def stop(self) -> None:
         if self.proc.returncode is None:
             self.proc.send_signal(signal.SIGTERM)
             await asyncio.wait_for(self.proc.wait(), PATIENCE)
+        if self.data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 class RawClient:
@@ -84,9 +111,9 @@ class RawClient:
         self.frames: list[Frame] = []
 
     @classmethod
-    async def open(cls, url: str) -> "RawClient":
+    async def open(cls, url: str, context: ssl.SSLContext | None = None) -> "RawClient":
         uri = parse_uri(url)
-        reader, writer = await asyncio.open_connection(uri.host, uri.port)
+        reader, writer = await asyncio.open_connection(uri.host, uri.port, ssl=context)
         protocol = ClientProtocol(uri, max_size=None)
         protocol.send_request(protocol.connect())
         client = cls(reader, writer, protocol)
@@ -156,12 +183,12 @@ def masked(frame: Frame) -> bytearray:
 async def check_oversize_message_closes_with_1009(server: Server) -> None:
     for path in ("/api/ws", "/api/ws/echo"):
         # The rest of the refused message must not make the server's TCP close a reset.
-        client = await RawClient.open(server.base + path)
+        client = await server.raw(path)
         client.protocol.send_frame(Frame(Opcode.TEXT, b"z" * (4 * MAX_MESSAGE)))
         await client.flush()
         code, _, _ = await client.wait_closed()
         assert code == 1009, f"{path}, raw: close code {code}"
-        async with connect(server.base + path, max_size=None) as ws:
+        async with server.connect(path, max_size=None) as ws:
             if path == "/api/ws":
                 assert '"welcome"' in await asyncio.wait_for(ws.recv(), PATIENCE)
                 fits = '{"type":"echo","data":"' + "x" * (MAX_MESSAGE - 40) + '"}'
@@ -183,7 +210,7 @@ async def check_oversize_message_closes_with_1009(server: Server) -> None:
 
 async def check_invalid_utf8_text_closes_with_1007(server: Server) -> None:
     for path in 5 * ("/api/ws", "/api/ws/echo"):  # repeated: a reset instead of a clean close is a race
-        client = await RawClient.open(server.base + path)
+        client = await server.raw(path)
         # A TEXT frame whose payload is not UTF-8 (0xC3 starts a 2-byte sequence; 0x28 cannot continue it).
         client.protocol.send_frame(Frame(Opcode.TEXT, b"caf\xc3\x28"))
         await client.flush()
@@ -200,7 +227,7 @@ async def check_protocol_violations_close_with_1002(server: Server) -> None:
     cases = {"RSV1 set": bytes(rsv1), "reserved opcode 0x3": bytes(reserved_opcode), "unmasked frame": unmasked}
     for path in 3 * ("/api/ws", "/api/ws/echo"):
         for name, data in cases.items():
-            client = await RawClient.open(server.base + path)
+            client = await server.raw(path)
             await client.send_raw(data)
             code, _, _ = await client.wait_closed()
             assert code == 1002, f"{path}, {name}: close code {code}"
@@ -208,8 +235,8 @@ async def check_protocol_violations_close_with_1002(server: Server) -> None:
 
 async def check_unanswered_pings_close_within_the_timeout(server: Server) -> None:
     # A client that answers pings (websockets does by itself), alongside: it must stay.
-    async with connect(server.base + "/api/ws", ping_interval=None) as answering:
-        silent = await RawClient.open(server.base + "/api/ws")
+    async with server.connect("/api/ws", ping_interval=None) as answering:
+        silent = await server.raw("/api/ws")
         code, close_at, eof_at = await silent.wait_closed(answer=False)
         pings = [f for f in silent.frames if f.opcode is Opcode.PING]
         budget = PING_INTERVAL + PING_TIMEOUT
@@ -229,7 +256,7 @@ async def check_unanswered_pings_close_within_the_timeout(server: Server) -> Non
 
 async def check_client_ping_gets_a_pong(server: Server) -> None:
     for path in ("/api/ws", "/api/ws/echo"):
-        async with connect(server.base + path, ping_interval=None) as ws:
+        async with server.connect(path, ping_interval=None) as ws:
             pong = await ws.ping(b"conformance")
             latency = await asyncio.wait_for(pong, PATIENCE)
             assert latency < PATIENCE
@@ -239,7 +266,7 @@ async def check_client_ping_gets_a_pong(server: Server) -> None:
 async def check_sigterm_closes_with_1001() -> None:
     server = await Server.start()
     try:
-        async with connect(server.base + "/api/ws") as ws, connect(server.base + "/api/ws/echo") as echo:
+        async with server.connect("/api/ws") as ws, server.connect("/api/ws/echo") as echo:
             assert '"welcome"' in await asyncio.wait_for(ws.recv(), PATIENCE)
             await echo.send("still here")
             assert await asyncio.wait_for(echo.recv(), PATIENCE) == "still here"
