@@ -90,6 +90,7 @@ export function summarize(lanes, published, entries) {
       delay_p95_ms: pick(0.95),
       delay_max_ms: delays.length ? delays[delays.length - 1] : null,
       errors: l.errors.slice(0, 5),
+      protocol: mine.find((e) => e.kind === "exchange" || e.kind === "opened")?.protocol ?? null,
     };
   });
 }

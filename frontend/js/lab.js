@@ -48,6 +48,15 @@ function measured(row, lane, run) {
   }
 }
 
+const PROTOCOLS = { h2: "HTTP/2", "http/1.1": "HTTP/1.1" };
+
+function protocolLabel(lane) {
+  if (!lane?.protocol) return "—";
+  const label = PROTOCOLS[lane.protocol] ?? lane.protocol;
+  // RFC 8441: over HTTP/2 a WebSocket is a stream of the page's connection.
+  return lane.transport === "websocket" && lane.protocol === "h2" ? `${label} (extended CONNECT)` : label;
+}
+
 function renderResult(run) {
   const byName = Object.fromEntries(run.lanes.map((l) => [l.transport, l]));
   const head = el("tr", {}, el("th", { text: "" }), ...LANES.map(([, label]) => el("th", { scope: "col", text: label })));
@@ -56,13 +65,16 @@ function renderResult(run) {
     ...LANES.map(([name], i) => el("td", {},
       el("span", { class: "claim", text: CLAIMS[row][i] }),
       el("span", { class: "measured", text: measured(row, byName[name], run) })))));
+  // Which HTTP version carried each lane, as the traffic log saw it (HTTP/2 needs --tls).
+  const protocolRow = el("tr", {}, el("th", { scope: "row", text: "Protocol" }),
+    ...LANES.map(([name]) => el("td", {}, el("span", { class: "measured", text: protocolLabel(byName[name]) }))));
   const delayRow = el("tr", {}, el("th", { scope: "row", text: "Delay (p50 / p95 / max)" }),
     ...LANES.map(([name]) => {
       const l = byName[name];
       const text = l?.delay_p50_ms != null ? `${millis(l.delay_p50_ms)} / ${millis(l.delay_p95_ms)} / ${millis(l.delay_max_ms)}` : "—";
       return el("td", {}, el("span", { class: "measured", text }));
     }));
-  const table = el("table", { class: "compare race-table" }, el("thead", {}, head), el("tbody", {}, ...rows, delayRow));
+  const table = el("table", { class: "compare race-table" }, el("thead", {}, head), el("tbody", {}, ...rows, protocolRow, delayRow));
   const bars = el("div", { class: "race-bars", role: "img", "aria-label": "Median delay per lane, milliseconds (log scale)" },
     ...LANES.filter(([n]) => byName[n]).map(([name, label]) => {
       const d = byName[name].delay_p50_ms ?? 0;
@@ -82,7 +94,7 @@ function renderResult(run) {
   const blob = (text, type) => URL.createObjectURL(new Blob([text], { type }));
   $("export-json").href = blob(JSON.stringify(run, null, 2), "application/json");
   const fields = ["transport", "requests", "connections", "empty", "empty_share", "received", "lost", "duplicated",
-    "bytes_up", "bytes_down", "header_bytes", "payload_bytes", "delay_p50_ms", "delay_p95_ms", "delay_max_ms"];
+    "bytes_up", "bytes_down", "header_bytes", "payload_bytes", "delay_p50_ms", "delay_p95_ms", "delay_max_ms", "protocol"];
   const csv = [fields.join(","), ...run.lanes.map((l) => fields.map((f) => l[f] ?? "").join(","))].join("\n");
   $("export-csv").href = blob(`${csv}\n`, "text/csv");
   $("export").hidden = false;

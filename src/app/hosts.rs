@@ -117,17 +117,25 @@ impl HostAllowList {
         HostAllowList { extra }
     }
 
-    /// The origins (`http://name:port`) pages of this server may have, given
-    /// the port it listens on: what the cluster lab allows on its instances.
+    /// The origins (`http://name:port`, and `https://` for `--tls`) pages of
+    /// this server may have, given the port it listens on: what the cluster
+    /// lab allows on its instances.
     pub fn page_origins(&self, port: u16) -> Vec<String> {
-        let mut origins: Vec<String> = ["127.0.0.1", "localhost", "[::1]"]
+        let names = ["127.0.0.1", "localhost", "[::1]"]
             .iter()
-            .map(|name| format!("http://{name}:{port}"))
-            .collect();
-        for host in &self.extra {
-            let origin = format!("http://{}:{}", host.name, host.port.unwrap_or(port));
-            if !origins.contains(&origin) {
-                origins.push(origin);
+            .map(|name| (name.to_string(), port))
+            .chain(
+                self.extra
+                    .iter()
+                    .map(|host| (host.name.clone(), host.port.unwrap_or(port))),
+            );
+        let mut origins: Vec<String> = Vec::new();
+        for (name, port) in names {
+            for scheme in ["http", "https"] {
+                let origin = format!("{scheme}://{name}:{port}");
+                if !origins.contains(&origin) {
+                    origins.push(origin);
+                }
             }
         }
         origins
@@ -290,10 +298,15 @@ mod tests {
             list.page_origins(8080),
             [
                 "http://127.0.0.1:8080",
+                "https://127.0.0.1:8080",
                 "http://localhost:8080",
+                "https://localhost:8080",
                 "http://[::1]:8080",
+                "https://[::1]:8080",
                 "http://workshop.local:8080",
+                "https://workshop.local:8080",
                 "http://pc:9000",
+                "https://pc:9000",
             ]
         );
     }

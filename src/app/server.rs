@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use poem::listener::{Acceptor, TcpAcceptor};
 use poem::{Endpoint, EndpointExt, Route};
@@ -261,8 +261,15 @@ pub async fn bind(config: Config) -> Result<BoundServer, StartupError> {
                 .flat_map(|port| LOOPBACK_NAMES.map(|name| format!("https://{name}:{port}"))),
         );
     }
+    // The lab's own clients (the race's lanes, the storm, the load generator)
+    // speak plain HTTP/1.1: with --tls they get a loopback-only port of their own.
+    let lab = match certificate {
+        Some(_) => Some(bound(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))?),
+        None => None,
+    };
+    let lab_addr = lab.as_ref().map_or(local_addr, |(_, addr)| *addr);
     let write_timeout = config.write_timeout();
-    let state = AppState::connect(config, local_addr).await?;
+    let state = AppState::connect(config, lab_addr).await?;
     let watched = |acceptor| {
         SocketAcceptor::new(
             acceptor,
@@ -281,6 +288,12 @@ pub async fn bind(config: Config) -> Result<BoundServer, StartupError> {
         listeners.push(Listener {
             acceptor: watched(acceptor),
             tls: tls(Offer::Http1Only)?,
+        });
+    }
+    if let Some((acceptor, _)) = lab {
+        listeners.push(Listener {
+            acceptor: watched(acceptor),
+            tls: None,
         });
     }
     Ok(BoundServer {

@@ -74,7 +74,8 @@ impl AppState {
     /// Builds the shared state of an in-memory instance and starts the
     /// built-in feeds. Fails if the lessons cannot be loaded or progress
     /// has no place to be kept.
-    /// `addr` is where the server listens (the lab's clients connect there).
+    /// `addr` is where the lab's own clients connect: the server's port, or
+    /// with `--tls` a loopback port of plain HTTP kept for them.
     pub fn new(config: Config, addr: SocketAddr) -> Result<Self, StartupError> {
         let hub = Hub::starting_after(
             config.event_ids.base(),
@@ -187,7 +188,7 @@ impl AppState {
                 &config,
                 OwnBinary {
                     page_origins: HostAllowList::new(&config.allowed_hosts)
-                        .page_origins(addr.port()),
+                        .page_origins(config.port),
                     ready_port: crate::app::server::port_from_ready_line,
                 },
                 shutdown.clone(),

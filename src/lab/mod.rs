@@ -45,7 +45,7 @@ use poem_openapi::{ApiResponse, Enum, Object, Tags};
 use crate::backplane::Backplane;
 use crate::hub::Hub;
 use crate::traffic::stats::percentile;
-use crate::traffic::{TrafficLog, Transport};
+use crate::traffic::{Protocol, TrafficLog, Transport};
 use race::{LaneOutcome, RaceConfig, lane_traffic};
 
 pub const MAX_RUNNING: usize = 2;
@@ -181,6 +181,11 @@ pub struct Lane {
     pub delay_max_ms: Option<f64>,
     /// Anything that went wrong in the lane's client.
     pub errors: Vec<String>,
+    /// The HTTP version the lane's requests came on, as the traffic log saw
+    /// it: the server's own clients speak HTTP/1.1; a browser over `--tls`
+    /// uses HTTP/2 where it can.
+    #[oai(nullable)]
+    pub protocol: Option<Protocol>,
 }
 
 #[derive(Debug, Clone, Object)]
@@ -412,6 +417,7 @@ impl Lab {
             delay_p95_ms: pick(0.95),
             delay_max_ms: delays.last().copied(),
             errors: o.errors.clone(),
+            protocol: traffic.protocol,
         }
     }
 }

@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::backplane::Backplane;
 use crate::hub::{Hub, NewEvent};
-use crate::traffic::{EntryKind, TrafficLog, Transport};
+use crate::traffic::{EntryKind, Protocol, TrafficLog, Transport};
 
 /// What a run does.
 #[derive(Debug, Clone)]
@@ -316,6 +316,8 @@ pub struct LaneTraffic {
     pub bytes_up: u64,
     pub bytes_down: u64,
     pub payload_bytes: u64,
+    /// The HTTP version of the lane's first request.
+    pub protocol: Option<Protocol>,
 }
 
 pub fn lane_traffic(log: &TrafficLog, learner: &str) -> LaneTraffic {
@@ -327,6 +329,7 @@ pub fn lane_traffic(log: &TrafficLog, learner: &str) -> LaneTraffic {
             EntryKind::Opened => t.connections += 1,
             _ => {}
         }
+        t.protocol.get_or_insert(e.protocol);
         if e.empty == Some(true) {
             t.empty += 1;
         }

@@ -157,6 +157,7 @@ mod tests {
             delay_p95_ms: Some(9.0),
             delay_max_ms: Some(12.0),
             errors: Vec::new(),
+            protocol: None,
         }
     }
 

@@ -4,8 +4,9 @@
 // each port: over HTTP/2 all ten receive events on one connection; over the
 // HTTP/1.1-only port six do and the rest wait in the browser. The server's
 // own log agrees (ten h2 streams, six http/1.1 ones). A WebSocket from a page
-// that came over HTTP/2 runs as an RFC 8441 stream. Each state is audited
-// with axe-core in both themes.
+// that came over HTTP/2 runs as an RFC 8441 stream. The lab's browser-mode
+// race over TLS says HTTP/2 in its protocol row for all four lanes. Each state
+// is audited with axe-core in both themes.
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -122,6 +123,32 @@ test("a WebSocket from a page served over HTTP/2 is an extended CONNECT stream (
     assert.deepEqual([...new Set(opened.map((e) => e.protocol))], ["h2"], "over HTTP/2");
     assert.match(opened[0].narration ?? "", /HTTP\/2/, "and the narration says so");
     await pane.locator('[data-client="ws"]').click();
+    assert.deepEqual(problems.consoleErrors, [], "no console errors");
+  } finally {
+    await context.close();
+  }
+});
+
+test("the lab's browser race over TLS: every lane says HTTP/2", { timeout: 90000 }, async () => {
+  const { page, problems, context } = await learner({ width: 1280, height: 1300 });
+  try {
+    await page.goto(`${server.base}/lab.html`);
+    await page.fill("#race input[name=duration_s]", "3");
+    await page.fill("#race input[name=rate_ms]", "500");
+    await page.fill("#race input[name=poll_interval_ms]", "500");
+    await page.selectOption("#race select[name=mode]", "browser");
+    await page.click("#race-start");
+    await page.locator(".race-table").waitFor({ timeout: 30000 });
+    const row = page.locator(".race-table tr", { has: page.locator("th", { hasText: "Protocol" }) });
+    assert.deepEqual(await row.locator("td").allInnerTexts(),
+      ["HTTP/2", "HTTP/2", "HTTP/2", "HTTP/2 (extended CONNECT)"]);
+    const run = await (await page.request.get(`${server.base}/api/lab/runs/${(await page.textContent("#race-status")).match(/#(\d+)/)[1]}`)).json();
+    assert.deepEqual(run.lanes.map((l) => l.protocol), ["h2", "h2", "h2", "h2"]);
+    for (const lane of run.lanes) assert.equal(lane.lost, 0, `${lane.transport} lost nothing`);
+    await row.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(screenshots, "lab-race-http2.png") });
+    const found = await audit(page, "lab, a browser race over HTTP/2");
+    assert.equal(found.length, 0, describe(found));
     assert.deepEqual(problems.consoleErrors, [], "no console errors");
   } finally {
     await context.close();

@@ -154,6 +154,8 @@ test("the lab races four lanes and fills in the table", async () => {
   const text = await page.locator(".race-table").innerText();
   for (const lane of ["Polling", "Long-polling", "SSE", "WebSockets"]) assert.ok(text.includes(lane));
   assert.ok(text.includes("0 lost, 0 duplicated"), text);
+  const protocols = await page.locator(".race-table tr", { has: page.locator("th", { hasText: "Protocol" }) }).locator("td").allInnerTexts();
+  assert.deepEqual(protocols, ["HTTP/1.1", "HTTP/1.1", "HTTP/1.1", "HTTP/1.1"], "the server's clients speak HTTP/1.1");
   assert.ok(await page.locator("#export-csv").getAttribute("href"));
   // A fault switch round trip.
   await page.fill("input[name=idle_timeout_s]", "30");

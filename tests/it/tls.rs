@@ -207,3 +207,35 @@ async fn http2_poll_bytes_match_a_counting_proxy_within_five_percent() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_labs_own_clients_race_on_a_tls_server() {
+    // Their loopback port of plain HTTP: the race works as it does without --tls.
+    let tls = TlsServer::start().await;
+    let client = tls.client().await;
+    let res = client
+        .send(
+            "POST",
+            "/api/lab/runs",
+            "racer",
+            Some(json!({"duration_s": 1, "rate_ms": 250, "poll_interval_ms": 250})),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let body = res.into_body().collect().await.expect("body").to_bytes();
+    let id = serde_json::from_slice::<Value>(&body).expect("json")["id"]
+        .as_u64()
+        .expect("id");
+    let run = eventually("the race to finish", || async {
+        let run = client.json(&format!("/api/lab/runs/{id}"), "racer").await;
+        (run["status"] == "done").then_some(run)
+    })
+    .await;
+    let published = run["published"].as_u64().expect("published");
+    assert!(published >= 3, "{run}");
+    for lane in run["lanes"].as_array().expect("lanes") {
+        assert_eq!(lane["errors"], json!([]), "{lane}");
+        assert_eq!(lane["lost"], 0, "{lane}");
+        assert_eq!(lane["protocol"], "http/1.1", "the server's clients: {lane}");
+    }
+}
