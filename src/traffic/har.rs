@@ -16,7 +16,7 @@ use poem::http::HeaderMap;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{Direction, Entry, EntryKind, Transport};
+use super::{Direction, Entry, EntryKind, Protocol, Transport};
 
 /// Request and response headers of an exchange or handshake, as
 /// `name: value` lines in one string each. (Keeping hyper's `HeaderMap`s
@@ -120,28 +120,36 @@ fn har_entry(e: &Entry, origin: &str) -> Value {
     let response_headers_size = e.bytes_down as i64 - body;
     let mime = find(&headers.response, "content-type").unwrap_or("");
     let time = e.duration_ms.unwrap_or(0.0);
+    // Over HTTP/2 the log has the header bytes of both directions together,
+    // not each side's: HAR's "unknown" (-1).
+    let http2 = e.protocol == Protocol::Http2;
+    let version = if http2 { "HTTP/2" } else { "HTTP/1.1" };
+    let (request_headers_size, response_headers_size) = match http2 {
+        true => (-1, -1),
+        false => (e.bytes_up as i64, response_headers_size.max(0)),
+    };
     json!({
         "startedDateTime": e.at,
         "time": time,
         "request": {
             "method": e.method.as_deref().unwrap_or("GET"),
             "url": format!("{origin}{path}"),
-            "httpVersion": "HTTP/1.1",
+            "httpVersion": version,
             "cookies": [],
             "headers": pairs(&headers.request),
             "queryString": query_string(path),
-            "headersSize": e.bytes_up,
+            "headersSize": request_headers_size,
             "bodySize": find(&headers.request, "content-length").and_then(|v| v.parse::<i64>().ok()).unwrap_or(0),
         },
         "response": {
             "status": status,
             "statusText": status_text,
-            "httpVersion": "HTTP/1.1",
+            "httpVersion": version,
             "cookies": [],
             "headers": pairs(&headers.response),
             "content": { "size": body, "mimeType": mime },
             "redirectURL": "",
-            "headersSize": response_headers_size.max(0),
+            "headersSize": response_headers_size,
             "bodySize": if e.kind == EntryKind::Opened { -1 } else { body },
         },
         "cache": {},

@@ -108,6 +108,17 @@ async fn poll_long_poll_and_sse_work_over_http2() {
     assert_eq!(poll.0, sse.0, "one connection: {entries:?}");
     assert_ne!(poll.1, sse.1, "a stream each: {entries:?}");
     assert_ne!(poll.0, long_poll.0, "the other client's connection");
+
+    // The HAR export names the scheme and version the requests really used.
+    let har = client.json("/api/traffic.har", learner).await;
+    let first = &har["log"]["entries"][0];
+    assert!(
+        first["request"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://")),
+        "{first}"
+    );
+    assert_eq!(first["request"]["httpVersion"], "HTTP/2", "{first}");
     let closed = entries
         .iter()
         .find(|e| e["transport"] == "sse" && e["kind"] == "closed")

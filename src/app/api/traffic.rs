@@ -292,10 +292,16 @@ impl TrafficApi {
             .and_then(|h| h.to_str().ok())
             .unwrap_or("127.0.0.1");
         let entries = self.log.entries(&learner.id, None, 0, usize::MAX);
+        // The pages' ports are all HTTPS with --tls (the lab's plain port is the server's own).
+        let scheme = if self.config.serves_tls() {
+            "https"
+        } else {
+            "http"
+        };
         HarResponse::Har(
             HarBody(crate::traffic::har::HarChunks::new(
                 entries,
-                format!("http://{host}"),
+                format!("{scheme}://{host}"),
             )),
             "attachment; filename=\"realtime-playground.har\"".into(),
         )
