@@ -41,6 +41,7 @@ if [[ -n $quick ]]; then
              --publishers 4 --rate 160 --warmup-secs 1 --duration-secs 4)
   poll=(--pollers 64 --poll-interval-ms 0 --publishers 0 --warmup-secs 1 --duration-secs 3)
   rounds=2
+  idle=500
 else
   connect=(--sse 10000 --websockets 9000 --publishers 1 --rate 1 --warmup-secs 2 --duration-secs 5)
   fanout=(--sse 10000 --fanout-events 20 --fanout-gap-ms 200)
@@ -48,6 +49,7 @@ else
              --publishers 8 --rate 40 --warmup-secs 3 --duration-secs 15)
   poll=(--pollers 64 --poll-interval-ms 0 --publishers 0 --warmup-secs 2 --duration-secs 10)
   rounds=3
+  idle=5000
 fi
 
 pid=
@@ -157,6 +159,27 @@ if command -v redis-server >/dev/null 2>&1; then
 else
   notes+=("In-memory vs Redis skipped: redis-server is not installed (apt-get install redis-server).")
 fi
+
+# TLS and HTTP/2 (issue 18): one idle connection's cost, plain, over TLS with
+# HTTP/1.1 and over TLS with HTTP/2, each kind on a fresh server (its
+# generated certificate kept in a data directory of the run, trusted by the
+# generator alone).
+mkdir -p "$out/tls"
+for kind in sse-plain sse-h1 sse-h2 ws-plain ws-h1 ws-h2; do
+  data="$out/tls-data-$kind"
+  tls_flag=()
+  [[ $kind == *-plain ]] || tls_flag=(--tls)
+  if start_server "playground-$kind" "realtime-playground is running on port" \
+      target/release/realtime-playground --port 0 --feeds-paused --data-dir "$data" "${tls_flag[@]}" \
+      --max-connections-per-address 0; then
+    echo "== playground: $idle idle $kind" >&2
+    if ! timeout 300 "$loadgen" tls-idle --port "$port" --pid "$pid" --kind "$kind" --connections "$idle" \
+        --ca "$data/tls/localhost-cert.pem" --json "$out/tls/$kind.json"; then
+      notes+=("tls-idle $kind: the load generator failed (see the run's output).")
+    fi
+    stop_server
+  fi
+done
 
 peers_start=${PEERS_START:-bench/peers/start}
 for peer in ${PEERS-node fastapi}; do

@@ -7,9 +7,11 @@
 //! ```text
 //! loadgen summarize --dir target/bench/<run> --out bench/RESULTS.md   # used by bench/run.sh
 //! loadgen free-port
+//! loadgen tls-idle --port P --pid PID --kind sse-h2 --ca cert.pem      # used by bench/run.sh
 //! ```
 
 mod summary;
+mod tls_idle;
 
 use clap::{Parser, Subcommand};
 use loadgen::cli::{CliError, RunArgs, exit_code, run};
@@ -30,6 +32,8 @@ enum Command {
     Summarize(summary::SummaryArgs),
     /// Print a free TCP port on 127.0.0.1 (for scripts).
     FreePort,
+    /// Measure what one idle SSE stream or WebSocket costs the server, plain or over TLS (HTTP/1.1, HTTP/2).
+    TlsIdle(tls_idle::TlsIdleArgs),
 }
 
 /// Why a command failed; each says so in its own words.
@@ -41,6 +45,8 @@ enum Error {
     Summary(#[from] summary::SummaryError),
     #[error("{0}")]
     FreePort(#[from] std::io::Error),
+    #[error(transparent)]
+    TlsIdle(#[from] tls_idle::TlsIdleError),
 }
 
 #[tokio::main]
@@ -49,6 +55,7 @@ async fn main() -> std::process::ExitCode {
     exit_code(match cli.command {
         Some(Command::Summarize(args)) => summary::summarize(&args).map_err(Error::from),
         Some(Command::FreePort) => free_port().map_err(Error::from),
+        Some(Command::TlsIdle(args)) => tls_idle::tls_idle(&args).await.map_err(Error::from),
         None => run(cli.run).await.map_err(Error::from),
     })
 }

@@ -16,6 +16,7 @@ mod format;
 mod record;
 mod tables;
 mod targets;
+mod tls;
 
 use std::path::PathBuf;
 

@@ -18,6 +18,7 @@ pub fn record(args: &SummaryArgs, run: &BenchRun, tables: &str) -> String {
     header(&mut s, args, run);
     run_table(&mut s, args, &machine);
     let _ = writeln!(s, "\n## Targets\n\n{tables}");
+    super::tls::section(&mut s, &super::tls::load(&args.dir));
     scenarios(&mut s, run);
     let _ = writeln!(
         s,
