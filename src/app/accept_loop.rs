@@ -192,9 +192,19 @@ async fn serve_socket<Io>(io: Io, peer: Peer, tls: Option<TlsAcceptor>, serving:
 where
     Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let Some(tls) = tls else {
-        return serve_http1(io, peer, serving).await;
-    };
+    match tls {
+        None => serve_http1(io, peer, serving).await,
+        // Boxed: the handshake's and HTTP/2's state would otherwise make every
+        // clear-text connection's task as big as theirs (~7 KB each).
+        Some(tls) => Box::pin(serve_tls(io, peer, tls, serving)).await,
+    }
+}
+
+/// The TLS handshake, then HTTP/2 or HTTP/1.1 as ALPN chose.
+async fn serve_tls<Io>(io: Io, peer: Peer, tls: TlsAcceptor, serving: Serving)
+where
+    Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
     // A handshake is part of the first request: the same deadline.
     let handshake = tokio::time::timeout(serving.timeouts.header_read, tls.accept(io));
     let stream = match handshake.await {

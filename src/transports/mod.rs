@@ -49,9 +49,11 @@ pub enum TransportTags {
 }
 
 /// Sleeps until `deadline`; without one, forever (for optional timeouts in `select!`).
+/// The timer is boxed: most deadlines are absent, and an inline one would
+/// make every idle stream's future carry its full size anyway.
 pub async fn until(deadline: Option<tokio::time::Instant>) {
     match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
+        Some(at) => Box::pin(tokio::time::sleep_until(at)).await,
         None => std::future::pending().await,
     }
 }

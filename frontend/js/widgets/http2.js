@@ -33,8 +33,9 @@ export function mount(root) {
   root.append(note);
   pageJson("/api/status").then((s) => {
     if (!s.tls?.http1) {
+      const here = `https://${location.hostname}:${location.port || 8080}${location.pathname}`;
       note.textContent = "This server speaks one protocol only. Restart it with --tls --http1-port 8444 "
-        + "(cargo run -- --tls --http1-port 8444), open https://localhost:8080/, accept the certificate "
+        + `(cargo run --release -- --tls --http1-port 8444), open ${here}, accept the certificate `
         + "once, and this step compares HTTP/1.1 with HTTP/2 on your machine.";
       note.classList.remove("muted");
       note.classList.add("notice");

@@ -106,7 +106,7 @@ impl Session {
             *n -= 1;
         }
         if let Some(latency) = self.faults.latency {
-            tokio::time::sleep(latency).await;
+            Box::pin(tokio::time::sleep(latency)).await; // boxed: only the fault's streams pay
         }
         let chunk = self.names.encode(&event);
         let Some(every) = self.faults.buffer else {

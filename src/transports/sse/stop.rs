@@ -112,7 +112,8 @@ impl StreamEnds {
             Ok(()) = changed(self.dropped.as_mut()) => Wake::End(CloseReason::DroppedOnRequest),
             order = self.valve.order() => Wake::End(match order {
                 Order::Cut => CloseReason::Deployed,
-                Order::Freeze { until } => self.frozen(until).await,
+                // Boxed: only a frozen stream pays for this wait's timers.
+                Order::Freeze { until } => Box::pin(self.frozen(until)).await,
             }),
             _ = cancelled(self.hung_up.as_ref()) => Wake::End(CloseReason::ClientClosed),
             _ = until(self.deadline) => Wake::End(CloseReason::DurationPassed),
