@@ -32,6 +32,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use http_body_util::combinators::BoxBody;
 use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
@@ -187,16 +188,23 @@ struct Peer {
 }
 
 /// Serves one accepted socket: clear HTTP/1.1, or TLS and then whatever
-/// protocol its handshake chose.
-async fn serve_socket<Io>(io: Io, peer: Peer, tls: Option<TlsAcceptor>, serving: Serving)
+/// protocol its handshake chose. Not an `async fn`: one would keep its own
+/// copy of the arguments beside the future it hands them to, and this
+/// future is what every open connection's task holds.
+fn serve_socket<Io>(
+    io: Io,
+    peer: Peer,
+    tls: Option<TlsAcceptor>,
+    serving: Serving,
+) -> impl Future<Output = ()> + Send + 'static
 where
     Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     match tls {
-        None => serve_http1(io, peer, serving).await,
+        None => Either::Left(serve_http1(io, peer, serving)),
         // Boxed: the handshake's and HTTP/2's state would otherwise make every
         // clear-text connection's task as big as theirs (~7 KB each).
-        Some(tls) => Box::pin(serve_tls(io, peer, tls, serving)).await,
+        Some(tls) => Either::Right(Box::pin(serve_tls(io, peer, tls, serving))),
     }
 }
 
@@ -225,19 +233,27 @@ where
     }
 }
 
-async fn serve_http1<Io>(io: Io, peer: Peer, serving: Serving)
+/// Clear or TLS HTTP/1.1. Built outside the `async` block, which then holds
+/// only the connection, its activity and the server's handles: what every
+/// idle stream's task keeps for its whole life.
+fn serve_http1<Io>(io: Io, peer: Peer, serving: Serving) -> impl Future<Output = ()> + Send
 where
     Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     let activity = Arc::new(Activity::default());
     let service = request_service(serving.app.clone(), peer, activity.clone(), None);
-    let conn = http1::Builder::new()
-        .serve_connection(TokioIo::new(io), service)
-        .with_upgrades();
-    tokio::pin!(conn);
-    if drive(conn.as_mut(), &activity, &serving).await {
-        conn.as_mut().graceful_shutdown();
-        finish_within_grace(conn, &serving).await;
+    // Boxed: pinned inside the block it would be kept twice (the captured
+    // value and the pinned local).
+    let mut conn = Box::pin(
+        http1::Builder::new()
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades(),
+    );
+    async move {
+        if drive(conn.as_mut(), &activity, &serving).await {
+            conn.as_mut().graceful_shutdown();
+            finish_within_grace(conn.as_mut(), &serving).await;
+        }
     }
 }
 
