@@ -171,7 +171,7 @@ for kind in sse-plain sse-h1 sse-h2 ws-plain ws-h1 ws-h2; do
   [[ $kind == *-plain ]] || tls_flag=(--tls)
   if start_server "playground-$kind" "realtime-playground is running on port" \
       target/release/realtime-playground --port 0 --feeds-paused --data-dir "$data" "${tls_flag[@]}" \
-      --max-connections-per-address 0; then
+      --no-traffic-log --max-connections-per-address 0; then
     echo "== playground: $idle idle $kind" >&2
     if ! timeout 300 "$loadgen" tls-idle --port "$port" --pid "$pid" --kind "$kind" --connections "$idle" \
         --ca "$data/tls/localhost-cert.pem" --json "$out/tls/$kind.json"; then
