@@ -42,12 +42,13 @@ use poem::http::uri::Scheme;
 use poem::listener::Acceptor;
 use poem::web::{LocalAddr, RemoteAddr};
 use poem::{Endpoint, EndpointExt, IntoEndpoint, Request, Response};
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::app::idle::{Activity, ConnectionTimeouts, InFlight};
+use crate::app::plain_on_tls::{Replayed, TLS_HANDSHAKE, redirect_to_https};
 use crate::traffic::h2_meter::{FrameMeter, Meter};
 
 type App = Arc<BoxEndpoint<'static, Response>>;
@@ -214,7 +215,18 @@ where
     Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
     // A handshake is part of the first request: the same deadline.
-    let handshake = tokio::time::timeout(serving.timeouts.header_read, tls.accept(io));
+    let deadline = tokio::time::Instant::now() + serving.timeouts.header_read;
+    let mut io = io;
+    let mut first = [0u8; 1];
+    match tokio::time::timeout_at(deadline, io.read(&mut first)).await {
+        Ok(Ok(1)) => {}
+        _ => return, // closed, failed or silent before a byte
+    }
+    let io = Replayed::new(first[0], io);
+    if first[0] != TLS_HANDSHAKE {
+        return redirect_to_https(io).await;
+    }
+    let handshake = tokio::time::timeout_at(deadline, tls.accept(io));
     let stream = match handshake.await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) => {

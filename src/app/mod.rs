@@ -12,7 +12,9 @@
 //! - [`api`] is the OpenAPI surface that is neither a transport nor a lab:
 //!   publishing, feeds, status, chat over HTTP, dropping one's connections,
 //!   the traffic log.
-//! - [`accept_loop`] is the accept loop (HTTP/1.1 by hyper); [`sockets`] frees
+//! - [`accept_loop`] is the accept loop (HTTP/1.1 by hyper; with `--tls`,
+//!   HTTP/2 or HTTP/1.1 by ALPN, the certificate from [`tls`], clear text on
+//!   a TLS port redirected by [`plain_on_tls`]); [`sockets`] frees
 //!   connections whose client stopped reading and caps sockets per address;
 //!   [`idle`] closes connections that send no request in time.
 //! - [`hosts`] answers only to the names this server was given (DNS
@@ -31,6 +33,7 @@ pub mod frontend;
 pub mod hosts;
 pub mod idle;
 pub mod openapi;
+pub mod plain_on_tls;
 pub mod request_span;
 pub mod security;
 pub mod server;

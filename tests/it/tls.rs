@@ -250,3 +250,25 @@ async fn the_labs_own_clients_race_on_a_tls_server() {
         assert_eq!(lane["protocol"], "http/1.1", "the server's clients: {lane}");
     }
 }
+
+#[tokio::test]
+async fn clear_text_http_on_a_tls_port_is_redirected_to_https() {
+    let tls = TlsServer::start().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let res = client
+        .get(format!("http://{}/lessons/http2?step=1", tls.addr))
+        .send()
+        .await
+        .expect("an answer, not a closed connection");
+    assert_eq!(res.status(), 308);
+    assert_eq!(
+        res.headers()["location"],
+        format!("https://{}/lessons/http2?step=1", tls.addr).as_str()
+    );
+    // The port still speaks TLS to TLS clients.
+    let first = tls.client().await.get("/api/status", "after").await;
+    assert_eq!(first.status(), 200);
+}
