@@ -114,20 +114,37 @@ function defaultWidget() {
   return { poll: "poll", long_poll: "long-poll", sse: "sse", websocket: "ws" }[lesson.transport] ?? null;
 }
 
+/**
+ * The table of contents: links made once per lesson, then updated in place,
+ * so the 1.5 s progress refresh never replaces a link being clicked or
+ * holding keyboard focus.
+ */
 function renderToc() {
   const toc = $("toc");
-  toc.replaceChildren(...lesson.steps.map((s, i) => {
+  if (toc.childElementCount !== lesson.steps.length) {
+    toc.replaceChildren(...lesson.steps.map((s, i) => {
+      const link = el("a", { href: `#${s.id}`, class: "toc-link" },
+        el("span", { class: "mark", "aria-hidden": "true" }),
+        el("span", { text: s.title }),
+        el("span", { class: "visually-hidden" }));
+      link.addEventListener("click", (e) => { e.preventDefault(); showStep(i, { focus: true }); });
+      return el("li", {}, link);
+    }));
+  }
+  lesson.steps.forEach((s, i) => {
     const p = progress?.steps.find((x) => x.id === s.id);
     const state = !s.checks.length ? "read" : p?.done ? (p.helped ? "done helped" : "done") : p?.watched ? "watched" : "todo";
     const mark = { read: "·", done: "✓", "done helped": "✓", watched: "▷", todo: "○" }[state];
     const spoken = { read: "", done: " (done on your own)", "done helped": " (done with help)", watched: " (watched, not done yet)", todo: " (to do)" }[state];
-    const link = el("a", { href: `#${s.id}`, class: `toc-link ${state}`, "aria-current": i === stepIndex ? "step" : "false" },
-      el("span", { class: "mark", "aria-hidden": "true", text: mark }),
-      el("span", { text: s.title }),
-      el("span", { class: "visually-hidden", text: spoken }));
-    link.addEventListener("click", (e) => { e.preventDefault(); showStep(i, { focus: true }); });
-    return el("li", {}, link);
-  }));
+    const link = toc.children[i].firstElementChild;
+    const [markEl, , spokenEl] = link.children;
+    const cls = `toc-link ${state}`;
+    if (link.className !== cls) link.className = cls;
+    const current = i === stepIndex ? "step" : "false";
+    if (link.getAttribute("aria-current") !== current) link.setAttribute("aria-current", current);
+    if (markEl.textContent !== mark) markEl.textContent = mark;
+    if (spokenEl.textContent !== spoken) spokenEl.textContent = spoken;
+  });
 }
 
 function renderChecks() {

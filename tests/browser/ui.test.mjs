@@ -264,3 +264,19 @@ test("the load lab measures what each connection costs the server", { timeout: 1
   assertClean(problems);
   await context.close();
 });
+
+test("the lesson contents keep keyboard focus across progress refreshes", async () => {
+  const { page, problems, context } = await newLearner(browser, server.base);
+  await page.goto(`${server.base}/lessons/polling`);
+  const link = page.locator("#toc .toc-link").nth(1);
+  await link.waitFor();
+  await link.focus();
+  await page.evaluate(() => { window.focusedLink = document.activeElement; });
+  // Three refreshes answered: the first two have been drawn by the time the third arrives.
+  const refreshed = () => page.waitForResponse((r) => r.url().endsWith("/api/lessons/polling/progress") && r.request().method() === "POST");
+  for (let i = 0; i < 3; i++) await refreshed();
+  assert.equal(await page.evaluate(() => document.activeElement === window.focusedLink && window.focusedLink.isConnected), true,
+    "the focused link is still the one in the page, and still focused");
+  assertClean(problems);
+  await context.close();
+});

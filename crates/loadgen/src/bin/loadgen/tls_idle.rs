@@ -270,10 +270,7 @@ async fn sse_h2<Io>(
 where
     Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
+    let mut sender = http2_sender(io).await?;
     let req = sse_request(
         format!("https://{authority}/api/sse?topics=idle"),
         authority,
@@ -311,10 +308,7 @@ async fn websocket_h2<Io>(
 where
     Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let (mut sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io))
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(conn);
+    let mut sender = http2_sender(io).await?;
     let mut req = Request::builder()
         .method(Method::CONNECT)
         .uri(format!("https://{authority}/api/ws"))
@@ -334,4 +328,16 @@ where
     }
     let upgraded = hyper::upgrade::on(res).await.map_err(|e| e.to_string())?;
     Ok(WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Client, None).await)
+}
+
+/// An HTTP/2 connection over `io`, driven in its own task.
+async fn http2_sender<Io>(io: Io) -> Result<http2::SendRequest<Empty<Bytes>>, String>
+where
+    Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (sender, conn) = http2::handshake(TokioExecutor::new(), TokioIo::new(io))
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(conn);
+    Ok(sender)
 }
