@@ -12,3 +12,13 @@ export function el(tag, attrs = {}, ...children) {
   node.append(...children.filter((c) => c !== null && c !== undefined));
   return node;
 }
+
+// A page's buttons come disabled (`data-needs-script`) until its module has
+// bound them: an early click would otherwise do nothing, or submit the form
+// as a plain GET and reload the page.
+export function armControls(root = document) {
+  for (const control of root.querySelectorAll("[data-needs-script]")) {
+    control.disabled = false;
+    control.removeAttribute("data-needs-script");
+  }
+}

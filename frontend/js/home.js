@@ -5,6 +5,7 @@ import { initFeeds } from "./feeds.js";
 import { initTail } from "./tail.js";
 import { initWsTry } from "./ws-try.js";
 import { sendJson } from "./api.js";
+import { armControls } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -43,3 +44,5 @@ $("publish").addEventListener("submit", async (ev) => {
     out.textContent = err.message;
   }
 });
+
+armControls();

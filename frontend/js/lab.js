@@ -4,7 +4,7 @@
 
 import { getJson, pageJson, sendJson } from "./api.js";
 import { initTheme } from "./theme.js";
-import { el } from "./dom.js";
+import { el, armControls } from "./dom.js";
 import { bytes, millis } from "./format.js";
 import { initChallenges } from "./challenges.js";
 import { initSix } from "./six.js";
@@ -193,3 +193,5 @@ $("sequence-start").addEventListener("click", (ev) => {
   toggle.textContent = sequence ? "Stop drawing" : "Draw my traffic";
   toggle.setAttribute("aria-pressed", String(Boolean(sequence)));
 });
+
+armControls();

@@ -3,6 +3,7 @@
 import { initTheme } from "./theme.js";
 import { mountTrafficPanel } from "./traffic-panel.js";
 import { LongPollingClient, PollingClient, SseClient, WebSocketClient } from "./clients.js";
+import { armControls } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 initTheme($("theme"));
@@ -23,3 +24,5 @@ $("poll-once").addEventListener("click", () => poller.once().catch((e) => status
 toggle($("long-poll-toggle"), new LongPollingClient({ onStatus: status("long-poll-status") }), "long-polling");
 toggle($("sse-toggle"), new SseClient({ onStatus: status("sse-status") }), "SSE stream");
 toggle($("ws-toggle"), new WebSocketClient({ onStatus: status("ws-status") }), "WebSocket");
+
+armControls();

@@ -142,6 +142,22 @@ test("Swagger UI loads offline and Try it out returns", async () => {
   await context.close();
 });
 
+test("a page's buttons wait for its script: an early click cannot submit a form as a reload", async () => {
+  const { page, problems, context } = await newLearner(browser, server.base);
+  let release;
+  const gate = new Promise((resolve) => { release = resolve; });
+  await page.route("**/js/lab.js", async (route) => { await gate; await route.continue(); });
+  await page.goto(`${server.base}/lab.html`, { waitUntil: "commit" });
+  const start = page.locator("#race-start");
+  await start.waitFor();
+  assert.equal(await start.isDisabled(), true, "disabled while lab.js is on its way");
+  release();
+  await page.waitForFunction(() => !document.getElementById("race-start").disabled);
+  assert.equal(await page.locator("[data-needs-script]").count(), 0, "every button armed");
+  assertClean(problems);
+  await context.close();
+});
+
 test("the lab races four lanes and fills in the table", async () => {
   const { page, problems, context } = await newLearner(browser, server.base, { width: 1280, height: 1300 });
   await page.goto(`${server.base}/`);
