@@ -136,6 +136,13 @@ impl Subscription {
     pub fn cursor(&self) -> u64 {
         self.cursor
     }
+
+    /// Where a client cut off now should resume (`Cursor::After` it) to miss
+    /// nothing and see nothing twice; `None` while a reset is still to be
+    /// told, which resuming from here would hide.
+    pub fn resume_point(&self) -> Option<u64> {
+        self.reset.is_none().then_some(self.cursor)
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +195,27 @@ mod tests {
             Some(Delivery::Event(e)) => assert_eq!(e.id, 8),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn the_resume_point_misses_nothing_and_hides_no_reset() {
+        let hub = Hub::new(3, 16);
+        for _ in 0..5 {
+            hub.publish(new("a"));
+        }
+        // Joining now: resuming after the newest id gets what comes next.
+        let now = hub.subscribe(Cursor::Now);
+        assert_eq!(now.resume_point(), Some(5));
+        hub.publish(new("a"));
+        let mut resumed = hub.subscribe(Cursor::After(5));
+        assert!(matches!(resumed.next().await, Some(Delivery::Event(e)) if e.id == 6));
+        // Joining after an id still in the ring: that id.
+        assert_eq!(hub.subscribe(Cursor::After(4)).resume_point(), Some(4));
+        // A reset still to be told: no resume point, or a reconnect would skip it.
+        let mut gone = hub.subscribe(Cursor::After(1));
+        assert_eq!(gone.resume_point(), None);
+        assert!(matches!(gone.next().await, Some(Delivery::Reset(_))));
+        assert!(gone.resume_point().is_some());
     }
 
     #[tokio::test]

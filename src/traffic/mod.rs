@@ -280,7 +280,7 @@ pub struct Entry {
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub catch_up: Option<u64>,
-    /// Frame or field kind: `text`, `binary`, `ping`, `pong`, `close`, `heartbeat`, `retry`, `reset`, `event`.
+    /// Frame or field kind: `text`, `binary`, `ping`, `pong`, `close`, `heartbeat`, `retry`, `id` (a resume point), `reset`, `event`.
     #[oai(skip_serializing_if_is_none)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub frame: Option<String>,

@@ -252,6 +252,11 @@ fn sse_field(e: &Entry) -> String {
             "Server → \"If we get cut off, wait {} before reconnecting.\" (retry field, {size})",
             e.preview.as_deref().unwrap_or("the default")
         ),
+        Some("id") => format!(
+            "Server → \"If we get cut off before the next event, resume after id {}.\" \
+             (id field without data: no event fires, {size})",
+            e.preview.as_deref().unwrap_or("?")
+        ),
         Some("reset") => format!(
             "Server → \"Some events you asked for are gone; here is what is left.\" (reset event, {size})"
         ),

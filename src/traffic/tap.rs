@@ -189,7 +189,7 @@ impl Tap {
         }
     }
 
-    /// SSE: a field that is not an event (`retry`, `heartbeat`, `reset`).
+    /// SSE: a field that is not an event (`retry`, `id`, `heartbeat`, `reset`).
     pub fn sse_field(&self, kind: &str, bytes: usize, detail: Option<String>) {
         if let Some(mut e) = self.entry(EntryKind::Frame, Direction::Down) {
             e.bytes_down = bytes as u64;

@@ -195,7 +195,7 @@ async fn an_sse_stream_stalls_until_4_kib_then_arrives_in_a_burst() {
         .map(|(_, p)| String::from_utf8_lossy(p).into_owned())
         .collect();
     assert_eq!(
-        text.matches("\nid: ").count(),
+        text.matches("\ndata: ").count(),
         n,
         "every held event came in the burst"
     );

@@ -18,7 +18,8 @@ async fn stream_starts_with_retry_and_carries_id_event_and_json_data() {
     assert_eq!(res.headers()["x-accel-buffering"], "no");
     let mut body = res.bytes_stream();
     let first = body.next().await.expect("chunk").expect("bytes");
-    assert_eq!(&first[..], b"retry: 2000\n\n");
+    // The resume point: the newest id (none yet on a fresh server).
+    assert_eq!(&first[..], b"retry: 2000\nid: 0\n\n");
 
     server.wait_for_subscribers(1).await;
     let id = server

@@ -150,6 +150,9 @@ struct Parsed {
     /// The last valid `retry:` value.
     retry: Option<u64>,
     comments: usize,
+    /// The source's last event ID after the last complete block (what a
+    /// reconnect would send as `Last-Event-ID`).
+    last_event_id: String,
 }
 
 /// One dispatched `MessageEvent`.
@@ -174,13 +177,17 @@ fn parse_event_stream(bytes: &[u8], last_event_id: &str) -> Parsed {
     let text = std::str::from_utf8(bytes).expect("an event stream is UTF-8");
     // The decoder drops one leading BOM (the server must not send it anyway).
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out = Parsed::default();
+    let mut out = Parsed {
+        last_event_id: last_event_id.to_owned(),
+        ..Parsed::default()
+    };
     let (mut data, mut event_type) = (String::new(), String::new());
     let mut id_buffer = last_event_id.to_owned();
     for line in complete_lines(text) {
         if line.is_empty() {
             // Dispatch: the last event ID is set even when nothing is dispatched.
             let last_event_id = id_buffer.clone();
+            out.last_event_id = last_event_id.clone();
             if data.is_empty() {
                 event_type.clear();
                 continue;
@@ -490,7 +497,8 @@ async fn every_line_is_a_known_field_or_a_comment_and_ends_in_lf() {
         (&traffic, &["entry"; 3]),
     ] {
         assert_well_formed(&wire.bytes);
-        let first = format!("retry: {RETRY_MS}\n\n");
+        // (Then the resume point, except before a reset: see rule 10.)
+        let first = format!("retry: {RETRY_MS}\n");
         assert!(
             wire.bytes.starts_with(first.as_bytes()),
             "the stream opens with {first:?}: {:?}",
@@ -764,19 +772,28 @@ async fn last_event_id_resumes_exactly_after_it_and_an_unknown_id_resets_first()
 }
 
 /// Rule: events must reach the client as they happen, so the response is
-/// flushed at once — the `retry:` line arrives while nothing has been
-/// published or logged, long before the first heartbeat would.
+/// flushed at once — the opening block (`retry:` and the resume point)
+/// arrives while nothing has been published, long before the first heartbeat
+/// would. Its `id:` has no data: the source's last event ID is set and no
+/// event fires.
 #[tokio::test]
 async fn the_stream_is_flushed_before_any_event_exists() {
     let server = TestServer::with(config()).await;
-    let first = format!("retry: {RETRY_MS}\n\n");
     for path in [SSE, TRAFFIC] {
         let mut wire = Wire::open(&server, path, "rule-10", &[]).await;
-        wire.read_within(Duration::from_secs(2), "the first bytes", |b| {
-            b.len() >= first.len()
+        wire.read_within(Duration::from_secs(2), "the opening block", |b| {
+            b.ends_with(b"\n\n")
         })
         .await;
-        assert_eq!(String::from_utf8_lossy(&wire.bytes), first, "{path}");
+        let text = String::from_utf8_lossy(&wire.bytes).into_owned();
+        let id = text
+            .strip_prefix(&format!("retry: {RETRY_MS}\nid: "))
+            .and_then(|rest| rest.strip_suffix("\n\n"))
+            .unwrap_or_else(|| panic!("{path}: retry, then id: {text:?}"));
+        assert!(id.bytes().all(|b| b.is_ascii_digit()), "{path}: {text:?}");
+        let parsed = wire.parse("");
+        assert!(parsed.events.is_empty(), "{path}: no event fires");
+        assert_eq!(parsed.last_event_id, id, "{path}: but the id is kept");
     }
     assert_eq!(server.status().await["last_id"], 0, "nothing was published");
 }

@@ -231,10 +231,8 @@ async fn sse_connection_and_event_sizes_match_what_the_client_parsed() {
         .await
         .expect("sse");
     let mut body = res.bytes_stream();
-    assert_eq!(
-        &body.next().await.expect("chunk").expect("bytes")[..],
-        b"retry: 2000\n\n"
-    );
+    let opening = body.next().await.expect("chunk").expect("bytes");
+    assert_eq!(&opening[..], b"retry: 2000\nid: 0\n\n");
     server.wait_for_subscribers(1).await;
     for n in 0..5 {
         server
@@ -264,8 +262,20 @@ async fn sse_connection_and_event_sizes_match_what_the_client_parsed() {
                 .is_some_and(|n| n.contains("over the open SSE stream"))
         );
     }
-    let retry: Vec<_> = entries.iter().filter(|e| e["frame"] == "retry").collect();
-    assert_eq!(retry.len(), 1);
+    // The opening block is logged field by field, to the byte.
+    let field =
+        |name: &str| -> Vec<&Value> { entries.iter().filter(|e| e["frame"] == name).collect() };
+    let (retry, resume) = (field("retry"), field("id"));
+    assert_eq!((retry.len(), resume.len()), (1, 1));
+    assert_eq!(retry[0]["bytes_down"], "retry: 2000\n".len());
+    assert_eq!(resume[0]["bytes_down"], "id: 0\n\n".len());
+    assert!(
+        resume[0]["narration"]
+            .as_str()
+            .is_some_and(|n| n.contains("resume after id 0") && n.contains("no event fires")),
+        "{}",
+        resume[0]["narration"]
+    );
 
     // The connection's end is logged once the response is done.
     let closed = eventually("the stream's closed entry", || async {

@@ -22,7 +22,7 @@ use crate::shutdown::Shutdown;
 use crate::traffic::stats::{self, Stats};
 use crate::traffic::{Entry, Learner, TrafficLog, Transport};
 use crate::transports::sse::{
-    EventStream, HEARTBEAT, StreamEnds, Wake, encode_reset, parse_last_event_id,
+    EventStream, HEARTBEAT, Opening, StreamEnds, Wake, encode_reset, parse_last_event_id,
 };
 
 #[derive(Tags)]
@@ -155,8 +155,10 @@ impl TrafficApi {
     /// My traffic, live
     ///
     /// A Server-Sent Events stream of your new log entries (`event: entry`,
-    /// `id:` = the entry's `seq`, `data:` = the entry as JSON). Reconnecting
-    /// with `Last-Event-ID` replays what you missed; an id newer than anything
+    /// `id:` = the entry's `seq`, `data:` = the entry as JSON). It opens with
+    /// `retry:` and `id:` = the newest `seq` (no data, so no event fires):
+    /// cut off before your first entry, you still resume from there.
+    /// Reconnecting with `Last-Event-ID` replays what you missed; an id newer than anything
     /// logged (the server restarted) gets `event: reset` first, then your
     /// whole log. This stream is not
     /// logged itself. Give `limit` or `duration` when trying it here.
@@ -196,16 +198,22 @@ impl TrafficApi {
             .connections
             .open(client_ip(remote), Held::TrafficStream)?;
         let requested = parse_last_event_id(last_event_id.as_deref())?.or(*since);
+        // Subscribed before reading the newest seq: whatever is logged after
+        // that read reaches `live`, so starting after it misses nothing.
+        let live = self.log.subscribe();
         let last_seq = self.log.last_seq();
         // An id newer than anything logged (e.g. from before a restart): start
         // over, and say so first — never a silent jump.
         let unknown = requested.filter(|&seq| seq > last_seq);
-        let resume = requested.map(|seq| if unknown.is_some() { 0 } else { seq });
-        let live = self.log.subscribe();
-        let backlog = match resume {
-            Some(seq) => self
+        let cursor = match requested {
+            Some(_) if unknown.is_some() => 0,
+            Some(seq) => seq,
+            None => last_seq,
+        };
+        let backlog = match requested {
+            Some(_) => self
                 .log
-                .entries(&learner.id, transport, seq, MAX_LIMIT as usize),
+                .entries(&learner.id, transport, cursor, MAX_LIMIT as usize),
             None => Vec::new(),
         };
         let reset = unknown.map(|seq| unknown_id_reset(seq, &backlog, last_seq));
@@ -220,18 +228,22 @@ impl TrafficApi {
             transport,
             live,
             backlog: backlog.into(),
-            cursor: resume.unwrap_or(0),
+            cursor,
             remaining: *limit,
             ends,
             _permit: permit,
         };
-        let retry = Bytes::from(SseEvent::retry(self.retry_ms).to_string());
+        // The resume point is withheld while a reset is to be told.
+        let opening = Opening {
+            retry_ms: self.retry_ms,
+            resume_point: unknown.is_none().then_some(cursor),
+        };
         let entries = stream::unfold(state, |mut s| async move {
             let chunk = s.next_chunk().await?;
             Some((chunk, s))
         });
         Ok(EventStream::new(
-            stream::iter(std::iter::once(retry).chain(reset))
+            stream::iter(std::iter::once(opening.encode()).chain(reset))
                 .chain(entries)
                 .boxed(),
         ))

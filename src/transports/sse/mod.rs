@@ -2,7 +2,9 @@
 //! writes events into it as they happen.
 //!
 //! The stream starts with a `retry:` field (how long the browser waits before
-//! reconnecting), then sends each event with `id:`, `event:` and `data:`
+//! reconnecting) and an `id:` line with no data: the newest id, which
+//! `EventSource` stores without firing an event, so a client cut off before
+//! its first event still resumes from where it joined. Then it sends each event with `id:`, `event:` and `data:`
 //! lines, and a comment line as a heartbeat so dead clients are noticed (the
 //! server only learns a client is gone when a write fails). A reconnecting
 //! client sends `Last-Event-ID` and gets exactly what it missed, or a `reset`
@@ -57,7 +59,8 @@ pub struct SseApi {
 impl SseApi {
     /// Server-Sent Events stream
     ///
-    /// One long response (`text/event-stream`). It opens with `retry: <ms>`,
+    /// One long response (`text/event-stream`). It opens with `retry: <ms>`
+    /// and `id: <newest id>` (a resume point: no `data:`, so no event fires),
     /// then every event as
     ///
     /// ```text
@@ -224,6 +227,32 @@ pub fn parse_last_event_id(raw: Option<&str>) -> Result<Option<u64>, ApiError> {
                 "Last-Event-ID must be an id (a whole number), not {raw:?}."
             ))
         }),
+    }
+}
+
+/// The block a stream opens with: `retry:`, and the id to resume from if it
+/// is cut before its first event (an `id:` with no `data:` sets the
+/// client's last event id without dispatching anything).
+pub struct Opening {
+    pub retry_ms: u64,
+    pub resume_point: Option<u64>,
+}
+
+impl Opening {
+    /// The `retry:` line, and the `id:` line with the blank line that ends
+    /// the block (or the blank line alone), apart so each can be logged.
+    pub fn fields(&self) -> (Bytes, Bytes) {
+        let retry = Bytes::from(format!("retry: {}\n", self.retry_ms));
+        let rest = match self.resume_point {
+            Some(id) => Bytes::from(format!("id: {id}\n\n")),
+            None => Bytes::from_static(b"\n"),
+        };
+        (retry, rest)
+    }
+
+    pub fn encode(&self) -> Bytes {
+        let (retry, rest) = self.fields();
+        [retry, rest].concat().into()
     }
 }
 

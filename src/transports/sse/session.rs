@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
-use poem::web::sse::Event as SseEvent;
 use tokio::time::Instant;
 
 use super::stop::{StreamEnds, Wake};
-use super::{HEARTBEAT, MAX_HELD_BYTES, encode_reset};
+use super::{HEARTBEAT, MAX_HELD_BYTES, Opening, encode_reset};
 use crate::connections::Permit;
 use crate::hub::{Delivery, Event, Subscription, TopicFilter};
 use crate::traffic::{CloseReason, Tap};
@@ -44,19 +43,18 @@ enum Ready {
 
 impl Session {
     pub(super) fn into_stream(self) -> BoxStream<'static, Bytes> {
-        let retry = Bytes::from(SseEvent::retry(self.retry_ms).to_string());
-        let retry_tap = self.tap.clone();
-        let retry_ms = self.retry_ms;
+        let opening = Opening {
+            retry_ms: self.retry_ms,
+            resume_point: self.sub.resume_point(),
+        };
+        let tap = self.tap.clone();
         let live = stream::unfold(self, |mut s| async move {
             let chunk = s.next_chunk().await?;
             Some((chunk, s))
         });
-        stream::once(async move {
-            retry_tap.sse_field("retry", retry.len(), Some(format!("{retry_ms} ms")));
-            retry
-        })
-        .chain(live)
-        .boxed()
+        stream::once(async move { log_opening(&tap, &opening) })
+            .chain(live)
+            .boxed()
     }
 
     async fn next_chunk(&mut self) -> Option<Bytes> {
@@ -118,6 +116,20 @@ impl Session {
         let full = self.held.hold(event, chunk, every);
         full.then(|| self.held.release(&self.tap))
     }
+}
+
+/// The opening block, told to the traffic log field by field.
+fn log_opening(tap: &Tap, opening: &Opening) -> Bytes {
+    let (retry, rest) = opening.fields();
+    let delay = Some(format!("{} ms", opening.retry_ms));
+    match opening.resume_point {
+        Some(id) => {
+            tap.sse_field("retry", retry.len(), delay);
+            tap.sse_field("id", rest.len(), Some(id.to_string()));
+        }
+        None => tap.sse_field("retry", retry.len() + rest.len(), delay),
+    }
+    opening.encode()
 }
 
 /// The flush of held events when it is due (there are some), else the next
