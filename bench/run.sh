@@ -5,6 +5,9 @@
 # installed, then the Node and FastAPI peers when bench/peers/start can run them), drives each with the same load-generator scenarios (crates/loadgen/,
 # binary `loadgen`), stops it, then prints the targets and the ratio table
 # and records them in bench/RESULTS.md with the machine description.
+# Then the per-core comparison (issue 19): each server pinned to one core
+# (this one with --worker-threads 1 and its traffic log on), the generator to
+# another; and the most idle connections the file limit allows (50,000 asked).
 #
 #   bench/run.sh           full run (10,000 SSE + 9,000 WS, ...; a few minutes)
 #   bench/run.sh --quick   smaller numbers, under 2 minutes
@@ -23,7 +26,10 @@ case "${1:-}" in
   *) echo "usage: bench/run.sh [--quick]" >&2; exit 2 ;;
 esac
 
-# Every client is a socket: allow as many as the system lets this shell have.
+# Every client is a socket: allow as many as the system lets this shell have
+# (the 50,000-connection run needs more than that on most machines; raising the
+# hard limit needs root with CAP_SYS_RESOURCE).
+ulimit -Hn 120000 2>/dev/null || true
 ulimit -n "$(ulimit -Hn)"
 
 cargo build --release --locked --bin realtime-playground --bin loadgen
@@ -42,6 +48,10 @@ if [[ -n $quick ]]; then
   poll=(--pollers 64 --poll-interval-ms 0 --publishers 0 --warmup-secs 1 --duration-secs 3)
   rounds=2
   idle=500
+  core_fanout=(--sse 500 --fanout-events 5 --fanout-gap-ms 200)
+  core_fanout1=(--sse 1000 --fanout-events 1)
+  core_stream=(--sse 100 --websockets 100 --publishers 2 --rate 20 --warmup-secs 1 --duration-secs 3)
+  hold=2000
 else
   connect=(--sse 10000 --websockets 9000 --publishers 1 --rate 1 --warmup-secs 2 --duration-secs 5)
   fanout=(--sse 10000 --fanout-events 20 --fanout-gap-ms 200)
@@ -50,6 +60,10 @@ else
   poll=(--pollers 64 --poll-interval-ms 0 --publishers 0 --warmup-secs 2 --duration-secs 10)
   rounds=3
   idle=5000
+  core_fanout=(--sse 5000 --fanout-events 10 --fanout-gap-ms 200)
+  core_fanout1=(--sse 10000 --fanout-events 1)
+  core_stream=(--sse 1000 --websockets 1000 --publishers 4 --rate 20 --warmup-secs 2 --duration-secs 10)
+  hold=50000
 fi
 
 pid=
@@ -94,6 +108,8 @@ start_server() {
 # Polling goes first, on the fresh server, so the traffic-log comparison (and
 # the peers') compares like with like; memory per connection is a difference
 # of RSS around each connect stage, so it does not need a fresh server.
+# `pin` (empty, or taskset and a core) goes before the generator.
+pin=()
 drive() {
   local name=$1
   shift
@@ -101,7 +117,7 @@ drive() {
     local -n args=${scenario%%[0-9]*}
     echo "== $name: $scenario" >&2
     # Bounded: a run never asks for more than 600 s, plus connecting and stopping.
-    if ! timeout 900 "$loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --label "$name $scenario" \
+    if ! timeout 900 "${pin[@]}" "$loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --label "$name $scenario" \
       "${args[@]}" --json "$out/$name-$scenario.json"; then
       notes+=("$name $scenario: the load generator failed (see the run's output).")
     fi
@@ -196,6 +212,67 @@ for peer in ${PEERS-node fastapi}; do
   drive "$peer" poll connect fanout sustained
   stop_server
 done
+
+# Per core (issue 19): each server alone on core 0 (ours with one worker
+# thread and the traffic log on, as a learner runs it; Node and uvicorn run
+# one thread anyway), the generator on core 1, so the numbers say what one
+# core of each server does. Scenario names may not contain '-'.
+pollanon=("${poll[@]}" --anonymous-pollers)
+fanoutws=("${core_fanout[@]/--sse/--websockets}")
+fanoutws1=("${core_fanout1[@]/--sse/--websockets}")
+fanout_core=("${core_fanout[@]}")
+fanout1=("${core_fanout1[@]}")
+stream=("${core_stream[@]}")
+core_scenarios=(poll pollanon fanout_core fanout1 fanoutws fanoutws1 stream connect)
+drive_core() {
+  local name=$1
+  for scenario in "${core_scenarios[@]}"; do
+    local -n args=$scenario
+    local saved=${scenario%_core}
+    echo "== $name: $saved (pinned)" >&2
+    if ! timeout 900 "${pin[@]}" "$loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --label "$name $saved" \
+      "${args[@]}" --json "$out/$name-$saved.json"; then
+      notes+=("$name $saved: the load generator failed (see the run's output).")
+    fi
+    sleep 1
+  done
+}
+if command -v taskset >/dev/null 2>&1 && (( $(nproc) >= 2 )); then
+  pin=(taskset -c 1)
+  start_server core-playground "realtime-playground is running on port" taskset -c 0 "${playground[@]}" --worker-threads 1 \
+    && { drive_core core-playground; stop_server; }
+  for peer in ${PEERS-node fastapi}; do
+    [[ -x $peers_start ]] || continue
+    peer_port=$("$loadgen" free-port)
+    if start_server "core-$peer" "peer $peer is running on port" taskset -c 0 "$peers_start" "$peer" "$peer_port"; then
+      drive_core "core-$peer"
+      stop_server
+    fi
+  done
+  pin=()
+  notes+=("Per core: each server pinned to core 0 (\`taskset -c 0\`; this server with \`--worker-threads 1\` and its traffic log on), the generator to core 1.")
+else
+  notes+=("Per-core comparison skipped: it needs taskset (util-linux) and 2 cores.")
+fi
+
+# 50,000 idle connections (issue 19), half SSE, half WebSocket, from source
+# addresses spread over 127.0.0.0/8; then one event to all of them. The
+# server and the generator each need a file descriptor per connection.
+files=$(ulimit -n)
+held=$hold
+if (( files < hold + 1000 )); then
+  held=$(( (files - 1000) / 1000 * 1000 ))
+  notes+=("Many idle connections: $held, not $hold: the open-files limit here is $files (hard limit; raising it needs root with CAP_SYS_RESOURCE, which this machine refused), and the server and the generator each need one per connection.")
+fi
+hold_scenario=(--sse $((held / 2)) --websockets $((held - held / 2)) --fanout-events 1 --connect-concurrency 512)
+if start_server playground50k "realtime-playground is running on port" "${playground[@]}" --no-traffic-log; then
+  echo "== playground50k: hold $held" >&2
+  if ! timeout 900 "$loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --label "playground hold $held" \
+      "${hold_scenario[@]}" --json "$out/playground50k-hold.json"; then
+    notes+=("playground50k hold: the load generator failed (see the run's output).")
+  fi
+  stop_server
+fi
 
 notes+=("The generator and the server share the machine's cores; other processes were running too (load average at the start: $load_at_start).")
 note_args=()

@@ -229,6 +229,12 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=8760))]
     pub learner_idle_hours: u64,
 
+    /// Threads that run requests (default: one per core). `bench/run.sh`
+    /// uses 1 to measure what one core does, as Node and uvicorn run.
+    #[arg(long, env = "PLAYGROUND_WORKER_THREADS",
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub worker_threads: Option<u16>,
+
     /// Turn the traffic log off (nothing is measured or kept).
     #[arg(long, env = "PLAYGROUND_NO_TRAFFIC_LOG")]
     pub no_traffic_log: bool,

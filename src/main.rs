@@ -9,14 +9,31 @@ use realtime_playground::app::server::READY_LINE;
 use realtime_playground::{BoundServer, Config, StartupError, bind, shutdown};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> ExitCode {
     // `realtime-playground loadgen …`: a load-generator run, in the same binary
     // (the load lab spawns it); the bench report writer is only in `loadgen`.
-    if std::env::args_os().nth(1).is_some_and(|a| a == "loadgen") {
-        return loadgen::cli::main(std::env::args_os().skip(1)).await;
+    let loadgen = std::env::args_os().nth(1).is_some_and(|a| a == "loadgen");
+    // Parsed before the runtime exists: it says how many threads to start.
+    let config = (!loadgen).then(Config::parse);
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(n) = config.as_ref().and_then(|c| c.worker_threads) {
+        runtime.worker_threads(n.into());
     }
-    let config = Config::parse();
+    let runtime = match runtime.build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match config {
+        None => runtime.block_on(loadgen::cli::main(std::env::args_os().skip(1))),
+        Some(config) => runtime.block_on(serve(config)),
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
     init_logging();
     let open = config.open;
     let server = match bind(config).await {

@@ -79,6 +79,9 @@ pub struct RunArgs {
     /// Start of every client's `X-Learner` id.
     #[arg(long, default_value = "load-")]
     learner_prefix: String,
+    /// Pollers send no `X-Learner` and no cookie (as curl does).
+    #[arg(long)]
+    anonymous_pollers: bool,
     /// Also write the report as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
@@ -104,6 +107,7 @@ impl RunArgs {
             fanout_gap_ms: self.fanout_gap_ms,
             label: self.label.clone(),
             learner_prefix: self.learner_prefix.clone(),
+            anonymous_pollers: self.anonymous_pollers,
         }
     }
 }

@@ -112,13 +112,16 @@ pub(crate) async fn handshake(
     Ok(sender)
 }
 
-/// A `GET path` with the headers every server needs.
-pub fn get(path: Uri, host: &HeaderValue, learner: &HeaderValue) -> Request<Empty<Bytes>> {
+/// A `GET path` with the headers every server needs, and the learner's name
+/// unless the client has none.
+pub fn get(path: Uri, host: &HeaderValue, learner: Option<&HeaderValue>) -> Request<Empty<Bytes>> {
     let mut request = Request::new(Empty::new());
     *request.uri_mut() = path;
     let headers = request.headers_mut();
     headers.insert(HOST, host.clone());
-    headers.insert(X_LEARNER, learner.clone());
+    if let Some(learner) = learner {
+        headers.insert(X_LEARNER, learner.clone());
+    }
     request
 }
 
@@ -129,7 +132,8 @@ pub struct Http1 {
     /// The client's number (picks its source address).
     n: usize,
     host: HeaderValue,
-    learner: HeaderValue,
+    /// `None`: a client that never says who it is (and keeps no cookie).
+    learner: Option<HeaderValue>,
     sender: Option<SendRequest<Empty<Bytes>>>,
     /// The last request's path, parsed: an idle poller repeats it.
     path: String,
@@ -137,10 +141,11 @@ pub struct Http1 {
 }
 
 impl Http1 {
-    pub(crate) fn new(shared: Arc<Shared>, n: usize, learner: &str) -> Http1 {
+    pub(crate) fn new(shared: Arc<Shared>, n: usize, learner: Option<&str>) -> Http1 {
         Http1 {
             host: HeaderValue::from_str(&shared.authority).expect("an authority is a header value"),
-            learner: HeaderValue::from_str(learner).expect("a learner name is a header value"),
+            learner: learner
+                .map(|l| HeaderValue::from_str(l).expect("a learner name is a header value")),
             shared,
             n,
             sender: None,
@@ -183,7 +188,7 @@ impl Http1 {
                     })?;
             self.path = path.to_owned();
         }
-        let request = get(self.uri.clone(), &self.host, &self.learner);
+        let request = get(self.uri.clone(), &self.host, self.learner.as_ref());
         let mut sender = self.open().await?;
         if sender.ready().await.is_err() {
             // Closed since the last answer (e.g. `Connection: close`): reopen once.

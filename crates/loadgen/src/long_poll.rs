@@ -21,7 +21,7 @@ pub(crate) async fn run(
     learner: String,
     permit: OwnedSemaphorePermit,
 ) {
-    let mut http = Http1::new(shared.clone(), n, &learner);
+    let mut http = Http1::new(shared.clone(), n, Some(&learner));
     let t0 = Instant::now();
     // "Connected" is the open socket: the first answer may take HOLD_SECS.
     match http.connect().await {

@@ -20,7 +20,8 @@ pub(crate) async fn run(
     permit: OwnedSemaphorePermit,
     interval: Duration,
 ) {
-    let mut http = Http1::new(shared.clone(), n, &learner);
+    let named = (!shared.anonymous_pollers).then_some(learner.as_str());
+    let mut http = Http1::new(shared.clone(), n, named);
     let mut permit = Some(permit);
     let t0 = Instant::now();
     let mut since: Option<u64> = None;

@@ -59,6 +59,10 @@ pub struct Scenario {
     /// Every client's `X-Learner` starts with this (the load lab's are not logged).
     #[serde(default = "default_learner_prefix")]
     pub learner_prefix: String,
+    /// Pollers send neither `X-Learner` nor a cookie, as curl and most
+    /// non-browser clients do: the server meets a new learner at every poll.
+    #[serde(default)]
+    pub anonymous_pollers: bool,
 }
 
 fn default_learner_prefix() -> String {
@@ -85,6 +89,7 @@ impl Default for Scenario {
             fanout_gap_ms: 200,
             label: String::new(),
             learner_prefix: default_learner_prefix(),
+            anonymous_pollers: false,
         }
     }
 }

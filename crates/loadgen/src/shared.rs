@@ -61,6 +61,7 @@ pub(crate) struct Shared {
     pub addr: SocketAddr,
     pub topic: String,
     pub learner_prefix: String,
+    pub anonymous_pollers: bool,
     pub stop: CancellationToken,
     /// Only deliveries and requests inside the measured window count.
     measuring: AtomicBool,
@@ -80,6 +81,7 @@ impl Shared {
             addr: target.addr,
             topic: scenario.topic.clone(),
             learner_prefix: scenario.learner_prefix.clone(),
+            anonymous_pollers: scenario.anonymous_pollers,
             stop: CancellationToken::new(),
             measuring: AtomicBool::new(false),
             lanes: Default::default(),

@@ -123,7 +123,7 @@ async fn open(
     let host = HeaderValue::from_str(&shared.authority).map_err(|e| connect(e.to_string()))?;
     let learner = HeaderValue::from_str(learner).map_err(|e| connect(e.to_string()))?;
     let uri = path.parse().map_err(|e| connect(format!("{e}")))?;
-    let mut request = crate::http1::get(uri, &host, &learner);
+    let mut request = crate::http1::get(uri, &host, Some(&learner));
     request
         .headers_mut()
         .insert(ACCEPT, HeaderValue::from_static("text/event-stream"));

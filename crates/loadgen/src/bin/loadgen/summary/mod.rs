@@ -6,13 +6,16 @@
 //! as `<server>-<scenario>.json` in one directory; servers are `playground`,
 //! `playground-traffic` (the traffic log on), `playground-redis`, `node` and
 //! `fastapi`; scenarios are `connect`, `fanout`, `sustained` and `poll`.
-//! Whatever is missing is reported as missing, never guessed.
+//! The per-core comparison (issue 19, `per_core`) adds `core-<server>-…`
+//! reports and the 50,000-connection run. Whatever is missing is reported as
+//! missing, never guessed.
 //!
 //! Only the `loadgen` binary has this: the server's binary runs scenarios
 //! (`realtime-playground loadgen …`) but never writes a bench record.
 
 mod bench_run;
 mod format;
+mod per_core;
 mod record;
 mod tables;
 mod targets;

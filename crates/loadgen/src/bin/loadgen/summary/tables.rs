@@ -7,6 +7,7 @@ use loadgen::{Delays, Kind};
 
 use super::bench_run::{BenchRun, OURS};
 use super::format::{opt, opt_thousands, thousands};
+use super::per_core;
 use super::targets::{PEERS, Peer, Verdict, verdicts};
 
 /// Servers in the order they are reported; the first is ours.
@@ -22,6 +23,11 @@ const SERVERS: [&str; 5] = [
 pub fn tables(run: &BenchRun) -> String {
     let mut s = String::new();
     targets(&mut s, &verdicts(run));
+    if per_core::ran(run) {
+        let _ = writeln!(s, "\n### Per-core targets (issue 19)\n");
+        targets(&mut s, &per_core::verdicts(run));
+        per_core::section(&mut s, run);
+    }
     let _ = writeln!(
         s,
         "\n### This server vs each peer (same run, same generator)\n\n\

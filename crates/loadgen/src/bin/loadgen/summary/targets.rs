@@ -51,14 +51,14 @@ pub struct Verdict {
 }
 
 impl Verdict {
-    fn profiled(mut self, file: &'static str) -> Verdict {
+    pub fn profiled(mut self, file: &'static str) -> Verdict {
         self.profile = Some(file);
         self
     }
 }
 
 /// `value` must be at least `goal`.
-fn at_least(
+pub fn at_least(
     target: String,
     value: Option<f64>,
     goal: f64,
@@ -70,7 +70,12 @@ fn at_least(
 }
 
 /// `value` must be at most `goal`.
-fn at_most(target: String, value: Option<f64>, goal: f64, show: impl Fn(f64) -> String) -> Verdict {
+pub fn at_most(
+    target: String,
+    value: Option<f64>,
+    goal: f64,
+    show: impl Fn(f64) -> String,
+) -> Verdict {
     judge(target, value, show, |v| {
         (v <= goal, (1.0 - v / goal) * 100.0)
     })
