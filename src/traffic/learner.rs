@@ -95,14 +95,21 @@ fn new_id() -> String {
     format!("l-{}", random_hex::<16>())
 }
 
-/// `N` random bytes from the operating system, as hex: ids nobody can guess.
+/// `N` random bytes as hex: ids nobody can guess. They come from the
+/// thread's CSPRNG (ChaCha, seeded and reseeded from the operating system),
+/// not a system call per id: a client without cookies gets a new id with
+/// every request.
 pub fn random_hex<const N: usize>() -> String {
+    use rand::RngCore;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; N];
-    if getrandom::fill(&mut bytes).is_err() {
-        // No OS randomness (never seen on Linux): fall back to a weaker source.
-        bytes.iter_mut().for_each(|b| *b = fastrand::u8(..));
+    rand::rng().fill_bytes(&mut bytes);
+    let mut hex = String::with_capacity(2 * N);
+    for b in bytes {
+        hex.push(DIGITS[usize::from(b >> 4)].into());
+        hex.push(DIGITS[usize::from(b & 0x0f)].into());
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex
 }
 
 impl<'a> FromRequest<'a> for Learner {
@@ -182,5 +189,19 @@ mod tests {
         assert!(l.id.starts_with("l-"));
         let cookie = l.set_cookie.expect("cookie");
         assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"));
+    }
+
+    #[test]
+    fn new_ids_are_128_bit_hex_and_differ() {
+        let ids: std::collections::HashSet<String> = (0..1000).map(|_| new_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        for id in &ids {
+            let hex = id.strip_prefix("l-").expect("prefix");
+            assert_eq!(hex.len(), 32);
+            assert!(
+                hex.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+            );
+        }
     }
 }
