@@ -1,6 +1,5 @@
 //! Entries told as sentences, in the seed's arrow style:
 //! `Client → "Any update since #41?"  Server → "No." (204, 0 B body, 297 B on the wire, 3 ms)`.
-//!
 //! Every sentence is built from the entry's own numbers; nothing is canned.
 
 use super::{Direction, Entry, EntryKind, Protocol, Transport};
