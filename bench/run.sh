@@ -104,7 +104,8 @@ start_server() {
 }
 
 # drive NAME SCENARIO...: runs the named scenarios against the running server
-# (`poll2` is the `poll` scenario again, saved under its own name).
+# (`poll2` is the `poll` scenario again, saved under its own name;
+# `fanout:core_fanout` runs the array core_fanout, saved as `fanout`).
 # Polling goes first, on the fresh server, so the traffic-log comparison (and
 # the peers') compares like with like; memory per connection is a difference
 # of RSS around each connect stage, so it does not need a fresh server.
@@ -113,8 +114,10 @@ pin=()
 drive() {
   local name=$1
   shift
-  for scenario in "$@"; do
-    local -n args=${scenario%%[0-9]*}
+  for spec in "$@"; do
+    local scenario=${spec%%:*} array=${spec#*:}
+    [[ $spec == *:* ]] || array=${scenario%%[0-9]*}
+    local -n args=$array
     echo "== $name: $scenario" >&2
     # Bounded: a run never asks for more than 600 s, plus connecting and stopping.
     if ! timeout 900 "${pin[@]}" "$loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --label "$name $scenario" \
@@ -220,32 +223,17 @@ done
 pollanon=("${poll[@]}" --anonymous-pollers)
 fanoutws=("${core_fanout[@]/--sse/--websockets}")
 fanoutws1=("${core_fanout1[@]/--sse/--websockets}")
-fanout_core=("${core_fanout[@]}")
-fanout1=("${core_fanout1[@]}")
-stream=("${core_stream[@]}")
-core_scenarios=(poll pollanon fanout_core fanout1 fanoutws fanoutws1 stream connect)
-drive_core() {
-  local name=$1
-  for scenario in "${core_scenarios[@]}"; do
-    local -n args=$scenario
-    local saved=${scenario%_core}
-    echo "== $name: $saved (pinned)" >&2
-    if ! timeout 900 "${pin[@]}" "$loadgen" --url "http://127.0.0.1:$port" --pid "$pid" --label "$name $saved" \
-      "${args[@]}" --json "$out/$name-$saved.json"; then
-      notes+=("$name $saved: the load generator failed (see the run's output).")
-    fi
-    sleep 1
-  done
-}
+core_scenarios=(poll pollanon:pollanon fanout:core_fanout fanout1:core_fanout1 fanoutws:fanoutws
+                fanoutws1:fanoutws1 stream:core_stream connect)
 if command -v taskset >/dev/null 2>&1 && (( $(nproc) >= 2 )); then
   pin=(taskset -c 1)
   start_server core-playground "realtime-playground is running on port" taskset -c 0 "${playground[@]}" --worker-threads 1 \
-    && { drive_core core-playground; stop_server; }
+    && { drive core-playground "${core_scenarios[@]}"; stop_server; }
   for peer in ${PEERS-node fastapi}; do
     [[ -x $peers_start ]] || continue
     peer_port=$("$loadgen" free-port)
     if start_server "core-$peer" "peer $peer is running on port" taskset -c 0 "$peers_start" "$peer" "$peer_port"; then
-      drive_core "core-$peer"
+      drive "core-$peer" "${core_scenarios[@]}"
       stop_server
     fi
   done
