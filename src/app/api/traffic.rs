@@ -158,10 +158,9 @@ impl TrafficApi {
     /// `id:` = the entry's `seq`, `data:` = the entry as JSON). It opens with
     /// `retry:` and `id:` = the newest `seq` (no data, so no event fires):
     /// cut off before your first entry, you still resume from there.
-    /// Reconnecting with `Last-Event-ID` replays what you missed; an id newer than anything
-    /// logged (the server restarted) gets `event: reset` first, then your
-    /// whole log. This stream is not
-    /// logged itself. Give `limit` or `duration` when trying it here.
+    /// Reconnecting with `Last-Event-ID` replays what you missed; an id newer
+    /// than anything logged (the server restarted) gets `event: reset` first,
+    /// then your whole log. This stream is not logged itself. Give `limit` or `duration` when trying it here.
     #[oai(path = "/traffic/stream", method = "get", tag = "TrafficTags::Traffic")]
     #[allow(clippy::too_many_arguments)] // one per documented query parameter or header
     async fn stream(

@@ -4,8 +4,8 @@
 //! The stream starts with a `retry:` field (how long the browser waits before
 //! reconnecting) and an `id:` line with no data: the newest id, which
 //! `EventSource` stores without firing an event, so a client cut off before
-//! its first event still resumes from where it joined. Then it sends each event with `id:`, `event:` and `data:`
-//! lines, and a comment line as a heartbeat so dead clients are noticed (the
+//! its first event still resumes from where it joined. Then it sends each
+//! event with `id:`, `event:` and `data:` lines, and a comment line as a heartbeat so dead clients are noticed (the
 //! server only learns a client is gone when a write fails). A reconnecting
 //! client sends `Last-Event-ID` and gets exactly what it missed, or a `reset`
 //! event if that is no longer possible.
@@ -241,18 +241,18 @@ pub struct Opening {
 impl Opening {
     /// The `retry:` line, and the `id:` line with the blank line that ends
     /// the block (or the blank line alone), apart so each can be logged.
-    pub fn fields(&self) -> (Bytes, Bytes) {
+    pub fn fields(&self) -> [Bytes; 2] {
         let retry = Bytes::from(format!("retry: {}\n", self.retry_ms));
         let rest = match self.resume_point {
             Some(id) => Bytes::from(format!("id: {id}\n\n")),
             None => Bytes::from_static(b"\n"),
         };
-        (retry, rest)
+        [retry, rest]
     }
 
+    /// The whole block, as written.
     pub fn encode(&self) -> Bytes {
-        let (retry, rest) = self.fields();
-        [retry, rest].concat().into()
+        self.fields().concat().into()
     }
 }
 

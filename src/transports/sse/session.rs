@@ -120,7 +120,8 @@ impl Session {
 
 /// The opening block, told to the traffic log field by field.
 fn log_opening(tap: &Tap, opening: &Opening) -> Bytes {
-    let (retry, rest) = opening.fields();
+    let fields = opening.fields();
+    let [retry, rest] = &fields;
     let delay = Some(format!("{} ms", opening.retry_ms));
     match opening.resume_point {
         Some(id) => {
@@ -129,7 +130,7 @@ fn log_opening(tap: &Tap, opening: &Opening) -> Bytes {
         }
         None => tap.sse_field("retry", retry.len() + rest.len(), delay),
     }
-    opening.encode()
+    fields.concat().into()
 }
 
 /// The flush of held events when it is due (there are some), else the next

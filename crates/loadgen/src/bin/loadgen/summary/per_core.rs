@@ -10,10 +10,8 @@ use loadgen::{Kind, Report};
 
 use super::bench_run::BenchRun;
 use super::format::{opt, thousands};
-use super::targets::{Verdict, at_least, at_most};
+use super::targets::{MEMORY_PROFILE, Verdict, at_least, at_most};
 
-/// Where the profile of each metric is written up (in `bench/`).
-const MEMORY_PROFILE: &str = "PROFILE-memory.md";
 /// Pinned to one core: the kernel's share, fan-out, the file limit.
 const PER_CORE_PROFILE: &str = "PROFILE-per-core.md";
 
@@ -135,6 +133,11 @@ fn kib(run: &BenchRun, server: &str, kind: Kind) -> Option<f64> {
     run.get(server, "connect")?.stage(kind)?.kib_per_connection
 }
 
+/// Connections the run held at once, over all transports.
+fn held(report: &Report) -> u64 {
+    report.connect.iter().map(|s| s.connected).sum()
+}
+
 fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     a.zip(b).map(|(a, b)| a / b)
 }
@@ -202,10 +205,9 @@ pub fn verdicts(run: &BenchRun) -> Vec<Verdict> {
 /// 50,000 idle SSE + WebSocket connections held, none failed.
 fn hold(run: &BenchRun) -> Verdict {
     let report = run.get(HOLD.0, HOLD.1);
-    let held = report.map(|r| r.connect.iter().map(|s| s.connected).sum::<u64>());
     let mut v = at_least(
         "idle SSE + WebSocket connections held at once: ≥ 50,000".into(),
-        held.map(|n| n as f64),
+        report.map(|r| held(r) as f64),
         50_000.0,
         thousands,
     );
@@ -272,7 +274,6 @@ pub fn section(s: &mut String, run: &BenchRun) {
     );
     if let Some(r) = run.get(HOLD.0, HOLD.1) {
         let stage = |k| r.stage(k);
-        let held: u64 = r.connect.iter().map(|s| s.connected).sum();
         let kib = |k| opt(stage(k).and_then(|s| s.kib_per_connection), 1);
         let _ = writeln!(
             s,
@@ -280,7 +281,7 @@ pub fn section(s: &mut String, run: &BenchRun) {
              {} idle connections ({} SSE + {} WebSocket, {} failed) on all cores: {} KiB per SSE \
              stream, {} KiB per WebSocket; one event reached all of them with p50 {} / p99 {} / \
              max {} ms ({} missing).",
-            thousands(held as f64),
+            thousands(held(r) as f64),
             stage(Kind::Sse).map_or(0, |s| s.connected),
             stage(Kind::Websocket).map_or(0, |s| s.connected),
             r.connect_failed,

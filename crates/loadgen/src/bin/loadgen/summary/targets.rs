@@ -35,7 +35,7 @@ pub const PEERS: [Peer; 2] = [
 ];
 
 /// Where the profile of each metric is written up (in `bench/`).
-const MEMORY_PROFILE: &str = "PROFILE-memory.md";
+pub const MEMORY_PROFILE: &str = "PROFILE-memory.md";
 const POLLING_PROFILE: &str = "PROFILE-polling.md";
 
 /// One target: what was measured against what was asked.
